@@ -1,0 +1,105 @@
+"""Input checks shared by every public function (one place, one style of message)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from emoconvey.errors import DataValidationError, EmoconveyError
+
+AXES: tuple[str, str] = ("valence", "arousal")
+"""The two rating axes, in the order every table uses."""
+
+QUADRANTS: tuple[str, str, str, str] = ("hv_ha", "lv_ha", "lv_la", "hv_la")
+"""Valence-arousal quadrants: high/low valence x high/low arousal, AImoclips order."""
+
+SCALE_MIN: int = 1
+SCALE_MAX: int = 9
+SCALE_CENTRE: float = 5.0
+
+
+def file_line(position: int) -> int:
+    """Line number in a CSV file of the data row at 0-based ``position`` (header is line 1)."""
+    return int(position) + 2
+
+
+def require_dataframe(df: object, *, name: str) -> pd.DataFrame:
+    """Raise unless ``df`` is a DataFrame."""
+    if not isinstance(df, pd.DataFrame):
+        raise EmoconveyError(f"{name}: expected a pandas DataFrame, got {type(df).__name__}")
+    return df
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str) -> None:
+    """Raise :class:`DataValidationError` naming the missing columns of ``df``."""
+    require_dataframe(df, name=name)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            f"missing column(s) {', '.join(map(repr, missing))}; "
+            f"found {', '.join(map(repr, map(str, df.columns))) or 'no columns'}",
+            file=name,
+        )
+
+
+def require_rows(df: pd.DataFrame, *, name: str, minimum: int = 1) -> None:
+    """Raise if ``df`` has fewer than ``minimum`` rows."""
+    if len(df) < minimum:
+        raise DataValidationError(
+            f"expected at least {minimum} data row(s), found {len(df)}", file=name
+        )
+
+
+def require_numeric(df: pd.DataFrame, columns: Sequence[str], *, name: str) -> None:
+    """Raise naming the first row whose value in ``columns`` is not a finite number."""
+    for col in columns:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise DataValidationError(
+                f"expected a finite number, found {df[col].iloc[pos]!r}",
+                file=name,
+                row=file_line(pos),
+                column=col,
+            )
+
+
+def check_axes(axes: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Normalise an ``axis``/``axes`` argument to a tuple of known axes."""
+    if axes is None:
+        return AXES
+    if isinstance(axes, str):
+        axes = (axes,)
+    out = tuple(axes)
+    unknown = [a for a in out if a not in AXES]
+    if unknown or not out:
+        raise EmoconveyError(
+            f"axis: expected 'valence' and/or 'arousal', got {list(out)!r}"
+        )
+    return out
+
+
+def check_confidence(confidence: float) -> float:
+    """Check a confidence level lies strictly between 0 and 1."""
+    if not isinstance(confidence, int | float) or not 0.0 < float(confidence) < 1.0:
+        raise EmoconveyError(f"confidence: expected a number in (0, 1), got {confidence!r}")
+    return float(confidence)
+
+
+def check_positive_int(value: object, *, name: str, minimum: int = 1) -> int:
+    """Check ``value`` is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise EmoconveyError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_choice(value: object, choices: Sequence[str], *, name: str) -> str:
+    """Check ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise EmoconveyError(
+            f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
+    return str(value)
