@@ -77,7 +77,7 @@ def quadrant_of(
     arousal: float | Sequence[float] | np.ndarray | pd.Series,
     *,
     split: float = QUADRANT_SPLIT,
-) -> str | None | np.ndarray:
+) -> str | np.ndarray | None:
     """Valence-arousal quadrant of one or more points.
 
     A point is high on an axis when its value is strictly greater than ``split`` and low

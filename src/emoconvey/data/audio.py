@@ -37,7 +37,9 @@ def parse_clip_names(names: Iterable[str], intents: Iterable[str]) -> pd.DataFra
     """Split clip file names of the form ``<system>_<intent>_<n>[_crop].wav``.
 
     The system name may itself contain underscores; the intent must be one of
-    ``intents`` (longest match wins) and ``n`` a positive integer.
+    ``intents`` and ``n`` a positive integer. When several splits are possible the
+    shortest system name wins (``my_sys_very_sad_3`` with intents ``sad`` and
+    ``very_sad`` is system ``my_sys``, intent ``very_sad``).
 
     Returns
     -------
@@ -52,7 +54,7 @@ def parse_clip_names(names: Iterable[str], intents: Iterable[str]) -> pd.DataFra
             {"system": pd.NA, "intent": pd.NA, "file_index": pd.NA}, index=names.index
         ).astype({"file_index": "Int64"})
     alternation = "|".join(re.escape(w) for w in words)
-    pattern = rf"^(?P<system>.+)_(?P<intent>{alternation})_(?P<file_index>[0-9]+)$"
+    pattern = rf"^(?P<system>.+?)_(?P<intent>{alternation})_(?P<file_index>[0-9]+)$"
     stems = names.map(clip_stem)
     parts = stems.str.extract(pattern)
     parts["file_index"] = pd.to_numeric(parts["file_index"]).astype("Int64")

@@ -422,7 +422,7 @@ def _reconcile(
                 column=axis,
             )
     out = clips_file.loc[:, ["clip", "system", "intent"]].copy()
-    out["file_index"] = clips_file["file_index"] if "file_index" in clips_file else pd.NA
+    out["file_index"] = clips_file.get("file_index", pd.NA)
     out["n_ratings"] = n
     for axis in AXES:
         out[axis] = clips_file["clip"].map(stats[axis]).astype(float)
