@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["audio_candidates", "clip_stem", "parse_clip_names", "resolve_audio_paths"]
+__all__ = ["audio_candidates", "clip_stem", "clip_stems", "parse_clip_names", "resolve_audio_paths"]
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +48,33 @@ def parse_clip_names(names: Iterable[str], intents: Iterable[str]) -> pd.DataFra
         all missing where the name does not follow the pattern.
     """
     names = pd.Series(list(names), dtype=str)
+    if not len(names):
+        return pd.DataFrame(columns=["system", "intent", "file_index"]).astype(
+            {"file_index": "Int64"}
+        )
     words = sorted({str(i) for i in intents}, key=len, reverse=True)
     if not words:
         return pd.DataFrame(
             {"system": pd.NA, "intent": pd.NA, "file_index": pd.NA}, index=names.index
         ).astype({"file_index": "Int64"})
     alternation = "|".join(re.escape(w) for w in words)
-    pattern = rf"^(?P<system>.+?)_(?P<intent>{alternation})_(?P<file_index>[0-9]+)$"
-    stems = names.map(clip_stem)
-    parts = stems.str.extract(pattern)
-    parts["file_index"] = pd.to_numeric(parts["file_index"]).astype("Int64")
+    # Clips share few "<system>_<intent>" prefixes: split off the index, then run the
+    # (slow, backtracking) intent pattern once per distinct prefix.
+    split = clip_stems(names).str.extract(r"^(?P<prefix>.+)_(?P<file_index>[0-9]+)$")
+    prefixes = pd.Series(split["prefix"].dropna().unique(), dtype=str)
+    pattern = rf"^(?P<system>.+?)_(?P<intent>{alternation})$"
+    known = prefixes.str.extract(pattern).set_index(prefixes)
+    parts = known.reindex(split["prefix"]).reset_index(drop=True)
+    parts.index = names.index
+    parts["file_index"] = pd.to_numeric(split["file_index"]).astype("Int64")
+    parts.loc[parts["intent"].isna(), "file_index"] = pd.NA
     return parts
+
+
+def clip_stems(names: pd.Series) -> pd.Series:
+    """Vectorised :func:`clip_stem` over a Series of names."""
+    pattern = r"^(?:.*[/\\])?(.*?)(?:_crop)?(?:\.(?:[wW][aA][vV]|[fF][lL][aA][cC]|[mM][pP]3|[oO][gG][gG]))?$"
+    return names.astype(str).str.extract(pattern, expand=False)
 
 
 def audio_candidates(clip: str, system: str) -> list[Path]:

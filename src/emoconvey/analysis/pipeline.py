@@ -1,0 +1,176 @@
+"""The full AImoclips analysis of a dataset, as one call.
+
+:func:`analyse` runs every statistic of the report and returns the tables by name; the
+report, the benchmark and users who want everything at once share it.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from emoconvey._validation import check_confidence
+from emoconvey.analysis.agreement import krippendorff_alpha, rater_normalised_anova
+from emoconvey.analysis.anova import quadrant_effect, system_effect
+from emoconvey.analysis.descriptive import mean_deviation
+from emoconvey.analysis.deviation import clip_deviations
+from emoconvey.analysis.diversity import emotional_diversity
+from emoconvey.analysis.hit_rate import quadrant_hit_rate
+from emoconvey.analysis.neutrality import neutrality_bias
+from emoconvey.analysis.plane import va_plane
+from emoconvey.analysis.posthoc import tukey_hsd
+from emoconvey.analysis.ranking import system_ranking
+from emoconvey.analysis.summary import dataset_summary, ratings_per_clip, system_summary
+from emoconvey.data.dataset import Dataset
+
+__all__ = ["TABLES", "AnalysisResults", "analyse"]
+
+log = logging.getLogger(__name__)
+
+TABLES: dict[str, str] = {
+    "summary": "Dataset summary: clips, ratings, listeners, systems, ratings per clip.",
+    "systems": "Per system: clips, ratings, listeners, mean ratings per clip.",
+    "ratings_per_clip": "Number of clips by number of ratings received.",
+    "excluded_clips": "Clips left out (fewer ratings than the threshold) and why.",
+    "ranking": "Systems ranked by mean distance between clip and intent in the "
+    "valence-arousal plane.",
+    "clip_deviations": "Every clip: mean ratings, intent norms, deviation (mean - norm).",
+    "deviation_by_system": "Mean deviation per system and axis with 95 % CI.",
+    "deviation_by_quadrant": "Mean deviation per intended quadrant and axis with 95 % CI.",
+    "deviation_by_intent": "Mean deviation per intent and axis with 95 % CI.",
+    "abs_deviation_by_system": "Mean absolute deviation per system and axis with 95 % CI.",
+    "abs_deviation_by_quadrant": "Mean absolute deviation per quadrant and axis with 95 % CI.",
+    "anova": "Two-way ANOVAs (Type II, main effects): deviation ~ system + intent "
+    "(system_effect) and |deviation| ~ quadrant + system (quadrant_effect).",
+    "tukey_system": "Tukey HSD between systems on deviation.",
+    "tukey_quadrant": "Tukey HSD between quadrants on absolute deviation.",
+    "va_plane": "Per system and quadrant: clip-mean centroid, intent norms, 95 % ellipse.",
+    "neutrality": "Bias toward the scale centre (5, 5) and compression slope.",
+    "diversity": "Spread of clip means per system (per axis and in the plane).",
+    "hit_rate_by_system": "Share of clips rated in the intended quadrant, per system.",
+    "hit_rate_by_intent": "Share of clips rated in the intended quadrant, per system "
+    "and intent.",
+    "agreement": "Inter-rater agreement: Krippendorff's alpha (interval) per axis.",
+    "agreement_by_system": "Krippendorff's alpha per system and axis.",
+    "anova_zscore": "Robustness: system + intent ANOVA of clip means of ratings "
+    "z-scored within each listener.",
+}
+"""Name and one-line description of every table :func:`analyse` returns, in order."""
+
+
+@dataclass(frozen=True)
+class AnalysisResults:
+    """Every table of the analysis.
+
+    Attributes
+    ----------
+    dataset : Dataset
+        The analysed data.
+    tables : dict of str to DataFrame
+        Keyed by the names of :data:`TABLES`, in that order.
+    warnings : list of str
+        Warnings raised while computing (degenerate groups and the like), for the report.
+    confidence : float
+        Confidence level of intervals and tests.
+    """
+
+    dataset: Dataset
+    tables: dict[str, pd.DataFrame]
+    warnings: list[str] = field(default_factory=list)
+    confidence: float = 0.95
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+
+def analyse(
+    dataset: Dataset,
+    *,
+    confidence: float = 0.95,
+    on_step: Callable[[str], None] | None = None,
+) -> AnalysisResults:
+    """Run the complete emotion-conveyance analysis.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Validated data (see :func:`emoconvey.data.load_dataset`).
+    confidence : float, default 0.95
+        Level of confidence intervals and family-wise level of the Tukey tests.
+    on_step : callable, optional
+        Called with each table's name before it is computed (for progress bars).
+
+    Returns
+    -------
+    AnalysisResults
+    """
+    confidence = check_confidence(confidence)
+    clips = dataset.clips
+    ratings = dataset.ratings
+    steps: dict[str, Callable[[], pd.DataFrame]] = {
+        "summary": lambda: dataset_summary(ratings, excluded=dataset.excluded),
+        "systems": lambda: system_summary(ratings),
+        "ratings_per_clip": lambda: ratings_per_clip(ratings),
+        "excluded_clips": lambda: dataset.excluded.copy(),
+        "ranking": lambda: system_ranking(clips),
+        "clip_deviations": lambda: clip_deviations(clips),
+        "deviation_by_system": lambda: mean_deviation(
+            clips, by="system", confidence=confidence
+        ),
+        "deviation_by_quadrant": lambda: mean_deviation(
+            clips, by="quadrant", confidence=confidence
+        ),
+        "deviation_by_intent": lambda: mean_deviation(
+            clips, by="intent", confidence=confidence
+        ),
+        "abs_deviation_by_system": lambda: mean_deviation(
+            clips, by="system", absolute=True, confidence=confidence
+        ),
+        "abs_deviation_by_quadrant": lambda: mean_deviation(
+            clips, by="quadrant", absolute=True, confidence=confidence
+        ),
+        "anova": lambda: pd.concat(
+            [system_effect(clips), quadrant_effect(clips)], ignore_index=True
+        ),
+        "tukey_system": lambda: tukey_hsd(
+            clips, by="system", measure="deviation", confidence=confidence
+        ),
+        "tukey_quadrant": lambda: tukey_hsd(
+            clips, by="quadrant", measure="abs_deviation", confidence=confidence
+        ),
+        "va_plane": lambda: va_plane(clips, confidence=confidence),
+        "neutrality": lambda: neutrality_bias(clips, confidence=confidence),
+        "diversity": lambda: emotional_diversity(clips),
+        "hit_rate_by_system": lambda: quadrant_hit_rate(
+            clips, by="system", confidence=confidence
+        ),
+        "hit_rate_by_intent": lambda: quadrant_hit_rate(
+            clips, by=("system", "intent"), confidence=confidence
+        ),
+        "agreement": lambda: krippendorff_alpha(ratings),
+        "agreement_by_system": lambda: krippendorff_alpha(ratings, by="system"),
+        "anova_zscore": lambda: rater_normalised_anova(ratings),
+    }
+    tables: dict[str, pd.DataFrame] = {}
+    caught: list[str] = []
+    for name, step in steps.items():
+        if on_step is not None:
+            on_step(name)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            tables[name] = step()
+        for w in seen:
+            message = f"{name}: {w.message}"
+            if message not in caught:
+                caught.append(message)
+                log.warning("%s", message)
+    return AnalysisResults(
+        dataset=dataset, tables=tables, warnings=caught, confidence=confidence
+    )

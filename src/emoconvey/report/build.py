@@ -1,0 +1,273 @@
+"""Write the report folder: ``index.html``, ``tables/*.csv``, ``figures/*``, ``results.json``."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as _dt
+import html
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from emoconvey import __version__
+from emoconvey._validation import check_confidence
+from emoconvey.analysis.pipeline import TABLES, AnalysisResults, analyse
+from emoconvey.data.dataset import Dataset
+from emoconvey.errors import EmoconveyError
+from emoconvey.report.figures import figure_specs
+from emoconvey.report.formatting import fmt_num, fmt_p
+from emoconvey.report.narrative import summarise
+from emoconvey.report.results_json import results_document
+
+__all__ = ["ReportPaths", "build_report", "render_table"]
+
+log = logging.getLogger(__name__)
+
+_P_COLUMNS = {"p", "p_adj", "p_slope_lt_1"}
+_MAX_HTML_ROWS = 300
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where :func:`build_report` wrote things."""
+
+    folder: Path
+    index: Path
+    results: Path
+    tables: dict[str, Path]
+    figures: dict[str, list[Path]]
+
+
+def _cell(col: str, value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return '<span class="na">n/a</span>'
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if col in _P_COLUMNS and isinstance(value, float | np.floating):
+        return html.escape(fmt_p(float(value)).removeprefix("p ").removeprefix("= "))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if v != 0 and abs(v) < 0.001:
+            return f"{v:.2e}"
+        return fmt_num(v, 3)
+    return html.escape(str(value))
+
+
+def render_table(
+    df: pd.DataFrame,
+    *,
+    max_rows: int = _MAX_HTML_ROWS,
+    highlight: Sequence[str] = (),
+) -> Markup:
+    """An HTML table of ``df`` with numbers formatted for reading.
+
+    Floats get 3 decimals, p values APA style, missing values ``n/a``; rows whose
+    ``system`` is in ``highlight`` get the ``highlight`` class. At most ``max_rows`` rows
+    are shown (the CSV has all of them).
+    """
+    shown = df.head(max_rows)
+    head = "".join(f"<th scope=\"col\">{html.escape(str(c))}</th>" for c in shown.columns)
+    body = []
+    hl = set(highlight)
+    for row in shown.itertuples(index=False, name=None):
+        rec = dict(zip(shown.columns, row, strict=True))
+        cls = ' class="highlight"' if hl and rec.get("system") in hl else ""
+        cells = "".join(
+            f'<td class="{"num" if isinstance(v, int | float | np.number) else "txt"}">'
+            f"{_cell(str(c), v)}</td>"
+            for c, v in rec.items()
+        )
+        body.append(f"<tr{cls}>{cells}</tr>")
+    note = ""
+    if len(df) > max_rows:
+        note = (
+            f'<p class="note">Showing {max_rows} of {len(df)} rows; the CSV file has '
+            "all of them.</p>"
+        )
+    return Markup(
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>{note}"
+    )
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[Any]:
+    if not enabled:
+        yield lambda description: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("analysis", total=total)
+
+        def step(description: str) -> None:
+            bar.update(task, description=description, advance=1)
+
+        yield step
+
+
+def build_report(
+    dataset: Dataset,
+    *,
+    out: str | Path = "emoconvey-report",
+    figures: bool = True,
+    formats: Sequence[str] = ("png", "svg"),
+    confidence: float = 0.95,
+    reference_systems: Sequence[str] = (),
+    title: str = "Emotion conveyance report",
+    progress: bool = False,
+) -> ReportPaths:
+    """Analyse ``dataset`` and write the complete report folder.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    out : path, default ``"emoconvey-report"``
+        Folder to write (created; files of the same names are replaced).
+    figures : bool, default True
+        Draw the figures (PNG and SVG) and embed them in ``index.html``.
+    formats : sequence of str, default ("png", "svg")
+        Figure file formats; PNG is always written when figures are on, since the
+        HTML embeds it.
+    confidence : float, default 0.95
+    reference_systems : sequence of str
+        Systems that come from the AImoclips reference (``--with-reference``); the other
+        systems are highlighted in the tables.
+    title : str
+    progress : bool, default False
+        Show a rich progress bar on the terminal.
+
+    Returns
+    -------
+    ReportPaths
+    """
+    confidence = check_confidence(confidence)
+    unknown = sorted(set(reference_systems) - set(dataset.systems))
+    if unknown:
+        raise EmoconveyError(f"reference_systems: not in the dataset: {unknown!r}")
+    formats = tuple(dict.fromkeys(["png", *formats])) if figures else ()
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise EmoconveyError(f"out: {str(folder)!r} exists and is not a folder")
+    (folder / "tables").mkdir(parents=True, exist_ok=True)
+
+    n_fig_steps = 10 if figures else 0
+    with _progress(progress, len(TABLES) + n_fig_steps + 2) as step:
+        results = analyse(dataset, confidence=confidence, on_step=step)
+
+        table_paths: dict[str, Path] = {}
+        for name, df in results.tables.items():
+            path = folder / "tables" / f"{name}.csv"
+            df.to_csv(path, index=False)
+            table_paths[name] = path
+
+        figure_paths: dict[str, list[Path]] = {}
+        embedded: list[dict[str, Any]] = []
+        if figures:
+            from emoconvey.plots.io import save_figure
+
+            (folder / "figures").mkdir(exist_ok=True)
+            for spec in figure_specs(results):
+                step(f"figure {spec.name}")
+                fig = spec.draw()
+                paths = save_figure(fig, folder / "figures", spec.name, formats=formats)
+                figure_paths[spec.name] = [Path(p) for p in paths]
+                png = next(p for p in figure_paths[spec.name] if p.suffix == ".png")
+                embedded.append(
+                    {
+                        "name": spec.name,
+                        "caption": spec.caption,
+                        "data": base64.b64encode(png.read_bytes()).decode("ascii"),
+                        "files": [p.relative_to(folder).as_posix()
+                                  for p in figure_paths[spec.name]],
+                    }
+                )
+
+        step("results.json")
+        summary = summarise(results)
+        doc = results_document(
+            results,
+            summary=summary,
+            figures=[p.relative_to(folder).as_posix()
+                     for ps in figure_paths.values() for p in ps],
+            reference_systems=list(reference_systems),
+        )
+        results_path = folder / "results.json"
+        results_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+
+        step("index.html")
+        index = folder / "index.html"
+        index.write_text(
+            _render_html(
+                results,
+                summary=summary,
+                figures=embedded,
+                reference_systems=list(reference_systems),
+                title=title,
+            ),
+            encoding="utf-8",
+        )
+    log.info("report written to %s", folder)
+    return ReportPaths(
+        folder=folder,
+        index=index,
+        results=results_path,
+        tables=table_paths,
+        figures=figure_paths,
+    )
+
+
+def _render_html(
+    results: AnalysisResults,
+    *,
+    summary: list[str],
+    figures: list[dict[str, Any]],
+    reference_systems: list[str],
+    title: str,
+) -> str:
+    env = Environment(
+        loader=PackageLoader("emoconvey.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    ds = results.dataset
+    own = [s for s in ds.systems if s not in reference_systems] if reference_systems else []
+    t = results.tables
+
+    def table(name: str, **kw: Any) -> Markup:
+        return render_table(t[name], highlight=own, **kw)
+
+    template = env.get_template("report.html.j2")
+    return template.render(
+        title=title,
+        version=__version__,
+        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        ds=ds,
+        s=t["summary"].iloc[0],
+        summary=summary,
+        figures={f["name"]: f for f in figures},
+        table=table,
+        descriptions=TABLES,
+        reference_systems=reference_systems,
+        own_systems=own,
+        warnings=results.warnings,
+        confidence=round(100 * results.confidence),
+    )

@@ -1,0 +1,136 @@
+"""The report's figures, built from the analysis tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from emoconvey.analysis.pipeline import AnalysisResults
+
+__all__ = ["FigureSpec", "figure_specs"]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure of the report: file stem, caption and how to draw it."""
+
+    name: str
+    caption: str
+    draw: Callable[[], Figure]
+
+
+def _fig(ax_or_fig: Axes | Figure) -> Figure:
+    fig = ax_or_fig if isinstance(ax_or_fig, Figure) else ax_or_fig.figure
+    return fig  # type: ignore[return-value]
+
+
+def figure_specs(results: AnalysisResults) -> list[FigureSpec]:
+    """Every figure of the report, in order, drawn lazily.
+
+    Parameters
+    ----------
+    results : AnalysisResults
+
+    Returns
+    -------
+    list of FigureSpec
+    """
+    from emoconvey.plots import deviation, distribution, plane
+    from emoconvey.plots.style import system_colors
+
+    t = results.tables
+    ds = results.dataset
+    colors = system_colors(ds.systems)
+    level = round(100 * results.confidence)
+    alpha = 1 - results.confidence
+    specs = [
+        FigureSpec(
+            "ratings_per_clip",
+            f"Number of clips by number of ratings received. Clips with fewer than "
+            f"{ds.min_ratings} ratings are excluded from the analysis.",
+            lambda: _fig(
+                distribution.plot_ratings_per_clip(
+                    t["ratings_per_clip"], min_ratings=ds.min_ratings
+                )
+            ),
+        ),
+        FigureSpec(
+            "deviation_plane_system",
+            f"Mean deviation (clip mean \u2212 intent norm) per system in the "
+            f"valence\u2013arousal deviation plane, with {level} % confidence intervals. "
+            "The origin means the intended emotion was conveyed on average.",
+            lambda: _fig(
+                deviation.plot_deviation_plane(t["deviation_by_system"], colors=colors)
+            ),
+        ),
+        FigureSpec(
+            "deviation_quadrant",
+            f"Mean deviation per intended quadrant and axis, with {level} % confidence "
+            "intervals.",
+            lambda: _fig(deviation.plot_group_deviation(t["deviation_by_quadrant"])),
+        ),
+    ]
+    for axis in ("valence", "arousal"):
+        specs.append(
+            FigureSpec(
+                f"ci_deviation_system_{axis}",
+                f"Mean {axis} deviation per system with {level} % confidence intervals; "
+                f"brackets mark pairs that differ (Tukey HSD, family-wise \u03b1 = "
+                f"{alpha:.2f}).",
+                lambda axis=axis: _fig(
+                    deviation.plot_ci(
+                        t["deviation_by_system"], t["tukey_system"], axis=axis, alpha=alpha
+                    )
+                ),
+            )
+        )
+    for axis in ("valence", "arousal"):
+        specs.append(
+            FigureSpec(
+                f"ci_absdev_quadrant_{axis}",
+                f"Mean absolute {axis} deviation per intended quadrant with {level} % "
+                "confidence intervals; brackets mark pairs that differ (Tukey HSD).",
+                lambda axis=axis: _fig(
+                    deviation.plot_ci(
+                        t["abs_deviation_by_quadrant"],
+                        t["tukey_quadrant"],
+                        axis=axis,
+                        alpha=alpha,
+                    )
+                ),
+            )
+        )
+    specs.append(
+        FigureSpec(
+            "va_planes",
+            "Clip means in the valence\u2013arousal plane, one panel per system: points "
+            "coloured by intended quadrant, quadrant means (stars), intent norms (X) and "
+            f"{level} % covariance ellipses of the clip means per quadrant.",
+            lambda: _fig(plane.plot_va_planes(ds.clips, t["va_plane"], ds.intents)),
+        )
+    )
+    if hasattr(plane, "plot_hit_rate") or hasattr(deviation, "plot_hit_rate"):
+        mod = plane if hasattr(plane, "plot_hit_rate") else deviation
+        specs.append(
+            FigureSpec(
+                "hit_rate",
+                "Share of clips whose mean rating lies in the intended quadrant, per "
+                "system and intent.",
+                lambda: _fig(mod.plot_hit_rate(t["hit_rate_by_intent"])),
+            )
+        )
+    if hasattr(plane, "plot_neutrality") or hasattr(deviation, "plot_neutrality"):
+        mod2 = plane if hasattr(plane, "plot_neutrality") else deviation
+        specs.append(
+            FigureSpec(
+                "neutrality",
+                "Clip mean rating against intent norm per system, with the fitted "
+                "compression slope and the identity line (slope 1 = no bias toward "
+                "the centre).",
+                lambda: _fig(mod2.plot_neutrality(ds.clips, t["neutrality"])),
+            )
+        )
+    return specs

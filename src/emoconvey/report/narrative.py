@@ -1,0 +1,148 @@
+"""The report's short factual summary, generated from the numbers.
+
+Every sentence is computed from the analysis tables; nothing is hard-coded about which
+system is better. Wording follows APA conventions for test statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from emoconvey.analysis.pipeline import AnalysisResults
+from emoconvey.report.formatting import fmt_df, fmt_num, fmt_p
+
+__all__ = ["summarise"]
+
+_AXIS_NOUN = {"valence": "valence", "arousal": "arousal"}
+
+
+def _list(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _effect_sentence(row: pd.Series, *, what: str, factor: str) -> str:
+    stat = (
+        f"F({fmt_df(row['df'])}, {fmt_df(row['df_resid'])}) = {fmt_num(row['F'])}, "
+        f"{fmt_p(row['p'])}, \u03b7\u00b2 = {fmt_num(row['eta_sq'], 3)}"
+    )
+    if not np.isfinite(row["p"]):
+        return f"The effect of {factor} on {what} could not be tested ({stat})."
+    verdict = "had a significant effect" if row["p"] < 0.05 else "had no significant effect"
+    return f"{factor.capitalize()} {verdict} on {what} ({stat})."
+
+
+def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
+    """Sentences summarising the analysis, in report order.
+
+    Parameters
+    ----------
+    results : AnalysisResults
+    alpha : float, default 0.05
+        Significance level used in the wording.
+
+    Returns
+    -------
+    list of str
+    """
+    t = results.tables
+    s = t["summary"].iloc[0]
+    ds = results.dataset
+    out: list[str] = []
+    out.append(
+        f"{int(s['clips'])} clips from {int(s['systems'])} systems "
+        f"({_list(ds.systems)}) on {int(s['intents'])} intents were rated by "
+        f"{int(s['listeners'])} listeners: {int(s['ratings'])} ratings, "
+        f"{fmt_num(s['ratings_per_clip_min'], 0)} to {fmt_num(s['ratings_per_clip_max'], 0)} "
+        f"per clip (median {fmt_num(s['ratings_per_clip_median'], 1)})."
+    )
+    n_ex = int(s["excluded_clips"])
+    out.append(
+        f"{n_ex} clip{'s' if n_ex != 1 else ''} with fewer than {ds.min_ratings} ratings "
+        f"{'were' if n_ex != 1 else 'was'} excluded."
+        if n_ex
+        else f"No clip had fewer than {ds.min_ratings} ratings, so none was excluded."
+    )
+
+    rank = t["ranking"]
+    if len(rank) > 1:
+        best, worst = rank.iloc[0], rank.iloc[-1]
+        out.append(
+            f"Closest to the intended emotions overall: {best['system']} (mean distance "
+            f"{fmt_num(best['mean_distance'])} scale points in the valence\u2013arousal "
+            f"plane, {fmt_num(100 * best['hit_rate'], 0)} % of clips in the intended "
+            f"quadrant); farthest: {worst['system']} ({fmt_num(worst['mean_distance'])} "
+            f"points, {fmt_num(100 * worst['hit_rate'], 0)} %)."
+        )
+
+    anova = t["anova"]
+    for test, factor, what in (
+        ("system_effect", "system", "the deviation of {axis}"),
+        ("quadrant_effect", "quadrant", "the absolute deviation of {axis}"),
+    ):
+        for axis in ("valence", "arousal"):
+            rows = anova[
+                (anova["test"] == test) & (anova["axis"] == axis) & (anova["source"] == factor)
+            ]
+            if len(rows):
+                out.append(
+                    _effect_sentence(rows.iloc[0], what=what.format(axis=axis), factor=factor)
+                )
+
+    dev = t["deviation_by_system"]
+    for axis in ("valence", "arousal"):
+        d = dev[dev["axis"] == axis]
+        if d.empty:
+            continue
+        neg = d[d["ci_high"] < 0]["system"].tolist()
+        pos = d[d["ci_low"] > 0]["system"].tolist()
+        parts = []
+        if pos:
+            parts.append(f"higher than intended for {_list(pos)}")
+        if neg:
+            parts.append(f"lower than intended for {_list(neg)}")
+        if parts:
+            out.append(
+                f"Mean {axis} was {' and '.join(parts)} (95 % CI of the mean deviation "
+                "excluding zero)."
+            )
+
+    neut = t["neutrality"]
+    for axis in ("valence", "arousal"):
+        d = neut[neut["axis"] == axis]
+        if d.empty:
+            continue
+        toward = d[d["bias"] > 0]["system"].tolist()
+        slopes = d["slope"].dropna()
+        if len(slopes):
+            out.append(
+                f"On {axis}, {len(toward)} of {len(d)} systems were rated closer to the "
+                f"scale centre than their intents (compression slopes "
+                f"{fmt_num(slopes.min())} to {fmt_num(slopes.max())}; 1 = no compression)."
+            )
+
+    agree = t["agreement"]
+    if len(agree):
+        parts = [f"{r['axis']} \u03b1 = {fmt_num(r['alpha'], 3)}" for _, r in agree.iterrows()]
+        out.append(
+            "Inter-rater agreement (Krippendorff's alpha, interval): " + ", ".join(parts) + "."
+        )
+
+    z = t["anova_zscore"]
+    for axis in ("valence", "arousal"):
+        raw = anova[
+            (anova["test"] == "system_effect")
+            & (anova["axis"] == axis)
+            & (anova["source"] == "system")
+        ]
+        zr = z[(z["axis"] == axis) & (z["source"] == "system")]
+        if len(raw) and len(zr) and np.isfinite(zr.iloc[0]["p"]):
+            same = (raw.iloc[0]["p"] < alpha) == (zr.iloc[0]["p"] < alpha)
+            out.append(
+                f"With ratings z-scored within each listener, the system effect on {axis} "
+                f"{'is unchanged in significance' if same else 'changes significance'} "
+                f"({fmt_p(zr.iloc[0]['p'])})."
+            )
+    return out
