@@ -77,7 +77,7 @@ def check_axes(axes: str | Sequence[str] | None) -> tuple[str, ...]:
     unknown = [a for a in out if a not in AXES]
     if unknown or not out:
         raise EmoconveyError(
-            f"axis: expected 'valence' and/or 'arousal', got {list(out)!r}"
+            f"axes: expected 'valence' and/or 'arousal', got {list(out)!r}"
         )
     return out
 

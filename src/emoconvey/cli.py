@@ -44,7 +44,7 @@ def _friendly_errors() -> Iterator[None]:
     try:
         yield
     except EmoconveyError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 

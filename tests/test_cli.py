@@ -1,0 +1,102 @@
+"""The command line, through Typer's test runner."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from conftest import synthetic_ratings
+from emoconvey import __version__
+from emoconvey.cli import app
+
+runner = CliRunner()
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_report_default_is_bundled_aimoclips(tmp_path):
+    result = runner.invoke(app, ["report", "--out", str(tmp_path / "r"), "--no-figures"])
+    assert result.exit_code == 0, result.output
+    assert "Report written" in result.output
+    doc = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert doc["dataset"]["clips"] == 991
+
+
+def test_report_own_data_with_reference(tmp_path):
+    ratings = tmp_path / "ratings.csv"
+    synthetic_ratings(systems=("MyTTM",)).to_csv(ratings, index=False)
+    result = runner.invoke(
+        app,
+        ["report", "--ratings", str(ratings), "--with-reference", "--no-figures",
+         "--out", str(tmp_path / "r")],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert doc["dataset"]["systems"][0] == "MyTTM"
+    assert doc["dataset"]["n_systems"] == 7
+    assert "MyTTM" in {r["system"] for r in doc["ranking"]}
+
+
+def test_report_bad_input_is_one_clear_line(tmp_path):
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("user,audio_file,valence,arousal\nP1,Suno_sad_1.wav,12,3\n")
+    result = runner.invoke(app, ["report", "--ratings", str(ratings), "--out",
+                                 str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "error:" in result.output
+    assert "line 2" in result.output and "'valence'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_report_option_errors(tmp_path):
+    result = runner.invoke(app, ["report", "--with-reference"])
+    assert result.exit_code == 2 and "--with-reference" in result.output
+    result = runner.invoke(app, ["report", "--clips", str(tmp_path / "c.csv")])
+    assert result.exit_code == 2 and "--ratings" in result.output
+
+
+def test_validate(tmp_path):
+    ratings = tmp_path / "ratings.csv"
+    text = "user,audio_file,valence,arousal\n" + "".join(
+        f"P{p},Sys_calm_1.wav,7,2\n" for p in range(1, 4)
+    ) + "".join(f"P{p},Sys_sad_1.wav,2,2\n" for p in range(1, 6))
+    ratings.write_text(text)
+    result = runner.invoke(app, ["validate", "--ratings", str(ratings)])
+    assert result.exit_code == 0, result.output
+    assert "1 clips" in result.output and "1 clip(s) excluded" in result.output
+    assert "Sys_calm_1.wav (3 ratings)" in result.output
+
+
+def test_intents_list():
+    result = runner.invoke(app, ["intents", "list"])
+    assert result.exit_code == 0 and "tranquil" in result.output and "6.89" in result.output
+
+
+def test_intents_select_and_from_words(tmp_path, warriner_path):
+    out = tmp_path / "intents.csv"
+    result = runner.invoke(
+        app,
+        ["intents", "select", "--norms", str(warriner_path), "happy", "joyful", "excited",
+         "sad", "calm", "angry", "--per-quadrant", "1", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "neutral_arousal" in result.output and "quadrant_full" in result.output
+    assert out.read_text().splitlines() == [
+        "quadrant,emotion,gt_valence,gt_arousal",
+        "hv_ha,happy,8.47,6.05",
+        "lv_ha,angry,2.53,6.2",
+        "lv_la,sad,2.1,3.49",
+        "hv_la,calm,6.89,1.67",
+    ]
+    out2 = tmp_path / "mine.csv"
+    result = runner.invoke(app, ["intents", "from-words", "--norms", str(warriner_path),
+                                 "furious", "--out", str(out2)])
+    assert result.exit_code == 0, result.output
+    assert "lv_ha,furious,2.57,6.09" in out2.read_text()
+    result = runner.invoke(app, ["intents", "from-words", "--norms", str(warriner_path),
+                                 "qwertyuiop"])
+    assert result.exit_code == 2 and "qwertyuiop" in result.output
