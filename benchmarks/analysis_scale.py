@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import statistics
@@ -165,7 +166,7 @@ def main() -> None:
                           f"{row['systems']} systems, {row['intents']} intents]", flush=True)
     for task in args.tasks:
         series = [r for r in rows if r["task"] == task]
-        for prev, cur in zip(series, series[1:], strict=False):
+        for prev, cur in itertools.pairwise(series):
             cur["time_ratio_vs_previous"] = cur["total_s"] / prev["total_s"]
             cur["size_ratio_vs_previous"] = cur["size"] / prev["size"]
     if args.json:

@@ -73,7 +73,7 @@ def parse_clip_names(names: Iterable[str], intents: Iterable[str]) -> pd.DataFra
 
 def clip_stems(names: pd.Series) -> pd.Series:
     """Vectorised :func:`clip_stem` over a Series of names."""
-    pattern = r"^(?:.*[/\\])?(.*?)(?:_crop)?(?:\.(?:[wW][aA][vV]|[fF][lL][aA][cC]|[mM][pP]3|[oO][gG][gG]))?$"
+    pattern = r"^(?:.*[/\\])?(.*?)(?:_crop)?(?:\.(?i:wav|flac|mp3|ogg))?$"
     return names.astype(str).str.extract(pattern, expand=False)
 
 

@@ -147,7 +147,8 @@ def _parse_scores(df: pd.DataFrame, *, name: str) -> None:
     """Turn the rating columns into integers 1-9 in place, or raise naming the cell."""
     for col in AXES:
         num = pd.to_numeric(df[col], errors="coerce")
-        if num.isna().any() and not pd.api.types.is_numeric_dtype(df[col]):  # retry with whitespace stripped before calling it bad
+        if num.isna().any() and not pd.api.types.is_numeric_dtype(df[col]):
+            # text column: retry with whitespace stripped before calling a cell bad
             num = pd.to_numeric(df[col].astype(str).str.strip(), errors="coerce")
         bad = num.isna() | (num != np.round(num)) | (num < SCALE_MIN) | (num > SCALE_MAX)
         if bad.any():

@@ -1,0 +1,147 @@
+"""Replay an AImoclips-shaped study through the real assignment code and database.
+
+6 systems x 12 intents x 14 clips (1,008 clips), 56 clips per participant. Participants
+arrive over time (as on Prolific: a place is reopened when someone leaves) until 111 have
+finished; some leave early at random, and their unanswered clips are released when their
+session expires (``--expiry`` minutes). Prints the ratings-per-clip distribution.
+
+Usage::
+
+    python benchmarks/assignment_sim.py --json [--finished 111] [--leave 0.15] [--seed 0]
+
+Goal: max - min <= 1 and no clip below the exclusion threshold (4 ratings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import random
+import secrets
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from emoconvey.intents import aimoclips_intents
+from emoconvey.survey.assignment import assign_clips
+from emoconvey.survey.config import StudyConfig
+from emoconvey.survey.db import Assignment, Clip, Participant, Rating
+from emoconvey.survey.study import init_study
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help="print JSON only")
+    ap.add_argument("--finished", type=int, default=111)
+    ap.add_argument("--leave", type=float, default=0.15, help="share who leave early")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--expiry", type=float, default=60.0, help="session expiry, minutes")
+    ap.add_argument("--db", default=None, help="database URL (default: temp SQLite)")
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        rows = ["system,intent,file"]
+        for s in range(6):
+            for intent in aimoclips_intents()["intent"]:
+                for n in range(1, 15):
+                    rel = f"Sys{s}/Sys{s}_{intent}_{n}.wav"
+                    (root / "clips" / f"Sys{s}").mkdir(parents=True, exist_ok=True)
+                    (root / "clips" / rel).touch()
+                    rows.append(f"Sys{s},{intent},{rel}")
+        (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+        cfg = StudyConfig.from_dict({"clips_per_participant": 56, "min_ratings": 4,
+                                     "session_expiry_minutes": args.expiry})
+        study = init_study(args.db or str(root / "sim.db"), root / "clips",
+                           manifest=root / "manifest.csv", config=cfg)
+        store, expiry = study.store, cfg.session_expiry_minutes * 60
+        # events: (time, seq, kind, participant_id); arrivals every ~3 minutes
+        events: list[tuple[float, int, str, int]] = []
+        seq = 0
+        finished = left = 0
+        clock = 0.0
+        plan: dict[int, list[int]] = {}
+        stop_after: dict[int, int] = {}
+        arrivals = 0
+        heapq.heappush(events, (0.0, seq, "arrive", 0))
+        while events:
+            clock, _, kind, pid = heapq.heappop(events)
+            if kind == "arrive":
+                if finished + (arrivals - finished - left) >= args.finished:
+                    continue  # every place is taken
+                arrivals += 1
+                with store.write(lock_assignment=True) as s:
+                    p = Participant(token=secrets.token_urlsafe(32), csrf="-", stage="rating",
+                                    created_at=clock, last_seen=clock)
+                    s.add(p)
+                    s.flush()
+                    assign_clips(s, p, n=56, now=clock, expiry_s=expiry, rng=rng)
+                    pid = p.id
+                    plan[pid] = list(s.scalars(select(Assignment.id).where(
+                        Assignment.participant_id == pid).order_by(Assignment.position)))
+                if rng.random() < args.leave:
+                    stop_after[pid] = rng.randrange(0, 56)
+                seq += 1
+                heapq.heappush(events, (clock + rng.expovariate(1 / 20), seq, "rate", pid))
+                active = arrivals - finished - left
+                if finished + active < args.finished:
+                    seq += 1
+                    heapq.heappush(events, (clock + rng.expovariate(1 / 180), seq, "arrive", 0))
+            else:
+                todo = plan[pid]
+                done_n = 56 - len(todo)
+                if stop_after.get(pid) == done_n:
+                    left += 1  # leaves: never seen again, session expires; place reopens
+                    seq += 1
+                    heapq.heappush(events, (clock + rng.expovariate(1 / 180), seq, "arrive", 0))
+                    continue
+                aid = todo.pop(0)
+                with store.write() as s:
+                    a = s.get(Assignment, aid)
+                    s.add(Rating(participant_id=pid, assignment_id=aid, clip_id=a.clip_id,
+                                 role=a.role, valence=rng.randint(1, 9),
+                                 arousal=rng.randint(1, 9), extra_json="{}",
+                                 played_full=True, created_at=clock))
+                    p = s.get(Participant, pid)
+                    p.last_seen = clock
+                    if not todo:
+                        p.stage, p.finished_at = "done", clock
+                if not todo:
+                    finished += 1
+                else:
+                    seq += 1
+                    heapq.heappush(events, (clock + rng.uniform(15, 45), seq, "rate", pid))
+        with store.read() as s:
+            per_clip = dict(s.execute(select(Rating.clip_id, func.count())
+                                      .group_by(Rating.clip_id)).all())
+            clip_ids = list(s.scalars(select(Clip.id).where(Clip.role == "main")))
+        study.store.engine.dispose()
+    counts = [per_clip.get(c, 0) for c in clip_ids]
+    hist = Counter(counts)
+    result = {
+        "clips": len(clip_ids),
+        "participants_started": arrivals,
+        "participants_finished": finished,
+        "participants_left_early": left,
+        "ratings": sum(counts),
+        "min": min(counts),
+        "max": max(counts),
+        "counts": {str(k): hist[k] for k in sorted(hist)},
+        "below_threshold": sum(1 for c in counts if c < cfg.min_ratings),
+        "goal_max_minus_min_le_1": max(counts) - min(counts) <= 1,
+        "simulated_hours": round(clock / 3600, 1),
+        "wall_seconds": round(time.perf_counter() - t0, 1),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""Storage of a study: SQLAlchemy models, engines and Alembic migrations.
+
+SQLite (in WAL mode) is the default: a file path is all a user gives. PostgreSQL works
+through a database URL (``postgresql://user@host/db``; the psycopg 3 driver is used).
+The schema is created and upgraded by the Alembic scripts shipped in
+``emoconvey/survey/migrations`` (:func:`migrate`), never by ``create_all``.
+
+Times are stored as seconds since the epoch (floats), which behave the same on every
+backend.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from emoconvey.errors import EmoconveyError
+
+__all__ = [
+    "Assignment",
+    "Base",
+    "Clip",
+    "Contact",
+    "Participant",
+    "Rating",
+    "Study",
+    "database_url",
+    "make_engine",
+    "migrate",
+    "now",
+    "write_session",
+]
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+ASSIGNMENT_LOCK_KEY = 74_220_317  # PostgreSQL advisory lock id used for assignment
+
+
+def now() -> float:
+    """Current time in seconds since the epoch."""
+    return time.time()
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the survey tables."""
+
+
+class Study(Base):
+    """The single row describing the study (config and clips folder)."""
+
+    __tablename__ = "study"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config_json: Mapped[str] = mapped_column(Text)
+    intents_json: Mapped[str] = mapped_column(Text)
+    clips_root: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return json.loads(self.config_json)
+
+
+class Clip(Base):
+    """A clip: ``role`` is ``main`` (rated and exported), ``attention`` or ``sample``."""
+
+    __tablename__ = "clips"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    system: Mapped[str] = mapped_column(String(255))
+    intent: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16), default="main")
+
+
+class Participant(Base):
+    """One participant session, reached through its unguessable ``token``."""
+
+    __tablename__ = "participants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    platform_pid: Mapped[str | None] = mapped_column(String(128), index=True, nullable=True)
+    stage: Mapped[str] = mapped_column(String(16), default="demographics")
+    created_at: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gender: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fluency: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class Assignment(Base):
+    """A clip a participant is to rate, at ``position`` (0-based) in their sequence."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "position", name="uq_assignment_position"),
+        UniqueConstraint("participant_id", "clip_id", "role", name="uq_assignment_clip"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class Rating(Base):
+    """An answer; at most one per (participant, clip, role) and per assignment."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "clip_id", "role", name="uq_rating_clip"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    valence: Mapped[int] = mapped_column(Integer)
+    arousal: Mapped[int] = mapped_column(Integer)
+    extra_json: Mapped[str] = mapped_column(Text, default="{}")
+    played_full: Mapped[bool] = mapped_column(Boolean, default=False)
+    response_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Contact(Base):
+    """Optional contact details for rewards, kept apart from ratings, never exported."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), unique=True)
+    contact: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+# ----------------------------------------------------------------------------- engines
+
+
+def database_url(db: str | Path) -> str:
+    """Turn a file path or URL into a SQLAlchemy URL.
+
+    A plain path means a SQLite file; ``postgresql://`` URLs get the psycopg 3 driver.
+    """
+    db = str(db)
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser().resolve()}"
+    if db.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + db.split("://", 1)[1]
+    return db
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Whether ``engine`` talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(db: str | Path, *, pool_size: int = 20) -> Engine:
+    """Create an engine for a study database.
+
+    For SQLite the file is put in WAL mode with ``synchronous=NORMAL`` and a busy
+    timeout, and transactions begin explicitly so that writers can take the write lock
+    up front (``BEGIN IMMEDIATE``, see :func:`write_session`).
+    """
+    url = database_url(db)
+    if url.startswith("sqlite"):
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            raise EmoconveyError("db: an in-memory SQLite database cannot be shared; give a file")
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=2 * pool_size,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            immediate = conn.get_execution_options().get("immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    try:
+        return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size,
+                             pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise EmoconveyError(
+            f"db: the driver for {url.split('://')[0]!r} is not installed ({exc}); "
+            "install emoconvey[postgres] for PostgreSQL"
+        ) from exc
+
+
+class Store:
+    """Session factories of one database: plain reads and serialised writes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(
+            engine.execution_options(immediate=True), expire_on_commit=False
+        )
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading (rolled back at the end)."""
+        with self._read() as s:
+            try:
+                yield s
+            finally:
+                s.rollback()
+
+    @contextmanager
+    def write(self, *, lock_assignment: bool = False) -> Iterator[Session]:
+        """A transaction that commits on success.
+
+        On SQLite it starts with ``BEGIN IMMEDIATE`` (one writer at a time, decided at the
+        start, so no decision is made on stale counts). On PostgreSQL,
+        ``lock_assignment`` takes a transaction-scoped advisory lock that serialises
+        clip assignment.
+        """
+        with self._write() as s, s.begin():
+            if lock_assignment and not is_sqlite(self.engine):
+                s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ASSIGNMENT_LOCK_KEY})
+            yield s
+
+
+write_session = Store.write
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration (safe to call concurrently)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    immediate = engine.execution_options(immediate=True)
+    with immediate.begin() as conn:
+        if not is_sqlite(engine):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ASSIGNMENT_LOCK_KEY + 1})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    log.info("database %s is at the newest schema", engine.url.render_as_string())

@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the survey database (run by ``emoconvey.survey.db.migrate``)."""

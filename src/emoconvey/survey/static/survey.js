@@ -1,0 +1,28 @@
+// emoconvey listening test: small progressive enhancements, the forms work without it.
+(function () {
+  "use strict";
+  var started = Date.now();
+  document.querySelectorAll("form").forEach(function (form) {
+    var button = form.querySelector("button[type=submit]");
+    var audio = form.querySelector("audio");
+    var played = form.querySelector("input[name=played]");
+    if (audio && played) {
+      audio.addEventListener("ended", function () {
+        played.value = "1";
+        if (button) { button.disabled = false; }
+      });
+    }
+    if (form.dataset.requirePlay === "1" && button) { button.disabled = true; }
+    form.addEventListener("submit", function (ev) {
+      var rt = form.querySelector("input[name=rt_ms]");
+      if (rt) { rt.value = String(Date.now() - started); }
+      if (form.dataset.submitted === "1") { ev.preventDefault(); return; }
+      form.dataset.submitted = "1";
+      if (button) { setTimeout(function () { button.disabled = true; }, 0); }
+    });
+    form.addEventListener("invalid", function () {
+      var msg = form.querySelector(".missing");
+      if (msg) { msg.hidden = false; }
+    }, true);
+  });
+})();

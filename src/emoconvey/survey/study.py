@@ -1,0 +1,151 @@
+"""Create and open a study: its database, config, intents and clips.
+
+A study lives in a database (a SQLite file by default, or PostgreSQL) that holds the
+config, the intents table, the clip list and every participant's data; the audio stays
+in the clips folder, whose path is stored too.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+
+from emoconvey.errors import EmoconveyError
+from emoconvey.intents import aimoclips_intents
+from emoconvey.survey.config import StudyConfig, config_from_stored
+from emoconvey.survey.db import Clip, Store, Study, make_engine, migrate, now
+from emoconvey.survey.manifest import load_manifest, safe_relative
+
+__all__ = ["OpenStudy", "init_study", "open_study"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OpenStudy:
+    """A study ready to serve or export.
+
+    Attributes
+    ----------
+    store : Store
+        Database access.
+    config : StudyConfig
+    intents : DataFrame
+        ``intent``, ``quadrant``, ``norm_valence``, ``norm_arousal``.
+    clips_root : Path
+        Folder the clip paths are relative to.
+    """
+
+    store: Store
+    config: StudyConfig
+    intents: pd.DataFrame
+    clips_root: Path
+
+
+def init_study(
+    db: str | Path,
+    clips_dir: str | Path,
+    *,
+    manifest: str | Path | None = None,
+    config: StudyConfig | None = None,
+    intents: pd.DataFrame | None = None,
+) -> OpenStudy:
+    """Create a study database from a clips folder, a manifest and a config.
+
+    Parameters
+    ----------
+    db : path or URL
+        SQLite file path or database URL; must not hold a study yet.
+    clips_dir : path
+        Folder holding the audio.
+    manifest : path, optional
+        Manifest CSV (``system``, ``intent``, ``file``); default: scan the release layout.
+    config : StudyConfig, optional
+        Default: :class:`StudyConfig` defaults.
+    intents : DataFrame, optional
+        Default: the 12 AImoclips intents.
+
+    Raises
+    ------
+    EmoconveyError
+        When the database already holds a study, clips or settings are inconsistent
+        (e.g. more clips per participant than distinct (system, intent) pairs).
+    """
+    config = config or StudyConfig.from_dict({})
+    intents = aimoclips_intents() if intents is None else intents
+    root = Path(clips_dir).resolve()
+    clips = load_manifest(root, manifest, intents)
+    pairs = clips.groupby(["system", "intent"]).ngroups
+    if config.clips_per_participant > pairs:
+        raise EmoconveyError(
+            f"clips_per_participant: {config.clips_per_participant} requested but the clips "
+            f"form only {pairs} distinct (system, intent) pairs"
+        )
+    extra: list[tuple[str, str]] = []
+    if config.sample_clip:
+        extra.append((str(safe_relative(root, config.sample_clip, where="sample_clip")),
+                      "sample"))
+    for i, att in enumerate(config.quality.attention):
+        extra.append(
+            (str(safe_relative(root, att.file, where=f"quality.attention[{i}]")), "attention")
+        )
+    engine = make_engine(db)
+    migrate(engine)
+    store = Store(engine)
+    with store.write() as s:
+        if s.scalar(select(Study.id)) is not None:
+            raise EmoconveyError(f"db: {db} already holds a study; use a new database")
+        s.add(
+            Study(
+                id=1,
+                config_json=json.dumps(config.to_dict()),
+                intents_json=intents.to_json(orient="records"),
+                clips_root=str(root),
+                created_at=now(),
+            )
+        )
+        s.add_all(
+            Clip(name=r.clip, system=r.system, intent=r.intent, path=r.path, role="main")
+            for r in clips.itertuples()
+        )
+        names = set(clips["clip"])
+        for path, role in extra:
+            name = f"{role}:{path}"
+            if name in names:
+                continue
+            names.add(name)
+            s.add(Clip(name=name, system="", intent="", path=path, role=role))
+    log.info("study created in %s with %d clips", db, len(clips))
+    return OpenStudy(store, config, intents.reset_index(drop=True), root)
+
+
+def open_study(db: str | Path, *, pool_size: int = 20) -> OpenStudy:
+    """Open an existing study database (upgrading its schema if needed)."""
+    engine = make_engine(db, pool_size=pool_size)
+    migrate(engine)
+    store = Store(engine)
+    with store.read() as s:
+        study = s.get(Study, 1)
+        if study is None:
+            raise EmoconveyError(
+                f"db: {db} holds no study; create one with 'emoconvey survey init'"
+            )
+        config = config_from_stored(json.loads(study.config_json))
+        intents = pd.read_json(io.StringIO(study.intents_json), orient="records")
+        root = Path(study.clips_root)
+    return OpenStudy(store, config, intents, root)
+
+
+def clip_table(study: OpenStudy) -> pd.DataFrame:
+    """All clips of a study: ``id``, ``name``, ``system``, ``intent``, ``path``, ``role``."""
+    with study.store.read() as s:
+        rows = s.execute(
+            select(Clip.id, Clip.name, Clip.system, Clip.intent, Clip.path, Clip.role)
+        ).all()
+    return pd.DataFrame(rows, columns=["id", "name", "system", "intent", "path", "role"])

@@ -1,0 +1,113 @@
+"""A real browser (Debian's Chromium via Playwright) completes a demo session."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from survey_helpers import free_port
+
+from emoconvey.data import load_dataset
+from emoconvey.survey.app import create_app
+from emoconvey.survey.config import load_config
+from emoconvey.survey.export import export_study
+from emoconvey.survey.study import init_study, open_study
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def live_server(tmp_path, demo_files):
+    import uvicorn
+
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} not found (run scripts/system-deps.sh)")
+    pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
+    clips, config = demo_files
+    init_study(tmp_path / "study.db", clips, config=load_config(config))
+    study = open_study(tmp_path / "study.db")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(study, admin_token="a" * 24, seed=1),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", study
+    server.should_exit = True
+    thread.join(10)
+
+
+def submit(page) -> None:
+    with page.expect_navigation():
+        page.get_by_role("button").click()
+
+
+def test_participant_session_in_chromium(live_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, study = live_server
+    shots = Path(os.environ.get("EMOCONVEY_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True, device_scale_factor=1)
+        page.goto(f"{url}/?PROLIFIC_PID=BROWSER1")
+        page.get_by_role("checkbox").check()
+        submit(page)
+        page.select_option("#gender", "Female")
+        page.fill("#age", "34")
+        page.get_by_role("checkbox").check()
+        submit(page)
+        assert page.locator("audio").count() == 1  # sample clip
+        submit(page)
+        submit(page)  # instructions -> ratings
+        n = 0
+        while page.locator("form.rate-form").count():
+            if n == 0:
+                # required scales: submitting empty keeps us on the page
+                page.get_by_role("button").click()
+                assert page.locator("form.rate-form input[name=position]").input_value() == "0"
+                page.screenshot(path=str(shots / "rating_page.png"), full_page=True)
+                # keyboard only: focus the valence group, move with arrow keys
+                page.locator("input[name=valence][value='1']").focus()
+                for _ in range(6):
+                    page.keyboard.press("ArrowRight")
+                assert page.locator("input[name=valence]:checked").get_attribute("value") == "7"
+                page.locator("input[name=arousal][value='1']").focus()
+                page.keyboard.press("Space")
+                page.keyboard.press("ArrowRight")
+                with page.expect_navigation():
+                    page.keyboard.press("Enter")
+            else:
+                page.locator(f"label.point:has(input[name=valence][value='{1 + n % 9}'])").click()
+                page.locator("label.point:has(input[name=arousal][value='3'])").click()
+                submit(page)
+            n += 1
+            assert n < 20
+        assert page.locator("#completion-code").inner_text() == "DEMO-1234"
+        page.screenshot(path=str(shots / "done_page.png"), full_page=True)
+        browser.close()
+    assert n == 8
+    paths = export_study(study, tmp_path / "export")
+    ds = load_dataset(paths["ratings"], paths["clips"], paths["intents"], min_ratings=1)
+    assert len(ds.ratings) == 6 and ds.listeners == ["P1"]
+    first = ds.ratings.iloc[0]
+    assert (first["valence"], first["arousal"]) == (7, 2)
+    build = getattr(importlib.import_module("emoconvey.report"), "build_report", None)
+    if build is not None:
+        build(ds, out=tmp_path / "report", figures=False)
+    if os.environ.get("EMOCONVEY_SCREENSHOTS") is None:
+        shutil.copy(shots / "rating_page.png", tmp_path / "kept.png")

@@ -1,0 +1,97 @@
+"""The ``emoconvey survey`` Typer app: init (manifest, release layout, demo), export."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from fastapi.testclient import TestClient
+from survey_helpers import finish_session, start_session, to_ratings
+from typer.testing import CliRunner
+
+from emoconvey.data import load_dataset
+from emoconvey.survey.app import create_app
+from emoconvey.survey.cli import app
+from emoconvey.survey.study import open_study
+
+runner = CliRunner()
+
+
+def test_demo_init_session_export(tmp_path, monkeypatch):
+    monkeypatch.delenv("EMOCONVEY_ADMIN_TOKEN", raising=False)
+    monkeypatch.delenv("EMOCONVEY_SURVEY_DB", raising=False)
+    res = runner.invoke(app, ["init", str(tmp_path / "s"), "--demo"])
+    assert res.exit_code == 0, res.output
+    token_file = tmp_path / "s" / "admin_token"
+    assert token_file.stat().st_mode & 0o077 == 0
+    study = open_study(tmp_path / "s" / "study.db")
+    with TestClient(create_app(study, admin_token="x" * 20, seed=3)) as c:
+        for _ in range(2):
+            tok = start_session(c)
+            to_ratings(c, tok)
+            finish_session(c, tok, answer=lambda i: (1 + i % 9, 9 - i % 9))
+    res = runner.invoke(app, ["export", str(tmp_path / "s"), "--out", str(tmp_path / "o"),
+                              "--contacts", str(tmp_path / "contacts.csv")])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "o"
+    ds = load_dataset(out / "ratings_metadata.csv", out / "clips_metadata.csv",
+                      out / "emotion_intents_metadata.csv", min_ratings=1)
+    assert ds.listeners == ["P1", "P2"] and len(ds.ratings) == 12
+    assert "Quality-control flags" in (out / "study_report.md").read_text()
+    build = getattr(importlib.import_module("emoconvey.report"), "build_report", None)
+    if build is not None:  # the report builder runs unchanged on the export
+        build(ds, out=tmp_path / "report", figures=False)
+        assert any((tmp_path / "report").iterdir())
+
+
+def test_init_from_manifest_and_errors(tmp_path, demo_files):
+    clips, _ = demo_files
+    rows = ["system,intent,file"]
+    for sysname in ("ToneGen", "PulseNet"):
+        for intent in ("happy", "sad"):
+            rows.append(f"{sysname},{intent},music_clips/{sysname}/{sysname}_{intent}_1.wav")
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "c.toml").write_text('clips_per_participant = 4\ncompletion_code = "XYZ"\n'
+                                     '[texts]\nconsent_title = "연구 참여 안내"\n')
+    res = runner.invoke(app, ["init", str(tmp_path / "a"), "--clips", str(clips),
+                              "--manifest", str(tmp_path / "m.csv"),
+                              "--config", str(tmp_path / "c.toml")])
+    assert res.exit_code == 0, res.output
+    study = open_study(tmp_path / "a" / "study.db")
+    assert study.config.text("consent_title") == "연구 참여 안내"
+    with TestClient(create_app(study, admin_token=None)) as c:
+        assert "연구 참여 안내" in c.get("/").text
+    # second init on the same database, too many clips, traversal in manifest, bad config
+    res = runner.invoke(app, ["init", str(tmp_path / "a"), "--clips", str(clips),
+                              "--manifest", str(tmp_path / "m.csv"),
+                              "--config", str(tmp_path / "c.toml")])
+    assert res.exit_code == 2 and "already holds a study" in res.output
+    res = runner.invoke(app, ["init", str(tmp_path / "b"), "--clips", str(clips),
+                              "--manifest", str(tmp_path / "m.csv")])
+    assert res.exit_code == 2 and "distinct (system, intent) pairs" in res.output
+    (tmp_path / "bad.csv").write_text("system,intent,file\nX,happy,../../etc/passwd\n")
+    res = runner.invoke(app, ["init", str(tmp_path / "c"), "--clips", str(clips),
+                              "--manifest", str(tmp_path / "bad.csv")])
+    assert res.exit_code == 2 and "line 2" in res.output and "'file'" in res.output
+    (tmp_path / "bad.yaml").write_text("clips_per_particpant: 3\n")
+    res = runner.invoke(app, ["init", str(tmp_path / "d"), "--clips", str(clips),
+                              "--config", str(tmp_path / "bad.yaml")])
+    assert res.exit_code == 2 and "clips_per_particpant" in res.output
+
+
+def test_release_layout_scan(tmp_path, demo_files):
+    clips, _ = demo_files
+    res = runner.invoke(app, ["init", str(tmp_path / "r"), "--clips", str(clips)])
+    assert res.exit_code == 2 and "36 distinct" in res.output  # 56 > 36 pairs
+    (tmp_path / "k.yaml").write_text("clips_per_participant: 36\n")
+    res = runner.invoke(app, ["init", str(tmp_path / "r"), "--clips", str(clips),
+                              "--config", str(tmp_path / "k.yaml")])
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize("cmd", ["serve", "export"])
+def test_missing_study(tmp_path, cmd):
+    args = [cmd, str(tmp_path / "none")] + (["--out", str(tmp_path / "o")]
+                                            if cmd == "export" else [])
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "does not exist" in res.output

@@ -1,0 +1,128 @@
+"""Bad input and security: every rejected request is a clear 4xx and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from survey_helpers import current_position, start_session, to_ratings
+
+from emoconvey.survey.db import Participant, Rating
+
+
+def n_ratings(study) -> int:
+    with study.store.read() as s:
+        return s.scalar(select(func.count()).select_from(Rating))
+
+
+@pytest.fixture
+def rating_session(client):
+    token = start_session(client)
+    csrf = to_ratings(client, token)
+    return token, csrf, current_position(client, token)
+
+
+@pytest.mark.parametrize(
+    "change,status",
+    [
+        ({"valence": "10"}, 422),
+        ({"valence": "0"}, 422),
+        ({"arousal": "-1"}, 422),
+        ({"valence": "5.5"}, 422),
+        ({"valence": "abc"}, 422),
+        ({"valence": None}, 422),
+        ({"arousal": ""}, 422),
+        ({"position": None}, 422),
+        ({"position": "999"}, 422),
+        ({"csrf": None}, 403),
+        ({"csrf": "forged"}, 403),
+    ],
+)
+def test_bad_rating_is_rejected_without_change(client, demo_study, rating_session, change,
+                                               status):
+    token, csrf, pos = rating_session
+    data = {"csrf": csrf, "position": str(pos), "valence": "5", "arousal": "5"}
+    for k, v in change.items():
+        if v is None:
+            data.pop(k)
+        else:
+            data[k] = v
+    r = client.post(f"/s/{token}/rate", data=data, headers={"accept": "application/json"})
+    assert r.status_code == status, r.text
+    assert r.json()["detail"]
+    assert n_ratings(demo_study) == 0
+    assert current_position(client, token) == pos
+
+
+def test_answers_in_order_only(client, demo_study, rating_session):
+    token, csrf, pos = rating_session
+    r = client.post(f"/s/{token}/rate", data={"csrf": csrf, "position": str(pos + 1),
+                                              "valence": "5", "arousal": "5"})
+    assert r.status_code == 409
+    assert n_ratings(demo_study) == 0
+
+
+def test_body_limits_and_formats(client, demo_study, rating_session):
+    token, csrf, pos = rating_session
+    url = f"/s/{token}/rate"
+    big = {"csrf": csrf, "position": str(pos), "valence": "5", "arousal": "5",
+           "pad": "x" * 20000}
+    assert client.post(url, data=big).status_code == 413
+    assert client.post(url, json={"csrf": csrf, "valence": 5}).status_code == 415
+    bad_multipart = client.post(url, content=b"--xx\r\nnonsense",
+                                headers={"content-type": "multipart/form-data; boundary=xx"})
+    assert bad_multipart.status_code in (400, 422)
+    dup = client.post(url, content=f"csrf={csrf}&position={pos}&valence=5&valence=6&arousal=5",
+                      headers={"content-type": "application/x-www-form-urlencoded"})
+    assert dup.status_code == 400
+    files = client.post(url, data={"csrf": csrf}, files={"valence": ("a.txt", b"5")})
+    assert files.status_code == 400
+    assert n_ratings(demo_study) == 0
+
+
+def test_cross_origin_post_refused(client, demo_study, rating_session):
+    token, csrf, pos = rating_session
+    r = client.post(f"/s/{token}/rate",
+                    data={"csrf": csrf, "position": str(pos), "valence": "5", "arousal": "5"},
+                    headers={"origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert n_ratings(demo_study) == 0
+
+
+def test_start_needs_csrf_cookie_and_consent(client, demo_study):
+    client.get("/")
+    cookie = client.cookies.get("ec_csrf")
+    assert client.post("/start", data={"csrf": "nope", "consent": "yes"}).status_code == 403
+    assert client.post("/start", data={"csrf": cookie}).status_code == 422
+    with demo_study.store.read() as s:
+        assert s.scalar(select(func.count()).select_from(Participant)) == 0
+
+
+def test_tokens_and_clips_are_private(client, rating_session):
+    token, _, pos = rating_session
+    assert client.get("/s/not-a-token").status_code == 404
+    assert client.get("/s/" + "A" * 43).status_code == 404
+    ok = client.get(f"/s/{token}/audio/{pos}")
+    assert ok.status_code == 200 and ok.headers["content-type"] == "audio/wav"
+    assert ok.content[:4] == b"RIFF"
+    other = start_session(client)  # not yet assigned any clip
+    assert client.get(f"/s/{other}/audio/{pos}").status_code == 404
+    for path in ("..%2F..%2Fstudy.yaml", "../../etc/passwd", "-1",
+                 "%2e%2e%2f%2e%2e%2fstudy.db", "0%2f..%2f..%2fx"):
+        assert client.get(f"/s/{token}/audio/{path}").status_code == 404
+    assert client.get("/static/../app.py").status_code == 404
+    assert client.get("/static/%2e%2e/app.py").status_code == 404
+    assert client.get(f"/s/{token}/audio/sample").status_code == 200
+
+
+def test_security_headers_and_no_token_leak(client):
+    r = client.get("/")
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "samesite=strict" in r.headers["set-cookie"].lower()
+
+
+def test_admin_requires_token(client):
+    assert client.get("/admin").status_code == 401
+    assert client.get("/admin/status.json").status_code == 401
+    assert client.get("/admin", headers={"authorization": "Bearer nope"}).status_code == 403
