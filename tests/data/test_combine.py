@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import synthetic_ratings
 from emoconvey.data import load_dataset
 from emoconvey.data.combine import combine_datasets
 from emoconvey.errors import EmoconveyError
+from synthetic import synthetic_ratings
 
 
 def test_combine_with_reference(aimoclips):

@@ -253,7 +253,10 @@ def _render_html(
     t = results.tables
 
     def table(name: str, **kw: Any) -> Markup:
-        return render_table(t[name], highlight=own, **kw)
+        df = t[name]
+        if name == "summary":  # one wide row reads better as a column
+            df = df.T.reset_index().set_axis(["statistic", "value"], axis=1)
+        return render_table(df, highlight=own, **kw)
 
     template = env.get_template("report.html.j2")
     return template.render(

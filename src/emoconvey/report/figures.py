@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -43,7 +44,8 @@ def figure_specs(results: AnalysisResults) -> list[FigureSpec]:
 
     t = results.tables
     ds = results.dataset
-    colors = system_colors(ds.systems)
+    # sorted, as the plots' own default, so a system has one colour in every figure
+    colors = system_colors(sorted(ds.systems))
     level = round(100 * results.confidence)
     alpha = 1 - results.confidence
     specs = [
@@ -82,7 +84,11 @@ def figure_specs(results: AnalysisResults) -> list[FigureSpec]:
                 f"{alpha:.2f}).",
                 lambda axis=axis: _fig(
                     deviation.plot_ci(
-                        t["deviation_by_system"], t["tukey_system"], axis=axis, alpha=alpha
+                        t["deviation_by_system"],
+                        t["tukey_system"],
+                        axis=axis,
+                        alpha=alpha,
+                        colors=colors,
                     )
                 ),
             )
@@ -109,28 +115,35 @@ def figure_specs(results: AnalysisResults) -> list[FigureSpec]:
             "Clip means in the valence\u2013arousal plane, one panel per system: points "
             "coloured by intended quadrant, quadrant means (stars), intent norms (X) and "
             f"{level} % covariance ellipses of the clip means per quadrant.",
-            lambda: _fig(plane.plot_va_planes(ds.clips, t["va_plane"], ds.intents)),
+            lambda: plane.plot_va_planes(
+                ds.clips, t["va_plane"], ds.intents, ellipse_label=f"{level} % ellipse"
+            ),
         )
     )
-    if hasattr(plane, "plot_hit_rate") or hasattr(deviation, "plot_hit_rate"):
-        mod = plane if hasattr(plane, "plot_hit_rate") else deviation
-        specs.append(
-            FigureSpec(
-                "hit_rate",
-                "Share of clips whose mean rating lies in the intended quadrant, per "
-                "system and intent.",
-                lambda: _fig(mod.plot_hit_rate(t["hit_rate_by_intent"])),
-            )
+    specs.append(
+        FigureSpec(
+            "hit_rate",
+            "Share of clips whose mean rating lies in the intended quadrant, per system and "
+            "intent (chance: 25 %).",
+            lambda: _fig(plane.plot_hit_rate(t["hit_rate_by_intent"])),
         )
-    if hasattr(plane, "plot_neutrality") or hasattr(deviation, "plot_neutrality"):
-        mod2 = plane if hasattr(plane, "plot_neutrality") else deviation
-        specs.append(
-            FigureSpec(
-                "neutrality",
-                "Clip mean rating against intent norm per system, with the fitted "
-                "compression slope and the identity line (slope 1 = no bias toward "
-                "the centre).",
-                lambda: _fig(mod2.plot_neutrality(ds.clips, t["neutrality"])),
-            )
+    )
+    specs.append(
+        FigureSpec(
+            "neutrality",
+            "Clip mean rating against intent norm per system, valence (left) and arousal "
+            "(right), with the fitted compression slope and the identity line (slope 1 = "
+            "no pull toward the scale centre).",
+            lambda: _neutrality_figure(ds.clips, t["neutrality"], colors),
         )
+    )
     return specs
+
+
+def _neutrality_figure(clips: Any, neutrality: Any, colors: dict[str, str]) -> Figure:
+    from emoconvey.plots.deviation import plot_neutrality
+
+    fig = Figure(figsize=(12.0, 5.2), layout="constrained")
+    for ax, axis in zip(fig.subplots(1, 2), ("valence", "arousal"), strict=True):
+        plot_neutrality(clips, neutrality, axis=axis, ax=ax, colors=colors)
+    return fig

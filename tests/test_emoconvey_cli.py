@@ -6,9 +6,9 @@ import json
 
 from typer.testing import CliRunner
 
-from conftest import synthetic_ratings
 from emoconvey import __version__
 from emoconvey.cli import app
+from synthetic import synthetic_ratings
 
 runner = CliRunner()
 
