@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
 from emoconvey import __version__
+from emoconvey.data import Dataset
 from emoconvey.errors import EmoconveyError
 
 app = typer.Typer(
@@ -92,7 +94,7 @@ def _load(
     intents: Path | None,
     min_ratings: int,
     with_reference: bool = False,
-):  # noqa: ANN202 - returns (Dataset, reference systems)
+) -> tuple[Dataset, list[str]]:
     from emoconvey.data import load_aimoclips, load_dataset
     from emoconvey.data.combine import combine_datasets
 
@@ -197,7 +199,7 @@ def intents_list() -> None:
     _print_intents(aimoclips_intents())
 
 
-def _print_intents(df) -> None:  # noqa: ANN001
+def _print_intents(df: pd.DataFrame) -> None:
     table = Table(show_edge=False)
     for col in df.columns:
         table.add_column(str(col))
@@ -206,7 +208,7 @@ def _print_intents(df) -> None:  # noqa: ANN001
     out.print(table)
 
 
-def _write_intents(df, path: Path) -> None:  # noqa: ANN001
+def _write_intents(df: pd.DataFrame, path: Path) -> None:
     df.rename(
         columns={"intent": "emotion", "norm_valence": "gt_valence", "norm_arousal": "gt_arousal"}
     ).loc[:, ["quadrant", "emotion", "gt_valence", "gt_arousal"]].to_csv(path, index=False)
