@@ -1,6 +1,6 @@
-"""Tests of emoconvey.analysis.posthoc.tukey_hsd (statsmodels) against
-scipy.stats.tukey_hsd (reference values from scripts/reference/core_stats.py and a direct
-comparison)."""
+"""Tests of emoconvey.analysis.posthoc.tukey_hsd against scipy.stats.tukey_hsd (reference
+values from scripts/reference/core_stats.py and a direct comparison) and statsmodels'
+pairwise_tukeyhsd, and of the large-df convention shared with R's ptukey."""
 
 from __future__ import annotations
 
@@ -219,3 +219,54 @@ def test_missing_group_label_names_row(aimoclips):
     clips.loc[10, "system"] = None
     with pytest.raises(DataValidationError, match=r"line 12, column 'system'"):
         tukey_hsd(clips)
+
+
+def test_matches_statsmodels_pairwise_tukeyhsd(aimoclips):
+    from statsmodels.stats.multicomp import pairwise_tukeyhsd
+
+    ours = tukey_hsd(aimoclips.clips, by="system", measure="deviation", axes="arousal")
+    dev = clip_deviations(aimoclips.clips)
+    order = list(pd.unique(dev["system"]))
+    codes = dev["system"].map({s: i for i, s in enumerate(order)}).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pairwise_tukeyhsd(dev["dev_arousal"].to_numpy(), codes, alpha=0.05)
+    np.testing.assert_allclose(ours["meandiff"], ref.meandiffs, rtol=1e-12)
+    np.testing.assert_allclose(ours["ci_low"], ref.confint[:, 0], rtol=1e-9)
+    np.testing.assert_allclose(ours["ci_high"], ref.confint[:, 1], rtol=1e-9)
+    np.testing.assert_allclose(ours["p_adj"], ref.pvalues, rtol=1e-7, atol=1e-12)
+
+
+def test_large_residual_df_uses_infinite_df_like_r():
+    from emoconvey.analysis.posthoc import LARGE_DF, studentized_range_df
+
+    assert studentized_range_df(LARGE_DF) == LARGE_DF
+    assert studentized_range_df(LARGE_DF + 1) == np.inf
+    rng = np.random.default_rng(7)
+    n = 3 * 9_000  # 3 groups, residual df 26,997 > 25,000
+    clips = pd.DataFrame(
+        {
+            "clip": [f"c{i}" for i in range(n)],
+            "system": np.repeat(["A", "B", "C"], n // 3),
+            "intent": "calm",
+            "quadrant": "hv_la",
+            "valence": rng.normal(5, 1, n) + np.repeat([0.0, 0.02, 0.05], n // 3),
+            "arousal": rng.normal(3, 1, n),
+            "norm_valence": 6.89,
+            "norm_arousal": 1.67,
+        }
+    )
+    out = tukey_hsd(clips, axes="valence")
+    dev = clips["valence"] - 6.89
+    groups = [dev[clips["system"] == g].to_numpy() for g in "ABC"]
+    means = [g.mean() for g in groups]
+    mse = sum(((g - g.mean()) ** 2).sum() for g in groups) / (n - 3)
+    se = np.sqrt(mse / 2 * (2 / (n // 3)))
+    q = np.abs([means[1] - means[0], means[2] - means[0], means[2] - means[1]]) / se
+    expected_p = stats.studentized_range.sf(q, 3, np.inf)
+    np.testing.assert_allclose(out["p_adj"], expected_p, rtol=1e-9)
+    q_crit = stats.studentized_range.ppf(0.95, 3, np.inf)
+    np.testing.assert_allclose(out["ci_high"] - out["meandiff"], q_crit * se, rtol=1e-9)
+    # and the convention costs less than 1e-4 in p against the exact finite-df value
+    exact = stats.studentized_range.sf(q, 3, n - 3)
+    assert np.max(np.abs(exact - expected_p)) < 1e-4

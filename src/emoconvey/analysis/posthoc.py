@@ -13,18 +13,20 @@ y_g)^2 / (N - k)` of all *k* groups,
 where :math:`Q_{k,\\nu}` is the studentized range distribution, and the simultaneous
 interval at level :math:`c` is :math:`(\\bar y_j - \\bar y_i) \\pm Q^{-1}_{k,N-k}(c)
 \\sqrt{\\tfrac{\\mathrm{MSE}}{2}(\\tfrac1{n_i}+\\tfrac1{n_j})}` (Tukey, 1953; Kramer, 1956).
-The computation is delegated to :func:`statsmodels.stats.multicomp.pairwise_tukeyhsd`
-(whose studentized-range probabilities come from :data:`scipy.stats.studentized_range`);
-the test-suite checks it against :func:`scipy.stats.tukey_hsd`.
-
-Evaluating the studentized-range tail costs roughly 15 ms per pair for finite residual
-df, so 40 groups (780 pairs) take about 12 s; the group statistics themselves are
-vectorised.
+Group statistics are vectorised and the studentized-range probabilities come from
+:data:`scipy.stats.studentized_range`; the test-suite checks the results against
+:func:`statsmodels.stats.multicomp.pairwise_tukeyhsd` and :func:`scipy.stats.tukey_hsd`.
+Evaluating the studentized-range tail for finite residual df costs roughly 15 ms per pair;
+above :data:`LARGE_DF` residual df the infinite-df distribution is used, as R does.
 
 References
 ----------
 Tukey, J. W. (1953). The problem of multiple comparisons. Unpublished manuscript,
 Princeton University.
+
+Copenhaver, M. D., & Holland, B. S. (1988). Computation of the distribution of the
+maximum studentized range statistic with application to multiple significance testing of
+simple effects. Journal of Statistical Computation and Simulation, 30(1), 1-15.
 
 Kramer, C. Y. (1956). Extension of multiple range tests to group means with unequal
 numbers of replications. Biometrics, 12(3), 307-310.
@@ -42,7 +44,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multicomp import pairwise_tukeyhsd
+from scipy.stats import studentized_range
 
 from emoconvey._validation import check_axes, check_confidence, require_columns
 from emoconvey.analysis.descriptive import (
@@ -56,7 +58,7 @@ from emoconvey.analysis.descriptive import (
 from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS
 from emoconvey.errors import DegenerateDataWarning
 
-__all__ = ["TUKEY_COLUMNS", "tukey_hsd"]
+__all__ = ["LARGE_DF", "TUKEY_COLUMNS", "studentized_range_df", "tukey_hsd"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,22 @@ TUKEY_COLUMNS: tuple[str, ...] = (
     "reject",
 )
 """Columns of :func:`tukey_hsd`."""
+
+
+LARGE_DF = 25_000
+"""Residual df above which the studentized range is evaluated at df = infinity.
+
+This is R's convention (``ptukey``/``qtukey``, after Copenhaver & Holland, 1988, AS 190,
+which switch to the infinite-df form above 25,000 df): the finite-df tail costs a 2-D
+numerical integral per pair (about 15 ms), and beyond 25,000 df it differs from the
+infinite-df value by less than 1e-4 in p. Large synthetic or crowd-sourced studies
+(10^5 clips) thus take milliseconds instead of seconds.
+"""
+
+
+def studentized_range_df(df: float) -> float:
+    """Degrees of freedom at which to evaluate the studentized range (see :data:`LARGE_DF`)."""
+    return float("inf") if df > LARGE_DF else float(df)
 
 
 def _empty() -> pd.DataFrame:
@@ -182,17 +200,15 @@ def tukey_hsd(
                   "confidence intervals and p-values are NaN")
             low = high = p_adj = np.full(len(idx1), np.nan)
         else:
+            mse = sse / df_within
+            se = np.sqrt(mse / 2.0 * (1.0 / n_per[idx1] + 1.0 / n_per[idx2]))
+            df_q = studentized_range_df(df_within)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                res = pairwise_tukeyhsd(y, codes, alpha=1.0 - conf)
-            # statsmodels sorts the integer codes, which are already in group order,
-            # and enumerates pairs with numpy.triu_indices like above.
-            if not np.array_equal(res.groupsunique, np.arange(k)):
-                raise RuntimeError("tukey_hsd: unexpected group order from statsmodels")
-            meandiff = np.asarray(res.meandiffs, dtype=float)
-            low = np.asarray(res.confint[:, 0], dtype=float)
-            high = np.asarray(res.confint[:, 1], dtype=float)
-            p_adj = np.clip(np.asarray(res.pvalues, dtype=float), 0.0, 1.0)
+                warnings.simplefilter("ignore", RuntimeWarning)  # scipy's quadrature notes
+                q_crit = float(studentized_range.ppf(conf, k, df_q))
+                p_adj = np.clip(studentized_range.sf(np.abs(meandiff) / se, k, df_q), 0.0, 1.0)
+            low = meandiff - q_crit * se
+            high = meandiff + q_crit * se
         frames.append(
             pd.DataFrame(
                 {

@@ -88,15 +88,29 @@ def save_figure(
         raise EmoconveyError(f"folder: {str(out_dir)!r} exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for fmt in fmts:
-        path = out_dir / f"{stem}.{fmt}"
-        # Dates and software versions are left out so that re-running gives the same file.
-        metadata: dict[str, None] = (
-            {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else {}
-        )
-        # A fixed salt makes SVG element ids deterministic (unless the user set one).
-        salt = {} if matplotlib.rcParams["svg.hashsalt"] else {"svg.hashsalt": "emoconvey"}
-        with matplotlib.rc_context(salt):
-            fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
-        written.append(path)
+    engine = fig.get_layout_engine()
+    try:
+        for i, fmt in enumerate(fmts):
+            if i == 1 and engine is not None:
+                # The first save settled the layout (in figure-relative units); keep it
+                # for the other formats instead of recomputing it, which for a grid of
+                # 20 panels costs seconds.
+                fig.set_layout_engine("none")
+            written.append(_save_one(fig, out_dir, stem, fmt, dpi))
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
     return written
+
+
+def _save_one(fig: Figure, out_dir: Path, stem: str, fmt: str, dpi: float) -> Path:
+    path = out_dir / f"{stem}.{fmt}"
+    # Dates and software versions are left out so that re-running gives the same file.
+    metadata: dict[str, None] = (
+        {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else {}
+    )
+    # A fixed salt makes SVG element ids deterministic (unless the user set one).
+    salt = {} if matplotlib.rcParams["svg.hashsalt"] else {"svg.hashsalt": "emoconvey"}
+    with matplotlib.rc_context(salt):
+        fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
+    return path
