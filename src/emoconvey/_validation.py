@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from emoconvey.errors import DataValidationError, EmoconveyError
+from emoconvey.errors import DataValidationError, DegenerateDataWarning, EmoconveyError
 
 AXES: tuple[str, str] = ("valence", "arousal")
 """The two rating axes, in the order every table uses."""
@@ -103,3 +104,23 @@ def check_choice(value: object, choices: Sequence[str], *, name: str) -> str:
             f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}"
         )
     return str(value)
+
+
+def require_complete(
+    df: pd.DataFrame, columns: Sequence[str], *, name: str, what: str = "a value"
+) -> None:
+    """Raise naming the first row whose value in one of ``columns`` is missing."""
+    for col in columns:
+        missing = df[col].isna().to_numpy()
+        if missing.any():
+            raise DataValidationError(
+                f"expected {what}, found a missing value",
+                file=name,
+                row=file_line(int(np.flatnonzero(missing)[0])),
+                column=col,
+            )
+
+
+def warn_degenerate(message: str, *, stacklevel: int = 3) -> None:
+    """Emit a :class:`DegenerateDataWarning` pointing at the public function's caller."""
+    warnings.warn(message, DegenerateDataWarning, stacklevel=stacklevel + 1)

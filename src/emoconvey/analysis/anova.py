@@ -48,7 +48,6 @@ Searle, S. R. (1987). Linear Models for Unbalanced Data. Wiley.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -63,6 +62,7 @@ from emoconvey._validation import (
     require_dataframe,
     require_numeric,
     require_rows,
+    warn_degenerate,
 )
 from emoconvey.analysis.descriptive import (
     MEASURE_PREFIX,
@@ -73,7 +73,7 @@ from emoconvey.analysis.descriptive import (
     _require_complete,
 )
 from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS
-from emoconvey.errors import DataValidationError, DegenerateDataWarning, EmoconveyError
+from emoconvey.errors import DataValidationError, EmoconveyError
 
 __all__ = [
     "ANOVA_COLUMNS",
@@ -168,7 +168,7 @@ def _design_rank(ca: np.ndarray, ka: int, cb: np.ndarray, kb: int) -> int:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, DegenerateDataWarning, stacklevel=3)
+    warn_degenerate(message, stacklevel=3)
 
 
 # ----------------------------------------------------------------------------- public

@@ -35,9 +35,10 @@ from scipy import stats
 from emoconvey._validation import (
     QUADRANTS,
     check_axes,
+    check_choice,
     check_confidence,
-    file_line,
     require_columns,
+    require_complete,
     require_numeric,
     require_rows,
 )
@@ -78,17 +79,7 @@ _RESERVED: frozenset[str] = frozenset(
 
 
 def _require_complete(df: pd.DataFrame, columns: Sequence[str], *, name: str) -> None:
-    """Raise naming the first row whose value in one of ``columns`` is missing."""
-    for col in columns:
-        missing = df[col].isna().to_numpy()
-        if missing.any():
-            pos = int(np.flatnonzero(missing)[0])
-            raise DataValidationError(
-                "expected a value (used as a group label), found a missing value",
-                file=name,
-                row=file_line(pos),
-                column=col,
-            )
+    require_complete(df, columns, name=name, what="a value (used as a group label)")
 
 
 def _check_group_column(
@@ -129,15 +120,7 @@ def _group_codes(values: pd.Series, by: str) -> tuple[np.ndarray, list[object]]:
 
 
 def _check_measure(measure: object) -> str:
-    return _check_choice_arg(measure, MEASURES, name="measure")
-
-
-def _check_choice_arg(value: object, choices: Sequence[str], *, name: str) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise EmoconveyError(
-            f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}"
-        )
-    return value
+    return check_choice(measure, MEASURES, name="measure")
 
 
 def _deviation_table(clips: pd.DataFrame, axes: tuple[str, ...], *, name: str) -> pd.DataFrame:

@@ -49,7 +49,9 @@ from emoconvey._validation import (
     QUADRANTS,
     check_confidence,
     check_positive_int,
+    file_line,
     require_columns,
+    require_complete,
     require_numeric,
     require_rows,
 )
@@ -106,17 +108,7 @@ def _listed(items: Sequence[object]) -> str:
 
 
 def _require_keys(df: pd.DataFrame, columns: Sequence[str], *, name: str) -> None:
-    """Raise naming the first row of ``df`` whose grouping column is missing."""
-    for col in columns:
-        missing = df[col].isna().to_numpy()
-        if missing.any():
-            pos = int(np.flatnonzero(missing)[0])
-            raise DataValidationError(
-                f"expected a value in every row, found a missing value in row {pos} "
-                "(0-based position)",
-                file=name,
-                column=col,
-            )
+    require_complete(df, columns, name=name)
 
 
 def _require_quadrants(df: pd.DataFrame, *, name: str, column: str = "quadrant") -> None:
@@ -125,9 +117,9 @@ def _require_quadrants(df: pd.DataFrame, *, name: str, column: str = "quadrant")
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
-            f"expected one of {', '.join(QUADRANTS)}, found {df[column].iloc[pos]!r} in row "
-            f"{pos} (0-based position)",
+            f"expected one of {', '.join(QUADRANTS)}, found {df[column].iloc[pos]!r}",
             file=name,
+            row=file_line(pos),
             column=column,
         )
 

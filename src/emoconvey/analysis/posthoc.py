@@ -46,7 +46,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import studentized_range
 
-from emoconvey._validation import check_axes, check_confidence, require_columns
+from emoconvey._validation import (
+    check_axes,
+    check_confidence,
+    require_columns,
+    warn_degenerate,
+)
 from emoconvey.analysis.descriptive import (
     MEASURE_PREFIX,
     _check_group_column,
@@ -56,7 +61,6 @@ from emoconvey.analysis.descriptive import (
     _require_complete,
 )
 from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS
-from emoconvey.errors import DegenerateDataWarning
 
 __all__ = ["LARGE_DF", "TUKEY_COLUMNS", "studentized_range_df", "tukey_hsd"]
 
@@ -101,7 +105,7 @@ def _empty() -> pd.DataFrame:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, DegenerateDataWarning, stacklevel=3)
+    warn_degenerate(message, stacklevel=3)
 
 
 def tukey_hsd(
