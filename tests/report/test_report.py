@@ -161,3 +161,21 @@ def test_render_table_formats_numbers():
 def test_render_table_escapes_html():
     html = str(render_table(pd.DataFrame({"system": ["<script>x</script>"]})))
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_narrative_degenerate_study_words_and_ties():
+    import warnings
+
+    from emoconvey.data import load_dataset
+
+    rows = [(f"P{i}", f"{s}_calm_1.wav", v, 3)
+            for s in ("A", "B") for i, v in zip(range(4), [5, 6, 7, 8], strict=True)]
+    ds = load_dataset(pd.DataFrame(rows, columns=["user", "audio_file", "valence", "arousal"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = analyse(ds)
+    lines = summarise(results)
+    assert lines[0].startswith("2 clips from 2 systems (A and B) on 1 intent were rated by")
+    assert any(s.startswith("All systems are equally close") for s in lines)
+    assert any("could not be tested" in s for s in lines)
+    assert results.warnings  # degenerate steps are reported, not hidden

@@ -17,6 +17,12 @@ __all__ = ["summarise"]
 _AXIS_NOUN = {"valence": "valence", "arousal": "arousal"}
 
 
+def _n(count: float, noun: str) -> str:
+    """``"1 intent"``, ``"12 intents"``."""
+    count = int(count)
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _list(items: list[str]) -> str:
     if len(items) <= 2:
         return " and ".join(items)
@@ -52,9 +58,9 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
     ds = results.dataset
     out: list[str] = []
     out.append(
-        f"{int(s['clips'])} clips from {int(s['systems'])} systems "
-        f"({_list(ds.systems)}) on {int(s['intents'])} intents were rated by "
-        f"{int(s['listeners'])} listeners: {int(s['ratings'])} ratings, "
+        f"{_n(s['clips'], 'clip')} from {_n(s['systems'], 'system')} "
+        f"({_list(ds.systems)}) on {_n(s['intents'], 'intent')} were rated by "
+        f"{_n(s['listeners'], 'listener')}: {_n(s['ratings'], 'rating')}, "
         f"{fmt_num(s['ratings_per_clip_min'], 0)} to {fmt_num(s['ratings_per_clip_max'], 0)} "
         f"per clip (median {fmt_num(s['ratings_per_clip_median'], 1)})."
     )
@@ -67,7 +73,12 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
     )
 
     rank = t["ranking"]
-    if len(rank) > 1:
+    if len(rank) > 1 and (rank["rank"] == 1).all():
+        out.append(
+            f"All systems are equally close to the intended emotions (mean distance "
+            f"{fmt_num(rank['mean_distance'].iloc[0])} scale points)."
+        )
+    elif len(rank) > 1:
         best, worst = rank.iloc[0], rank.iloc[-1]
         out.append(
             f"Closest to the intended emotions overall: {best['system']} (mean distance "
