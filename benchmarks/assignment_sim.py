@@ -2,12 +2,18 @@
 
 6 systems x 12 intents x 14 clips (1,008 clips), 56 clips per participant. Participants
 arrive over time (as on Prolific: a place is reopened when someone leaves) until 111 have
-finished; some leave early at random, and their unanswered clips are released when their
+finished; some leave early at random, and the clips they hold are released when their
 session expires (``--expiry`` minutes). Prints the ratings-per-clip distribution.
+
+Clips are assigned as the server does (``--mode``): ``just_in_time`` (default; the
+server's default) fixes the plan at the start and chooses each clip when the participant
+reaches it, in the transaction that saves the previous answer; ``upfront`` chooses all
+56 at the start.
 
 Usage::
 
     python benchmarks/assignment_sim.py --json [--finished 111] [--leave 0.15] [--seed 0]
+        [--mode just_in_time|upfront]
 
 Goal: max - min <= 1 and no clip below the exclusion threshold (4 ratings).
 """
@@ -27,7 +33,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from emoconvey.intents import aimoclips_intents
-from emoconvey.survey.assignment import assign_clips
+from emoconvey.survey.assignment import assign_clips, assign_next, start_plan
 from emoconvey.survey.config import StudyConfig
 from emoconvey.survey.db import Assignment, Clip, Participant, Rating
 from emoconvey.survey.study import init_study
@@ -41,6 +47,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--expiry", type=float, default=60.0, help="session expiry, minutes")
     ap.add_argument("--db", default=None, help="database URL (default: temp SQLite)")
+    ap.add_argument("--mode", choices=("just_in_time", "upfront"), default="just_in_time",
+                    help="when clips are assigned (StudyConfig.assignment)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     t0 = time.perf_counter()
@@ -56,7 +64,8 @@ def main() -> None:
                     rows.append(f"Sys{s},{intent},{rel}")
         (root / "manifest.csv").write_text("\n".join(rows) + "\n")
         cfg = StudyConfig.from_dict({"clips_per_participant": 56, "min_ratings": 4,
-                                     "session_expiry_minutes": args.expiry})
+                                     "session_expiry_minutes": args.expiry,
+                                     "assignment": args.mode})
         study = init_study(args.db or str(root / "sim.db"), root / "clips",
                            manifest=root / "manifest.csv", config=cfg)
         store, expiry = study.store, cfg.session_expiry_minutes * 60
@@ -65,7 +74,7 @@ def main() -> None:
         seq = 0
         finished = left = 0
         clock = 0.0
-        plan: dict[int, list[int]] = {}
+        done_count: dict[int, int] = {}
         stop_after: dict[int, int] = {}
         arrivals = 0
         heapq.heappush(events, (0.0, seq, "arrive", 0))
@@ -80,10 +89,10 @@ def main() -> None:
                                     created_at=clock, last_seen=clock)
                     s.add(p)
                     s.flush()
-                    assign_clips(s, p, n=56, now=clock, expiry_s=expiry, rng=rng)
+                    assign = assign_clips if args.mode == "upfront" else start_plan
+                    assign(s, p, n=56, now=clock, expiry_s=expiry, rng=rng)
                     pid = p.id
-                    plan[pid] = list(s.scalars(select(Assignment.id).where(
-                        Assignment.participant_id == pid).order_by(Assignment.position)))
+                    done_count[pid] = 0
                 if rng.random() < args.leave:
                     stop_after[pid] = rng.randrange(0, 56)
                 seq += 1
@@ -93,25 +102,30 @@ def main() -> None:
                     seq += 1
                     heapq.heappush(events, (clock + rng.expovariate(1 / 180), seq, "arrive", 0))
             else:
-                todo = plan[pid]
-                done_n = 56 - len(todo)
+                done_n = done_count[pid]
                 if stop_after.get(pid) == done_n:
                     left += 1  # leaves: never seen again, session expires; place reopens
                     seq += 1
                     heapq.heappush(events, (clock + rng.expovariate(1 / 180), seq, "arrive", 0))
                     continue
-                aid = todo.pop(0)
-                with store.write() as s:
-                    a = s.get(Assignment, aid)
-                    s.add(Rating(participant_id=pid, assignment_id=aid, clip_id=a.clip_id,
+                finishing = done_n + 1 == 56
+                # as the server's rate handler: save, then assign the next clip
+                with store.write(lock_assignment=True) as s:
+                    a = s.scalar(select(Assignment).where(Assignment.participant_id == pid,
+                                                          Assignment.position == done_n))
+                    s.add(Rating(participant_id=pid, assignment_id=a.id, clip_id=a.clip_id,
                                  role=a.role, valence=rng.randint(1, 9),
                                  arousal=rng.randint(1, 9), extra_json="{}",
                                  played_full=True, created_at=clock))
                     p = s.get(Participant, pid)
                     p.last_seen = clock
-                    if not todo:
+                    if finishing:
                         p.stage, p.finished_at = "done", clock
-                if not todo:
+                    else:
+                        s.flush()
+                        assign_next(s, p, now=clock, expiry_s=expiry, rng=rng)
+                done_count[pid] = done_n + 1
+                if finishing:
                     finished += 1
                 else:
                     seq += 1
@@ -124,6 +138,7 @@ def main() -> None:
     counts = [per_clip.get(c, 0) for c in clip_ids]
     hist = Counter(counts)
     result = {
+        "mode": args.mode,
         "clips": len(clip_ids),
         "participants_started": arrivals,
         "participants_finished": finished,

@@ -7,17 +7,21 @@ import threading
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from emoconvey.errors import EmoconveyError
 from emoconvey.survey.assignment import (
     ClipLoad,
     assign_clips,
+    assign_next,
     build_sequence,
     choose_clips,
     clip_loads,
+    make_plan,
+    plan_length,
+    start_plan,
 )
-from emoconvey.survey.db import Assignment, Participant, Rating
+from emoconvey.survey.db import Assignment, Clip, Participant, Rating
 
 
 def grid(systems=3, intents=4, per_pair=3, load=lambda i: 0):
@@ -140,3 +144,153 @@ def test_simultaneous_starts_never_share_stale_counts(demo_study):
     with store.read() as s:
         counts = Counter(s.scalars(select(Assignment.clip_id)).all())
     assert len(counts) == 72 and set(counts.values()) == {1}
+
+
+# ----------------------------------------------------------------------------- just in time
+
+
+def test_equal_load_prefers_fewer_ratings_given():
+    # clip 0: 2 ratings + 1 held by a session in progress; clip 1: 3 ratings; same load
+    clips = [ClipLoad(0, "S", "I", 3, 2), ClipLoad(1, "S", "I", 3, 3),
+             ClipLoad(2, "T", "I", 3, 3)]
+    for seed in range(20):
+        assert choose_clips(clips, 1, random.Random(seed)) == [0]
+
+
+def test_plan_layout_matches_sequence_rules():
+    for seed in range(30):
+        plan = make_plan(20, random.Random(seed), repeats=3, attention=[99])
+        assert len(plan) == 24
+        assert [ref for role, ref in plan if role == "attention"] == [99]
+        assert sum(role == "main" for role, _ in plan) == 20
+        for i, (role, ref) in enumerate(plan):
+            if role == "repeat":
+                assert plan[ref][0] == "main" and i > ref + 1
+
+
+def _answer(s, a, t):
+    s.add(Rating(participant_id=a.participant_id, assignment_id=a.id, clip_id=a.clip_id,
+                 role=a.role, valence=5, arousal=5, extra_json="{}", played_full=True,
+                 created_at=t))
+    s.flush()
+
+
+def test_just_in_time_holds_one_clip_and_keeps_pairs_distinct(demo_study):
+    store = demo_study.store
+    rng = random.Random(0)
+    with store.write(lock_assignment=True) as s:
+        p = _participant(s, t=1000.0)
+        assert start_plan(s, p, n=6, now=1000.0, expiry_s=600, rng=rng, repeats=1,
+                          attention_ids=[]) == 7
+        assert start_plan(s, p, n=6, now=1000.0, expiry_s=600, rng=rng) == 7  # idempotent
+        pid = p.id
+    with store.read() as s:
+        assert [c.clip_id for c in clip_loads(s, cutoff=0) if c.load] == list(
+            s.scalars(select(Assignment.clip_id)))  # only the current clip is held
+    for k in range(7):
+        with store.write(lock_assignment=True) as s:
+            p = s.get(Participant, pid)
+            a = assign_next(s, p, now=1000.0 + k, expiry_s=600, rng=rng)
+            assert a is not None and a.position == k
+            assert assign_next(s, p, now=1000.0 + k, expiry_s=600, rng=rng) is a
+            assert plan_length(s, p) == 7
+            _answer(s, a, 1000.0 + k)
+    with store.read() as s:
+        p = s.get(Participant, pid)
+        assert assign_next(s, p, now=2000.0, expiry_s=600, rng=rng) is None
+        rows = s.execute(select(Assignment.role, Clip.system, Clip.intent, Assignment.clip_id)
+                         .join(Clip, Clip.id == Assignment.clip_id)
+                         .where(Assignment.participant_id == pid)).all()
+    main = [(sy, it) for role, sy, it, _ in rows if role == "main"]
+    assert len(main) == 6 and len(set(main)) == 6
+    repeat = [cid for role, _, _, cid in rows if role == "repeat"]
+    assert len(repeat) == 1 and repeat[0] in {cid for role, _, _, cid in rows if role == "main"}
+
+
+def test_just_in_time_balances_after_drop_outs(demo_study):
+    """Sessions that stop early withhold only their current clip until they expire."""
+    store = demo_study.store
+    rng = random.Random(3)
+    t = 1000.0
+    for k in range(30):  # 72 clips, 6 per participant; one in three leaves after 2 answers
+        with store.write(lock_assignment=True) as s:
+            p = _participant(s, t=t)
+            start_plan(s, p, n=6, now=t, expiry_s=1e6, rng=rng)
+            stop = 2 if k % 3 == 0 else 6
+            for _ in range(stop):
+                a = assign_next(s, p, now=t, expiry_s=1e6, rng=rng)
+                _answer(s, a, t)
+                t += 1.0
+                p.last_seen = t
+            p.stage = "done" if stop == 6 else "rating"
+            assert (assign_next(s, p, now=t, expiry_s=1e6, rng=rng) is None) == (stop == 6)
+    with store.read() as s:
+        loads = clip_loads(s, cutoff=t - 1e6)
+        held = [c for c in loads if c.load != c.rated]
+    assert len(held) == 10  # one per leaver, not four
+    counts = [c.rated for c in loads]
+    assert max(counts) - min(counts) <= 1 + 1  # held clips may lag by their one hold
+    assert max(c.load for c in loads) - min(c.load for c in loads) <= 1
+
+
+def test_simultaneous_answers_never_share_stale_counts(demo_study):
+    """12 participants answer their first clip at once: their next 12 clips differ."""
+    store = demo_study.store
+    pids = []
+    with store.write(lock_assignment=True) as s:
+        for k in range(12):
+            p = _participant(s, t=2000.0)
+            start_plan(s, p, n=6, now=2000.0, expiry_s=3600, rng=random.Random(k))
+            pids.append(p.id)
+    barrier = threading.Barrier(12)
+    errors: list[BaseException] = []
+
+    def answer(k: int) -> None:
+        try:
+            barrier.wait()
+            with store.write(lock_assignment=True) as s:
+                p = s.get(Participant, pids[k])
+                _answer(s, assign_next(s, p, now=2001.0, expiry_s=3600,
+                                       rng=random.Random(k)), 2001.0)
+                assign_next(s, p, now=2001.0, expiry_s=3600, rng=random.Random(100 + k))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=answer, args=(k,)) for k in range(12)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    with store.read() as s:
+        counts = Counter(s.scalars(select(Assignment.clip_id)).all())
+    assert sum(counts.values()) == 24 and set(counts.values()) == {1}
+
+
+def test_upfront_mode_is_still_served(client, demo_study):
+    """``assignment: upfront`` gives every clip at the start (old behaviour)."""
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+    from survey_helpers import ADMIN, finish_session, start_session, to_ratings
+
+    from emoconvey.survey.app import create_app
+
+    study = replace(demo_study, config=replace(demo_study.config, assignment="upfront"))
+    with TestClient(create_app(study, admin_token=ADMIN, seed=0)) as c:
+        token = start_session(c)
+        to_ratings(c, token)
+        with study.store.read() as s:
+            p = s.scalar(select(Participant).where(Participant.token == token))
+            assert p.plan_json is None
+            assert s.scalar(select(func.count()).select_from(Assignment)) == 8
+        assert finish_session(c, token) == 8
+
+
+def test_assignment_setting_is_validated():
+    from emoconvey.survey.config import StudyConfig
+
+    assert StudyConfig.from_dict({}).assignment == "just_in_time"
+    assert StudyConfig.from_dict({"assignment": "upfront"}).assignment == "upfront"
+    with pytest.raises(EmoconveyError, match="assignment"):
+        StudyConfig.from_dict({"assignment": "later"})

@@ -34,7 +34,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from emoconvey.survey.assignment import assign_clips
+from emoconvey.survey.assignment import assign_clips, assign_next, plan_length, start_plan
 from emoconvey.survey.db import Assignment, Contact, Participant, Rating, now
 from emoconvey.survey.study import OpenStudy, clip_table
 from emoconvey.survey.svg import manikin_row
@@ -262,9 +262,9 @@ def create_app(
             raise HTTPException(422, f"field {name!r}: expected {lo} to {hi}, got {value}")
         return value
 
-    def next_assignment(s: Any, pid: int) -> tuple[Assignment | None, int, int]:
-        total = s.scalar(select(func.count()).select_from(Assignment)
-                         .where(Assignment.participant_id == pid)) or 0
+    def next_assignment(s: Any, p: Participant) -> tuple[Assignment | None, int, int]:
+        pid = p.id
+        total = plan_length(s, p)
         answered = s.scalar(select(func.count()).select_from(Rating)
                             .where(Rating.participant_id == pid)) or 0
         a = s.scalar(
@@ -337,7 +337,7 @@ def create_app(
             ctx: dict[str, Any] = {"token": token, "csrf": p.csrf}
             stage = p.stage
             if stage == "rating":
-                a, answered, total = next_assignment(s, p.id)
+                a, answered, total = next_assignment(s, p)
                 ctx.update(position=a.position if a else 0, number=answered + 1, total=total)
             if stage == "done":
                 ctx["contact_saved"] = s.scalar(
@@ -412,8 +412,9 @@ def create_app(
                 if p.stage != "instructions":
                     return
                 t = now()
-                assign_clips(s, p, n=cfg.clips_per_participant, now=t, expiry_s=expiry_s,
-                             rng=rng, repeats=cfg.quality.repeats, attention_ids=attention_ids)
+                assign = assign_clips if cfg.assignment == "upfront" else start_plan
+                assign(s, p, n=cfg.clips_per_participant, now=t, expiry_s=expiry_s, rng=rng,
+                       repeats=cfg.quality.repeats, attention_ids=attention_ids)
                 p.stage, p.last_seen = "rating", t
 
         await run_in_threadpool(save)
@@ -433,18 +434,21 @@ def create_app(
         rt = int(rt_raw) if re.fullmatch(r"[0-9]{1,9}", rt_raw) else None
 
         def save() -> str:
-            with store.write() as s:
+            # serialised with assignment: saving an answer assigns the next clip
+            with store.write(lock_assignment=True) as s:
                 p = get_participant(s, token)
                 check_csrf(p.csrf, form)
                 a = s.scalar(select(Assignment).where(Assignment.participant_id == p.id,
                                                       Assignment.position == position))
                 if a is None:
+                    if p.stage == "rating" and position < plan_length(s, p):
+                        raise HTTPException(409, "answer the clips in order")
                     raise HTTPException(422, f"field 'position': no clip at position {position}")
                 if s.scalar(select(Rating.id).where(Rating.assignment_id == a.id)) is not None:
                     return "duplicate"
                 if p.stage != "rating":
                     raise HTTPException(409, "this session is not at the rating stage")
-                nxt, answered, total = next_assignment(s, p.id)
+                nxt, answered, total = next_assignment(s, p)
                 if nxt is not None and position > nxt.position:
                     raise HTTPException(409, "answer the clips in order")
                 t = now()
@@ -456,6 +460,9 @@ def create_app(
                 p.last_seen = t
                 if answered + 1 >= total:
                     p.stage, p.finished_at = "done", t
+                else:
+                    s.flush()
+                    assign_next(s, p, now=t, expiry_s=expiry_s, rng=rng)
                 return "saved"
 
         try:

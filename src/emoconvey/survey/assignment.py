@@ -6,6 +6,9 @@ The rule (AImoclips-style balanced design):
 * clips with the fewest ratings first, where a clip's *load* counts its ratings plus the
   unanswered assignments of sessions still in progress (a session idle longer than
   ``session_expiry_minutes`` no longer holds its clips);
+* among clips of equal load, those with fewer ratings given come first (their load is
+  partly held by sessions in progress, which may yet be abandoned: preferring them keeps
+  a clip held by someone who left from ending a rating short);
 * among pairs, those whose least-loaded clip has the smallest load are chosen (then
   those with the smallest mean load, so that the least-rated clips stay spread over
   many pairs); remaining ties, within and between pairs, are broken at random;
@@ -13,38 +16,77 @@ The rule (AImoclips-style balanced design):
   one of the participant's clips, later in the sequence) and attention clips are
   inserted at random positions.
 
-The decision is made in one write transaction that is serialised with every other
+Two ways of applying the rule (``StudyConfig.assignment``):
+
+``just_in_time`` (default)
+    At the start only the participant's *plan* is fixed: how many slots, which of them
+    show an attention clip and which repeat an earlier slot (:func:`make_plan`,
+    :func:`start_plan`). Each main clip is chosen when the participant reaches its slot
+    (:func:`assign_next`, called in the transaction that saves the previous answer), so
+    a participant holds at most one unanswered clip. Someone who leaves early then
+    withholds one clip until their session expires instead of all their remaining
+    clips, which is what keeps the ratings per clip balanced when people drop out.
+``upfront``
+    Every clip is chosen at the start (:func:`assign_clips`), so the whole list is
+    known in advance; drop-outs leave clips under-rated until their sessions expire.
+
+Every decision is made in one write transaction that is serialised with every other
 assignment (SQLite ``BEGIN IMMEDIATE``, PostgreSQL advisory lock), so two simultaneous
-starts never decide on the same counts.
+starts (or answers) never decide on the same counts.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from emoconvey.errors import EmoconveyError
 from emoconvey.survey.db import Assignment, Clip, Participant, Rating
 
-__all__ = ["ClipLoad", "assign_clips", "build_sequence", "choose_clips", "clip_loads"]
+__all__ = [
+    "ClipLoad",
+    "Slot",
+    "assign_clips",
+    "assign_next",
+    "build_sequence",
+    "choose_clips",
+    "clip_loads",
+    "make_plan",
+    "plan_length",
+    "plan_of",
+    "start_plan",
+]
+
+Slot = tuple[str, int | None]
+"""A slot of a plan: ``("main", None)``, ``("repeat", position of the repeated slot)`` or
+``("attention", clip id)``."""
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ClipLoad:
-    """A candidate clip and its current load (ratings + ratings in progress)."""
+class ClipLoad(NamedTuple):
+    """A candidate clip and its current load (ratings + ratings in progress).
+
+    ``rated`` is the number of ratings given (``None``: same as ``load``).
+    """
 
     clip_id: int
     system: str
     intent: str
     load: int
+    rated: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Sort key: least load first, then fewest ratings given."""
+        return self.load, self.load if self.rated is None else self.rated
 
 
 def choose_clips(candidates: Sequence[ClipLoad], n: int, rng: random.Random) -> list[int]:
@@ -71,10 +113,10 @@ def choose_clips(candidates: Sequence[ClipLoad], n: int, rng: random.Random) -> 
             f"clips_per_participant: {n} clips requested but the study has only "
             f"{len(pairs)} distinct (system, intent) pairs"
         )
-    best: list[tuple[int, float, float, ClipLoad]] = []
+    best: list[tuple[tuple[int, int], float, float, ClipLoad]] = []
     for clips in pairs.values():
-        low = min(c.load for c in clips)
-        pick = rng.choice([c for c in clips if c.load == low])
+        low = min(c.key for c in clips)
+        pick = rng.choice([c for c in clips if c.key == low])
         mean = sum(c.load for c in clips) / len(clips)
         best.append((low, mean, rng.random(), pick))
     best.sort(key=lambda t: t[:3])
@@ -111,38 +153,40 @@ def clip_loads(session: Session, *, cutoff: float) -> list[ClipLoad]:
     """Load of every main clip: its ratings plus unanswered assignments still held.
 
     An assignment is held while its participant is at the rating stage and was last
-    seen at or after ``cutoff`` (seconds since the epoch).
+    seen at or after ``cutoff`` (seconds since the epoch). Both counts are read through
+    indexes (``ix_ratings_role_clip``, ``ix_participants_stage_seen``): this runs on
+    every assignment, inside the serialised transaction.
     """
+    conn = session.connection()  # Core rows: no ORM loading overhead on ~1,000 rows
     rated = dict(
-        session.execute(
+        conn.execute(
             select(Rating.clip_id, func.count())
             .where(Rating.role == "main")
             .group_by(Rating.clip_id)
         ).all()
     )
     pending = dict(
-        session.execute(
+        conn.execute(
             select(Assignment.clip_id, func.count())
-            .join(Participant, Participant.id == Assignment.participant_id)
-            .outerjoin(Rating, Rating.assignment_id == Assignment.id)
+            .select_from(Participant)
+            .join(Assignment, Assignment.participant_id == Participant.id)
             .where(
-                and_(
-                    Assignment.role == "main",
-                    Rating.id.is_(None),
-                    Participant.stage == "rating",
-                    Participant.last_seen >= cutoff,
-                )
+                Participant.stage == "rating",
+                Participant.last_seen >= cutoff,
+                Assignment.role == "main",
+                ~exists().where(Rating.assignment_id == Assignment.id),
             )
             .group_by(Assignment.clip_id)
         ).all()
     )
-    rows = session.execute(
+    rows = conn.execute(
         select(Clip.id, Clip.system, Clip.intent).where(Clip.role == "main").order_by(Clip.id)
     ).all()
-    return [
-        ClipLoad(cid, system, intent, int(rated.get(cid, 0)) + int(pending.get(cid, 0)))
-        for cid, system, intent in rows
-    ]
+    out = []
+    for cid, system, intent in rows:
+        n = rated.get(cid, 0)
+        out.append(ClipLoad(cid, system, intent, n + pending.get(cid, 0), n))
+    return out
 
 
 def assign_clips(
@@ -182,3 +226,160 @@ def assign_clips(
     )
     log.debug("participant %d: assigned %d clips", participant.id, len(seq))
     return len(seq)
+
+
+# ----------------------------------------------------------------------------- just in time
+
+
+def make_plan(
+    n: int, rng: random.Random, *, repeats: int = 0, attention: Sequence[int] = ()
+) -> list[Slot]:
+    """The slots of a just-in-time session, laid out like :func:`build_sequence`.
+
+    Parameters
+    ----------
+    n : int
+        Number of main slots.
+    rng : random.Random
+    repeats : int
+        Main slots of the first half shown again later.
+    attention : sequence of int
+        Attention clip ids, inserted at random positions.
+
+    Returns
+    -------
+    list of Slot
+        ``("main", None)``, ``("repeat", k)`` (repeats the main slot at position ``k``)
+        or ``("attention", clip_id)``, in presentation order.
+    """
+    placeholders = [-(k + 1) for k in range(n)]  # never a clip id (those are positive)
+    seq = build_sequence(placeholders, rng, repeats=repeats, attention=attention)
+    main_at = {c: i for i, (c, role) in enumerate(seq) if role == "main"}
+    plan: list[Slot] = []
+    for c, role in seq:
+        if role == "main":
+            plan.append(("main", None))
+        elif role == "repeat":
+            plan.append(("repeat", main_at[c]))
+        else:
+            plan.append(("attention", c))
+    return plan
+
+
+def plan_of(participant: Participant) -> list[Slot] | None:
+    """The participant's just-in-time plan, or ``None`` when assigned up front."""
+    if participant.plan_json is None:
+        return None
+    return [(str(role), None if ref is None else int(ref))
+            for role, ref in json.loads(participant.plan_json)]
+
+
+def plan_length(session: Session, participant: Participant) -> int:
+    """Number of slots of a participant's session (0 before the rating stage)."""
+    plan = plan_of(participant)
+    if plan is not None:
+        return len(plan)
+    return int(session.scalar(
+        select(func.count()).select_from(Assignment)
+        .where(Assignment.participant_id == participant.id)
+    ) or 0)
+
+
+def start_plan(
+    session: Session,
+    participant: Participant,
+    *,
+    n: int,
+    now: float,
+    expiry_s: float,
+    rng: random.Random,
+    repeats: int = 0,
+    attention_ids: Sequence[int] = (),
+) -> int:
+    """Give ``participant`` a just-in-time plan and their first clip, unless they have one.
+
+    Must run inside a transaction serialised with every other assignment
+    (:meth:`emoconvey.survey.db.Store.write` with ``lock_assignment=True``).
+
+    Returns
+    -------
+    int
+        Number of slots of the participant's session.
+
+    Raises
+    ------
+    EmoconveyError
+        When ``n`` exceeds the number of distinct (system, intent) pairs.
+    """
+    have = plan_length(session, participant)
+    if have:
+        return have
+    pairs = session.scalar(
+        select(func.count()).select_from(
+            select(Clip.system, Clip.intent).where(Clip.role == "main").distinct().subquery()
+        )
+    ) or 0
+    if n > pairs:
+        raise EmoconveyError(
+            f"clips_per_participant: {n} clips requested but the study has only "
+            f"{pairs} distinct (system, intent) pairs"
+        )
+    plan = make_plan(n, rng, repeats=repeats, attention=attention_ids)
+    participant.plan_json = json.dumps(plan)
+    assign_next(session, participant, now=now, expiry_s=expiry_s, rng=rng)
+    log.debug("participant %d: plan of %d slots", participant.id, len(plan))
+    return len(plan)
+
+
+def assign_next(
+    session: Session,
+    participant: Participant,
+    *,
+    now: float,
+    expiry_s: float,
+    rng: random.Random,
+) -> Assignment | None:
+    """Assign the clip of the participant's next slot, unless one is still unanswered.
+
+    A main slot gets the least-loaded clip (:func:`choose_clips`) of a (system, intent)
+    pair the participant has not had yet; a repeat slot the clip of the slot it repeats;
+    an attention slot its clip. Must run inside a transaction serialised with every other
+    assignment.
+
+    Returns
+    -------
+    Assignment or None
+        The participant's current (unanswered) assignment; ``None`` when every slot is
+        answered or the participant's clips were all assigned up front.
+    """
+    plan = plan_of(participant)
+    if plan is None:
+        return None
+    rows = session.execute(
+        select(Assignment, Rating.id)
+        .outerjoin(Rating, Rating.assignment_id == Assignment.id)
+        .where(Assignment.participant_id == participant.id)
+        .order_by(Assignment.position)
+    ).all()
+    open_ = [a for a, rating_id in rows if rating_id is None]
+    if open_:
+        return open_[0]
+    k = len(rows)
+    if k >= len(plan):
+        return None
+    role, ref = plan[k]
+    if role == "main":
+        loads = clip_loads(session, cutoff=now - expiry_s)
+        pair_of = {c.clip_id: (c.system, c.intent) for c in loads}
+        used = {pair_of[a.clip_id] for a, _ in rows if a.role == "main"}
+        clip_id = choose_clips([c for c in loads if (c.system, c.intent) not in used], 1,
+                               rng)[0]
+    elif role == "repeat":
+        clip_id = next(a.clip_id for a, _ in rows if a.position == ref)
+    else:
+        clip_id = int(ref) if ref is not None else -1
+    a = Assignment(participant_id=participant.id, clip_id=clip_id, position=k, role=role)
+    session.add(a)
+    session.flush()
+    log.debug("participant %d: slot %d (%s) gets clip %d", participant.id, k, role, clip_id)
+    return a

@@ -27,6 +27,7 @@ from typing import Any
 from emoconvey.errors import EmoconveyError
 
 __all__ = [
+    "ASSIGNMENT_MODES",
     "DEFAULT_TEXTS",
     "EXTRA_SCALE_PRESETS",
     "AttentionClip",
@@ -36,6 +37,9 @@ __all__ = [
     "StudyConfig",
     "load_config",
 ]
+
+ASSIGNMENT_MODES: tuple[str, ...] = ("just_in_time", "upfront")
+"""Values of :attr:`StudyConfig.assignment`."""
 
 DEFAULT_TEXTS: dict[str, str] = {
     "consent_title": "Information and consent",
@@ -234,6 +238,9 @@ class StudyConfig:
         Whether the clip must be played to the end before answering.
     session_expiry_minutes : float
         An unfinished session idle this long no longer holds its clips.
+    assignment : {"just_in_time", "upfront"}
+        When main clips are chosen: each when the participant reaches it (default; keeps
+        ratings per clip balanced when people leave early) or all at the start.
     collect_contact : bool
         Offer an optional contact field on the completion page.
     quality : Quality
@@ -252,6 +259,7 @@ class StudyConfig:
     min_ratings: int = 4
     require_full_play: bool = False
     session_expiry_minutes: float = 120.0
+    assignment: str = "just_in_time"
     collect_contact: bool = True
     quality: Quality = Quality()
 
@@ -300,6 +308,14 @@ class StudyConfig:
             kw["session_expiry_minutes"] = _num(
                 data["session_expiry_minutes"], f"{source}: session_expiry_minutes"
             )
+        if "assignment" in data:
+            mode = _str(data["assignment"], f"{source}: assignment")
+            if mode not in ASSIGNMENT_MODES:
+                raise EmoconveyError(
+                    f"{source}: assignment: expected one of {', '.join(ASSIGNMENT_MODES)}, "
+                    f"got {mode!r}"
+                )
+            kw["assignment"] = mode
         for key in ("require_full_play", "collect_contact"):
             if key in data:
                 kw[key] = _bool(data[key], f"{source}: {key}")

@@ -11,8 +11,10 @@ backend.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ from sqlalchemy import (
     Engine,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -97,6 +100,7 @@ class Participant(Base):
     """One participant session, reached through its unguessable ``token``."""
 
     __tablename__ = "participants"
+    __table_args__ = (Index("ix_participants_stage_seen", "stage", "last_seen"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     csrf: Mapped[str] = mapped_column(String(64))
@@ -108,6 +112,10 @@ class Participant(Base):
     gender: Mapped[str | None] = mapped_column(String(64), nullable=True)
     age: Mapped[int | None] = mapped_column(Integer, nullable=True)
     fluency: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    plan_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Roles of the presentation slots when clips are assigned just in time (JSON list of
+    ``[role, ref]``, see :func:`emoconvey.survey.assignment.make_plan`); ``None`` when
+    every clip was assigned at the start."""
 
 
 class Assignment(Base):
@@ -131,6 +139,7 @@ class Rating(Base):
     __tablename__ = "ratings"
     __table_args__ = (
         UniqueConstraint("participant_id", "clip_id", "role", name="uq_rating_clip"),
+        Index("ix_ratings_role_clip", "role", "clip_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
@@ -225,6 +234,11 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time; a waiting writer polls with sleeps (busy
+        # timeout), which makes latencies explode when many threads want to write. This
+        # process's writers queue on a lock instead, so SQLite's write lock is free
+        # whenever one of them asks (other processes still queue through BEGIN IMMEDIATE).
+        self._local_writer = threading.Lock()
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(
             engine.execution_options(immediate=True), expire_on_commit=False
@@ -244,11 +258,13 @@ class Store:
         """A transaction that commits on success.
 
         On SQLite it starts with ``BEGIN IMMEDIATE`` (one writer at a time, decided at the
-        start, so no decision is made on stale counts). On PostgreSQL,
+        start, so no decision is made on stale counts), after taking this process's
+        writer lock. On PostgreSQL,
         ``lock_assignment`` takes a transaction-scoped advisory lock that serialises
         clip assignment.
         """
-        with self._write() as s, s.begin():
+        lock = self._local_writer if is_sqlite(self.engine) else contextlib.nullcontext()
+        with lock, self._write() as s, s.begin():
             if lock_assignment and not is_sqlite(self.engine):
                 s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ASSIGNMENT_LOCK_KEY})
             yield s
