@@ -659,27 +659,23 @@ def load_aimoclips(
 # ----------------------------------------------------------------------------- writer
 
 
-def write_dataset(
-    dataset: Dataset, folder: str | Path, *, include_excluded: bool = False
-) -> dict[str, Path]:
+def write_dataset(dataset: Dataset, folder: str | Path) -> dict[str, Path]:
     """Write a dataset as the three AImoclips CSV files.
+
+    Like the release, the files hold the analysed clips only; excluded clips are in
+    :attr:`Dataset.excluded`.
 
     Parameters
     ----------
     dataset : Dataset
     folder : path
         Created if needed; existing files of the same names are replaced.
-    include_excluded : bool, default False
-        Not supported for ratings (a Dataset keeps only the ratings of included clips);
-        reserved.
 
     Returns
     -------
     dict
         ``{"ratings": path, "clips": path, "intents": path}``.
     """
-    if include_excluded:
-        raise EmoconveyError("include_excluded: a Dataset holds only the ratings it analyses")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     ratings = dataset.ratings.rename(columns={"listener": "user", "clip": "audio_file"}).loc[
