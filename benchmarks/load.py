@@ -59,8 +59,10 @@ if profile:  # run thread-pool work inline so that cProfile (main thread) sees i
     import cProfile, fastapi.routing, starlette.concurrency, emoconvey.survey.app as ea
     async def inline(func, *args, **kwargs):
         return func(*args, **kwargs)
+    async def inline_db(func, limiter):
+        return func()
     fastapi.routing.run_in_threadpool = starlette.concurrency.run_in_threadpool = inline
-    ea.run_in_threadpool = inline
+    ea.run_db = inline_db
 app = create_app(open_study(sys.argv[1]), admin_token=None)
 run = lambda: uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
                           access_log=False, backlog=4096)

@@ -294,3 +294,76 @@ def test_assignment_setting_is_validated():
     assert StudyConfig.from_dict({"assignment": "upfront"}).assignment == "upfront"
     with pytest.raises(EmoconveyError, match="assignment"):
         StudyConfig.from_dict({"assignment": "later"})
+
+
+def _recount(s) -> dict[int, int]:
+    rated = dict(s.execute(select(Rating.clip_id, func.count())
+                           .where(Rating.role == "main").group_by(Rating.clip_id)).all())
+    return {cid: rated.get(cid, 0) for cid in s.scalars(select(Clip.id))}
+
+
+def _pending_recount(s, cutoff: float) -> Counter:
+    rows = s.execute(
+        select(Assignment.clip_id)
+        .join(Participant, Participant.id == Assignment.participant_id)
+        .outerjoin(Rating, Rating.assignment_id == Assignment.id)
+        .where(Participant.stage == "rating", Participant.last_seen >= cutoff,
+               Assignment.role == "main", Rating.id.is_(None))).scalars().all()
+    return Counter(rows)
+
+
+def test_rating_counters_equal_a_recount(demo_study):
+    """Random starts, answers, expiries, deletions and edits: n_rated == recount."""
+    store = demo_study.store
+    rng = random.Random(7)
+    t = 1000.0
+    pids: list[int] = []
+    for step in range(120):
+        t += rng.uniform(0, 200)
+        action = rng.random()
+        with store.write(lock_assignment=True) as s:
+            if action < 0.25 or not pids:  # start
+                p = _participant(s, t=t)
+                start_plan(s, p, n=6, now=t, expiry_s=600, rng=rng, repeats=1,
+                           attention_ids=[])
+                pids.append(p.id)
+            elif action < 0.85:  # answer the current clip of someone still going
+                p = s.get(Participant, rng.choice(pids))
+                a = assign_next(s, p, now=t, expiry_s=600, rng=rng)
+                if a is not None:
+                    _answer(s, a, t)
+                    p.last_seen = t
+                    if assign_next(s, p, now=t, expiry_s=600, rng=rng) is None:
+                        p.stage = "done"
+            elif action < 0.93:  # an operator removes a rating
+                r = s.scalars(select(Rating).order_by(func.random()).limit(1)).first()
+                if r is not None:
+                    s.delete(r)
+            else:  # an operator relabels a rating's role
+                r = s.scalars(select(Rating).order_by(func.random()).limit(1)).first()
+                if r is not None:
+                    r.role = {"main": "excluded", "excluded": "main"}.get(r.role, r.role)
+        if step % 10 == 0 or step == 119:
+            with store.read() as s:
+                counters = dict(s.execute(select(Clip.id, Clip.n_rated)).all())
+                assert counters == _recount(s)
+                cutoff = t - 600
+                pending = _pending_recount(s, cutoff)
+                for c in clip_loads(s, cutoff=cutoff):
+                    assert c.rated == counters[c.clip_id]
+                    assert c.load == c.rated + pending.get(c.clip_id, 0)
+    with store.read() as s:
+        assert sum(_recount(s).values()) > 0
+
+
+def test_rating_counters_follow_the_web_flow(client, demo_study):
+    from survey_helpers import finish_session, start_session, to_ratings
+
+    for _ in range(3):
+        token = start_session(client)
+        to_ratings(client, token)
+        assert finish_session(client, token) > 0
+    with demo_study.store.read() as s:
+        counters = dict(s.execute(select(Clip.id, Clip.n_rated)).all())
+        assert counters == _recount(s)
+        assert sum(counters.values()) > 0

@@ -18,28 +18,39 @@ without any change; only a session's own clips can be fetched.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import random
 import re
 import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, quote, urlsplit
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 
-from emoconvey.survey.assignment import assign_clips, assign_next, plan_length, start_plan
+from emoconvey.survey.assignment import (
+    assign_clips,
+    assign_next_core,
+    slot_rows,
+    start_plan,
+)
 from emoconvey.survey.db import Assignment, Contact, Participant, Rating, now
 from emoconvey.survey.study import OpenStudy, clip_table
 from emoconvey.survey.svg import manikin_row
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "create_app", "run_db"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,39 @@ MAX_BODY_BYTES = 16 * 1024
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 CSRF_COOKIE = "ec_csrf"
 TOUCH_EVERY_S = 60.0
+SQLITE_THREADS = 4
+"""Worker threads for database work on SQLite: one writer at a time anyway, and fewer
+threads contending for the GIL keep the event loop responsive."""
+SERVER_THREADS = 16
+"""Worker threads for database work on a client-server database (PostgreSQL)."""
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+INT_RE = re.compile(r"-?[0-9]{1,6}")
+RT_RE = re.compile(r"[0-9]{1,9}")
+TEMPLATES = {"demographics": "demographics.html", "sample": "sample.html",
+             "instructions": "instructions.html", "rating": "rate.html",
+             "done": "done.html", "ineligible": "ineligible.html"}
+
+# Core statements of the hot paths (built once; SQLAlchemy caches their compiled form)
+_P = Participant
+_PARTICIPANT = select(_P.id, _P.csrf, _P.stage, _P.last_seen, _P.plan_json).where(
+    _P.token == bindparam("token"))
+_CLIP_AT = (select(Assignment.clip_id)
+            .join(_P, _P.id == Assignment.participant_id)
+            .where(_P.token == bindparam("token"), Assignment.position == bindparam("pos")))
+_TOUCH = update(_P).where(_P.id == bindparam("pid")).values(last_seen=bindparam("t"))
+_FINISH = update(_P).where(_P.id == bindparam("pid")).values(
+    last_seen=bindparam("t"), stage="done", finished_at=bindparam("t"))
+_INSERT_RATING = insert(Rating)
+
+
+async def run_db(func: Callable[[], T], limiter: anyio.CapacityLimiter | None) -> T:
+    """Run blocking database work ``func`` in a worker thread of ``limiter``.
+
+    Database work has its own, small pool (``threads`` of :func:`create_app`) so that it
+    neither starves nor is starved by other blocking work (file responses use anyio's
+    default pool); ``None`` uses the default pool.
+    """
+    return await anyio.to_thread.run_sync(func, limiter=limiter)
 
 
 class _TooLarge(Exception):
@@ -144,6 +188,7 @@ def create_app(
     admin_token: str | None,
     seed: int | None = None,
     secure_cookies: bool = False,
+    threads: int | None = None,
 ) -> FastAPI:
     """Build the FastAPI application of a study.
 
@@ -158,6 +203,10 @@ def create_app(
         operating-system randomness.
     secure_cookies : bool
         Mark the CSRF cookie ``Secure`` (set when served over HTTPS).
+    threads : int, optional
+        Number of worker threads that run database work at once (created at start-up,
+        see :func:`run_db`); default :data:`SQLITE_THREADS` on SQLite,
+        :data:`SERVER_THREADS` otherwise.
     """
     cfg = study.config
     store = study.store
@@ -172,22 +221,42 @@ def create_app(
     env = Environment(
         loader=FileSystemLoader(str(HERE / "templates")),
         autoescape=select_autoescape(["html"]),
+        auto_reload=False,  # templates are part of the package: compile each once
     )
     expiry_s = cfg.session_expiry_minutes * 60.0
+    n_threads = threads or (SQLITE_THREADS if store.sqlite else SERVER_THREADS)
+    genders = cfg.text("gender_options").split("|")
+    completion_url = (cfg.completion_url.replace("{code}", quote(cfg.completion_code))
+                      if cfg.completion_url else None)
 
-    app = FastAPI(title=cfg.title, docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        app_.state.db_limiter = anyio.CapacityLimiter(n_threads)
+        log.info("serving with %d database worker threads", n_threads)
+        yield
+
+    app = FastAPI(title=cfg.title, docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.state.study = study
+    app.state.db_limiter = None  # set at start-up (lifespan), in the serving event loop
+
+    async def db(func: Callable[[], T]) -> T:
+        return await run_db(func, app.state.db_limiter)
+    # immutable per study: compiled templates and the clip table, kept with the app
+    app.state.templates = {name: env.get_template(name) for name in
+                           {*TEMPLATES.values(), "error.html", "consent.html"}}
+    app.state.clips = clip_by_id
+    templates = app.state.templates
 
     def base(request: Request) -> str:
         return str(request.scope.get("root_path", "")).rstrip("/")
 
     def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("page_title", cfg.title)
-        html = env.get_template(name).render(cfg=cfg, base=base(request), manikins=manikins,
-                                             **ctx)
+        html = templates[name].render(cfg=cfg, base=base(request), manikins=manikins, **ctx)
         return HTMLResponse(html, status_code=status,
                             headers={"cache-control": "no-store"})
 
@@ -219,16 +288,21 @@ def create_app(
     async def read_form(request: Request) -> dict[str, str]:
         check_origin(request)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if ctype not in FORM_TYPES:
             raise HTTPException(415, "expected a form body (application/x-www-form-urlencoded)")
+        items: list[tuple[str, Any]]
         try:
-            form = await request.form(max_files=0, max_fields=64)
+            if ctype == FORM_TYPES[0]:  # the common case, parsed without python-multipart
+                body = (await request.body()).decode("utf-8")
+                items = parse_qsl(body, keep_blank_values=True, max_num_fields=64)
+            else:
+                items = (await request.form(max_files=0, max_fields=64)).multi_items()
         except HTTPException:
             raise
         except Exception as exc:
             raise HTTPException(400, f"malformed form body ({type(exc).__name__})") from None
         out: dict[str, str] = {}
-        for key, value in form.multi_items():
+        for key, value in items:
             if not isinstance(value, str):
                 raise HTTPException(400, f"field {key!r}: file uploads are not accepted")
             if key in out:
@@ -255,26 +329,12 @@ def create_app(
         if raw is None or raw.strip() == "":
             raise HTTPException(422, f"field {name!r} is required")
         raw = raw.strip()
-        if not re.fullmatch(r"-?[0-9]{1,6}", raw):
+        if not INT_RE.fullmatch(raw):
             raise HTTPException(422, f"field {name!r}: expected an integer, got {raw[:20]!r}")
         value = int(raw)
         if not lo <= value <= hi:
             raise HTTPException(422, f"field {name!r}: expected {lo} to {hi}, got {value}")
         return value
-
-    def next_assignment(s: Any, p: Participant) -> tuple[Assignment | None, int, int]:
-        pid = p.id
-        total = plan_length(s, p)
-        answered = s.scalar(select(func.count()).select_from(Rating)
-                            .where(Rating.participant_id == pid)) or 0
-        a = s.scalar(
-            select(Assignment)
-            .outerjoin(Rating, Rating.assignment_id == Assignment.id)
-            .where(Assignment.participant_id == pid, Rating.id.is_(None))
-            .order_by(Assignment.position)
-            .limit(1)
-        )
-        return a, int(answered), int(total)
 
     # ------------------------------------------------------------------ participant
 
@@ -283,7 +343,10 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/", response_class=HTMLResponse)
-    def consent(request: Request) -> Any:
+    async def consent(request: Request) -> Any:
+        return await db(lambda: consent_page(request))
+
+    def consent_page(request: Request) -> Any:
         pid = request.query_params.get(cfg.platform_param)
         if pid is not None:
             pid = pid.strip()[:128] or None
@@ -326,41 +389,45 @@ def create_app(
                                   stage="demographics", created_at=t, last_seen=t))
                 return token
 
-        token = await run_in_threadpool(create)
+        token = await db(create)
         return done(request, token, token=token)
 
+    def progress(rows: list[Any], plan_json: str | None) -> tuple[int, int, int]:
+        """Position of the first unanswered slot (0: none), answers given, slots."""
+        nxt = next((r.position for r in rows if not r.answered), 0)
+        total = len(json.loads(plan_json)) if plan_json is not None else len(rows)
+        return nxt, sum(1 for r in rows if r.answered), total
+
     @app.get("/s/{token}", response_class=HTMLResponse)
-    def page(request: Request, token: str) -> Any:
+    async def page(request: Request, token: str) -> Any:
         check_token(token)
-        with store.read() as s:
-            p = get_participant(s, token)
+        return await db(lambda: show_page(request, token))
+
+    def show_page(request: Request, token: str) -> Any:
+        with store.read_conn() as c:
+            p = c.execute(_PARTICIPANT, {"token": token}).first()
+            if p is None:
+                raise HTTPException(404, "unknown session link")
             ctx: dict[str, Any] = {"token": token, "csrf": p.csrf}
             stage = p.stage
             if stage == "rating":
-                a, answered, total = next_assignment(s, p)
-                ctx.update(position=a.position if a else 0, number=answered + 1, total=total)
+                position, answered, total = progress(slot_rows(c, p.id), p.plan_json)
+                ctx.update(position=position, number=answered + 1, total=total)
             if stage == "done":
-                ctx["contact_saved"] = s.scalar(
-                    select(Contact.id).where(Contact.participant_id == p.id)) is not None
-            stale = now() - p.last_seen > TOUCH_EVERY_S
-            pk = p.id
-        if stale and stage in ("rating", "instructions", "sample", "demographics"):
-            with store.write() as s:
-                s.execute(update(Participant).where(Participant.id == pk)
-                          .values(last_seen=now()))
-        templates = {"demographics": "demographics.html", "sample": "sample.html",
-                     "instructions": "instructions.html", "rating": "rate.html",
-                     "done": "done.html", "ineligible": "ineligible.html"}
-        if stage == "done" and cfg.completion_url:
-            ctx["completion_url"] = cfg.completion_url.replace(
-                "{code}", quote(cfg.completion_code))
-        return render(request, templates[stage], **ctx)
+                ctx["contact_saved"] = c.execute(
+                    select(Contact.id).where(Contact.participant_id == p.id)).first() is not None
+        if now() - p.last_seen > TOUCH_EVERY_S and stage in (
+                "rating", "instructions", "sample", "demographics"):
+            with store.write_conn() as c:
+                c.execute(_TOUCH, {"pid": p.id, "t": now()})
+        if stage == "done" and completion_url:
+            ctx["completion_url"] = completion_url
+        return render(request, TEMPLATES[stage], **ctx)
 
     @app.post("/s/{token}/demographics")
     async def demographics(request: Request, token: str) -> Any:
         check_token(token)
         form = await read_form(request)
-        genders = cfg.text("gender_options").split("|")
 
         def save() -> None:
             with store.write() as s:
@@ -382,7 +449,7 @@ def create_app(
                 else:
                     p.stage = "sample" if sample_id is not None else "instructions"
 
-        await run_in_threadpool(save)
+        await db(save)
         return done(request, token)
 
     @app.post("/s/{token}/sample")
@@ -397,7 +464,7 @@ def create_app(
                 if p.stage == "sample":
                     p.stage, p.last_seen = "instructions", now()
 
-        await run_in_threadpool(save)
+        await db(save)
         return done(request, token)
 
     @app.post("/s/{token}/instructions")
@@ -417,7 +484,7 @@ def create_app(
                        repeats=cfg.quality.repeats, attention_ids=attention_ids)
                 p.stage, p.last_seen = "rating", t
 
-        await run_in_threadpool(save)
+        await db(save)
         return done(request, token)
 
     @app.post("/s/{token}/rate")
@@ -431,42 +498,50 @@ def create_app(
         if cfg.require_full_play and not played:
             raise HTTPException(422, "the clip must be played to the end before answering")
         rt_raw = form.get("rt_ms", "").strip()
-        rt = int(rt_raw) if re.fullmatch(r"[0-9]{1,9}", rt_raw) else None
+        rt = int(rt_raw) if RT_RE.fullmatch(rt_raw) else None
 
         def save() -> str:
-            # serialised with assignment: saving an answer assigns the next clip
-            with store.write(lock_assignment=True) as s:
-                p = get_participant(s, token)
+            # serialised with assignment: saving an answer assigns the next clip; plain
+            # Core statements, committed before the answer is sent
+            with store.write_conn(lock_assignment=True) as c:
+                p = c.execute(_PARTICIPANT, {"token": token}).first()
+                if p is None:
+                    raise HTTPException(404, "unknown session link")
                 check_csrf(p.csrf, form)
-                a = s.scalar(select(Assignment).where(Assignment.participant_id == p.id,
-                                                      Assignment.position == position))
+                rows = slot_rows(c, p.id)
+                a = next((r for r in rows if r.position == position), None)
+                nxt, answered, total = progress(rows, p.plan_json)
                 if a is None:
-                    if p.stage == "rating" and position < plan_length(s, p):
+                    if p.stage == "rating" and position < total:
                         raise HTTPException(409, "answer the clips in order")
                     raise HTTPException(422, f"field 'position': no clip at position {position}")
-                if s.scalar(select(Rating.id).where(Rating.assignment_id == a.id)) is not None:
+                if a.answered:
                     return "duplicate"
                 if p.stage != "rating":
                     raise HTTPException(409, "this session is not at the rating stage")
-                nxt, answered, total = next_assignment(s, p)
-                if nxt is not None and position > nxt.position:
+                if position > nxt:  # a is unanswered, so the first unanswered slot exists
                     raise HTTPException(409, "answer the clips in order")
                 t = now()
                 extra = {k: v for k, v in values.items() if k not in ("valence", "arousal")}
-                s.add(Rating(participant_id=p.id, assignment_id=a.id, clip_id=a.clip_id,
-                             role=a.role, valence=values["valence"], arousal=values["arousal"],
-                             extra_json=_json(extra), played_full=played, response_ms=rt,
-                             created_at=t))
-                p.last_seen = t
+                c.execute(_INSERT_RATING, {
+                    "participant_id": p.id, "assignment_id": a.id, "clip_id": a.clip_id,
+                    "role": a.role, "valence": values["valence"],
+                    "arousal": values["arousal"], "extra_json": _json(extra),
+                    "played_full": played, "response_ms": rt, "created_at": t})
                 if answered + 1 >= total:
-                    p.stage, p.finished_at = "done", t
+                    c.execute(_FINISH, {"pid": p.id, "t": t})
                 else:
-                    s.flush()
-                    assign_next(s, p, now=t, expiry_s=expiry_s, rng=rng)
+                    c.execute(_TOUCH, {"pid": p.id, "t": t})
+                    if p.plan_json is not None:
+                        done_rows = [r._replace(answered=True) if r.position == position
+                                     else r for r in rows]
+                        plan = [(str(role), ref) for role, ref in json.loads(p.plan_json)]
+                        assign_next_core(c, p.id, plan, done_rows, now=t,
+                                         expiry_s=expiry_s, rng=rng)
                 return "saved"
 
         try:
-            status = await run_in_threadpool(save)
+            status = await db(save)
         except IntegrityError:  # a concurrent duplicate submission won the race
             status = "duplicate"
         return done(request, token, status=status)
@@ -493,20 +568,28 @@ def create_app(
                 else:
                     old.contact = text
 
-        await run_in_threadpool(save)
+        await db(save)
         return done(request, token)
 
     @app.get("/s/{token}/audio/{which}")
-    def audio(token: str, which: str) -> Any:
+    async def audio(token: str, which: str) -> Any:
         check_token(token)
-        with store.read() as s:
-            p = get_participant(s, token)
+        return await db(lambda: audio_response(token, which))
+
+    def audio_response(token: str, which: str) -> Any:
+        with store.read_conn() as c:
             if which == "sample":
+                if c.execute(_PARTICIPANT, {"token": token}).first() is None:
+                    raise HTTPException(404, "unknown session link")
                 clip_id = sample_id
             elif re.fullmatch(r"[0-9]{1,5}", which):
-                clip_id = s.scalar(select(Assignment.clip_id).where(
-                    Assignment.participant_id == p.id, Assignment.position == int(which)))
+                clip_id = c.execute(_CLIP_AT, {"token": token, "pos": int(which)}).scalar()
+                if clip_id is None and c.execute(
+                        _PARTICIPANT, {"token": token}).first() is None:
+                    raise HTTPException(404, "unknown session link")
             else:
+                if c.execute(_PARTICIPANT, {"token": token}).first() is None:
+                    raise HTTPException(404, "unknown session link")
                 clip_id = None
         if clip_id is None:
             raise HTTPException(404, "no such clip in this session")
@@ -553,6 +636,4 @@ def create_app(
 
 
 def _json(data: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(data, sort_keys=True)

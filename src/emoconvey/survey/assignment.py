@@ -44,7 +44,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Connection, bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from emoconvey.errors import EmoconveyError
@@ -53,14 +53,18 @@ from emoconvey.survey.db import Assignment, Clip, Participant, Rating
 __all__ = [
     "ClipLoad",
     "Slot",
+    "SlotRow",
     "assign_clips",
     "assign_next",
+    "assign_next_core",
     "build_sequence",
     "choose_clips",
     "clip_loads",
     "make_plan",
+    "next_slot",
     "plan_length",
     "plan_of",
+    "slot_rows",
     "start_plan",
 ]
 
@@ -149,44 +153,64 @@ def build_sequence(
     return seq
 
 
-def clip_loads(session: Session, *, cutoff: float) -> list[ClipLoad]:
+_RATED = (
+    select(Clip.id, Clip.system, Clip.intent, Clip.n_rated)
+    .where(Clip.role == "main").order_by(Clip.id)
+)
+_PENDING = (
+    select(Assignment.clip_id, func.count())
+    .select_from(Participant)
+    .join(Assignment, Assignment.participant_id == Participant.id)
+    .where(
+        Participant.stage == "rating",
+        Participant.last_seen >= bindparam("cutoff"),
+        Assignment.role == "main",
+        ~exists().where(Rating.assignment_id == Assignment.id),
+    )
+    .group_by(Assignment.clip_id)
+)
+_SLOTS = (
+    select(Assignment.id, Assignment.position, Assignment.clip_id, Assignment.role,
+           Rating.id.is_not(None))
+    .outerjoin(Rating, Rating.assignment_id == Assignment.id)
+    .where(Assignment.participant_id == bindparam("pid"))
+    .order_by(Assignment.position)
+)
+_INSERT_ASSIGNMENT = insert(Assignment)
+
+
+class SlotRow(NamedTuple):
+    """An assigned slot of a participant: assignment id, position, clip, role, and
+    whether it is answered."""
+
+    id: int
+    position: int
+    clip_id: int
+    role: str
+    answered: bool
+
+
+def slot_rows(conn: Connection | Session, participant_id: int) -> list[SlotRow]:
+    """The participant's assignments in order, with whether each is answered."""
+    conn = conn.connection() if isinstance(conn, Session) else conn
+    return [SlotRow(int(i), int(p), int(c), str(r), bool(a))
+            for i, p, c, r, a in conn.execute(_SLOTS, {"pid": participant_id})]
+
+
+def clip_loads(session: Session | Connection, *, cutoff: float) -> list[ClipLoad]:
     """Load of every main clip: its ratings plus unanswered assignments still held.
 
     An assignment is held while its participant is at the rating stage and was last
-    seen at or after ``cutoff`` (seconds since the epoch). Both counts are read through
-    indexes (``ix_ratings_role_clip``, ``ix_participants_stage_seen``): this runs on
-    every assignment, inside the serialised transaction.
+    seen at or after ``cutoff`` (seconds since the epoch). Ratings come from the
+    ``clips.n_rated`` counter (kept by triggers), held assignments through the
+    ``ix_participants_stage_seen`` index: this runs on every assignment, inside the
+    serialised transaction.
     """
-    conn = session.connection()  # Core rows: no ORM loading overhead on ~1,000 rows
-    rated = dict(
-        conn.execute(
-            select(Rating.clip_id, func.count())
-            .where(Rating.role == "main")
-            .group_by(Rating.clip_id)
-        ).all()
-    )
-    pending = dict(
-        conn.execute(
-            select(Assignment.clip_id, func.count())
-            .select_from(Participant)
-            .join(Assignment, Assignment.participant_id == Participant.id)
-            .where(
-                Participant.stage == "rating",
-                Participant.last_seen >= cutoff,
-                Assignment.role == "main",
-                ~exists().where(Rating.assignment_id == Assignment.id),
-            )
-            .group_by(Assignment.clip_id)
-        ).all()
-    )
-    rows = conn.execute(
-        select(Clip.id, Clip.system, Clip.intent).where(Clip.role == "main").order_by(Clip.id)
-    ).all()
-    out = []
-    for cid, system, intent in rows:
-        n = rated.get(cid, 0)
-        out.append(ClipLoad(cid, system, intent, n + pending.get(cid, 0), n))
-    return out
+    # Core rows: no ORM loading overhead on ~1,000 rows
+    conn = session.connection() if isinstance(session, Session) else session
+    pending = dict(conn.execute(_PENDING, {"cutoff": cutoff}).all())
+    return [ClipLoad(cid, system, intent, n + pending.get(cid, 0), n)
+            for cid, system, intent, n in conn.execute(_RATED)]
 
 
 def assign_clips(
@@ -331,6 +355,78 @@ def start_plan(
     return len(plan)
 
 
+def next_slot(
+    conn: Connection,
+    plan: Sequence[Slot],
+    rows: Sequence[SlotRow],
+    *,
+    now: float,
+    expiry_s: float,
+    rng: random.Random,
+) -> tuple[int, int, str] | None:
+    """The clip of a just-in-time participant's next slot, when it is due.
+
+    Parameters
+    ----------
+    conn : Connection
+        Inside a transaction serialised with every other assignment.
+    plan : sequence of Slot
+        The participant's plan.
+    rows : sequence of SlotRow
+        The participant's assignments (:func:`slot_rows`), answers included.
+
+    Returns
+    -------
+    tuple or None
+        ``(position, clip_id, role)`` of the slot to assign; ``None`` when a slot is
+        still unanswered or every slot is assigned.
+    """
+    if any(not r.answered for r in rows):
+        return None
+    k = len(rows)
+    if k >= len(plan):
+        return None
+    role, ref = plan[k]
+    if role == "main":
+        loads = clip_loads(conn, cutoff=now - expiry_s)
+        pair_of = {c.clip_id: (c.system, c.intent) for c in loads}
+        used = {pair_of[r.clip_id] for r in rows if r.role == "main"}
+        clip_id = choose_clips([c for c in loads if (c.system, c.intent) not in used], 1,
+                               rng)[0]
+    elif role == "repeat":
+        clip_id = next(r.clip_id for r in rows if r.position == ref)
+    else:
+        clip_id = int(ref) if ref is not None else -1
+    return k, clip_id, role
+
+
+def assign_next_core(
+    conn: Connection,
+    participant_id: int,
+    plan: Sequence[Slot],
+    rows: Sequence[SlotRow],
+    *,
+    now: float,
+    expiry_s: float,
+    rng: random.Random,
+) -> tuple[int, int, str] | None:
+    """:func:`assign_next` on plain rows: choose the next slot's clip and insert it.
+
+    Returns
+    -------
+    tuple or None
+        ``(position, clip_id, role)`` of the new assignment, ``None`` when none is due.
+    """
+    slot = next_slot(conn, plan, rows, now=now, expiry_s=expiry_s, rng=rng)
+    if slot is not None:
+        k, clip_id, role = slot
+        conn.execute(_INSERT_ASSIGNMENT, {"participant_id": participant_id,
+                                          "clip_id": clip_id, "position": k, "role": role})
+        log.debug("participant %d: slot %d (%s) gets clip %d", participant_id, k, role,
+                  clip_id)
+    return slot
+
+
 def assign_next(
     session: Session,
     participant: Participant,
@@ -355,29 +451,17 @@ def assign_next(
     plan = plan_of(participant)
     if plan is None:
         return None
-    rows = session.execute(
-        select(Assignment, Rating.id)
-        .outerjoin(Rating, Rating.assignment_id == Assignment.id)
-        .where(Assignment.participant_id == participant.id)
-        .order_by(Assignment.position)
-    ).all()
-    open_ = [a for a, rating_id in rows if rating_id is None]
+    session.flush()
+    rows = slot_rows(session, participant.id)
+    open_ = [r for r in rows if not r.answered]
     if open_:
-        return open_[0]
-    k = len(rows)
-    if k >= len(plan):
+        return session.scalar(select(Assignment).where(
+            Assignment.participant_id == participant.id,
+            Assignment.position == open_[0].position))
+    slot = next_slot(session.connection(), plan, rows, now=now, expiry_s=expiry_s, rng=rng)
+    if slot is None:
         return None
-    role, ref = plan[k]
-    if role == "main":
-        loads = clip_loads(session, cutoff=now - expiry_s)
-        pair_of = {c.clip_id: (c.system, c.intent) for c in loads}
-        used = {pair_of[a.clip_id] for a, _ in rows if a.role == "main"}
-        clip_id = choose_clips([c for c in loads if (c.system, c.intent) not in used], 1,
-                               rng)[0]
-    elif role == "repeat":
-        clip_id = next(a.clip_id for a, _ in rows if a.position == ref)
-    else:
-        clip_id = int(ref) if ref is not None else -1
+    k, clip_id, role = slot
     a = Assignment(participant_id=participant.id, clip_id=clip_id, position=k, role=role)
     session.add(a)
     session.flush()
