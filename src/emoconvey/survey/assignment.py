@@ -234,13 +234,9 @@ def assign_clips(
     int
         Number of assignments the participant has.
     """
-    existing = session.scalar(
-        select(func.count()).select_from(Assignment).where(
-            Assignment.participant_id == participant.id
-        )
-    )
+    existing = _assignment_count(session, participant)
     if existing:
-        return int(existing)
+        return existing
     loads = clip_loads(session, cutoff=now - expiry_s)
     main = choose_clips(loads, n, rng)
     seq = build_sequence(main, rng, repeats=repeats, attention=attention_ids)
@@ -303,6 +299,11 @@ def plan_length(session: Session, participant: Participant) -> int:
     plan = plan_of(participant)
     if plan is not None:
         return len(plan)
+    return _assignment_count(session, participant)
+
+
+def _assignment_count(session: Session, participant: Participant) -> int:
+    """Number of clips assigned so far to ``participant``."""
     return int(session.scalar(
         select(func.count()).select_from(Assignment)
         .where(Assignment.participant_id == participant.id)
