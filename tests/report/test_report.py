@@ -116,6 +116,8 @@ def test_narrative_is_generated_from_numbers(aimoclips):
                            & (results["anova"]["source"] == "system")].iloc[0]
     expected_f = f"F({int(row['df'])}, {int(row['df_resid'])}) = {row['F']:.2f}"
     assert any(expected_f in s for s in lines)
+    rho = results["ranking_zscore"].query("axis == 'valence'")["spearman_rho"].iloc[0]
+    assert any(f"valence \u03c1 = {rho:.2f}" in s for s in lines)
 
 
 def test_without_figures(tmp_path, synthetic):

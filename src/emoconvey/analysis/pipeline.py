@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from emoconvey._validation import check_confidence
-from emoconvey.analysis.agreement import krippendorff_alpha, rater_normalised_anova
+from emoconvey.analysis.agreement import (
+    krippendorff_alpha,
+    rater_normalised_anova,
+    zscore_rank_agreement,
+)
 from emoconvey.analysis.anova import quadrant_effect, system_effect
 from emoconvey.analysis.descriptive import mean_deviation
 from emoconvey.analysis.deviation import clip_deviations
@@ -58,6 +62,8 @@ TABLES: dict[str, str] = {
     "agreement_by_system": "Krippendorff's alpha per system and axis.",
     "anova_zscore": "Robustness: system + intent ANOVA of clip means of ratings "
     "z-scored within each listener.",
+    "ranking_zscore": "Robustness: system ranking on raw vs listener-z-scored ratings, "
+    "with Spearman's rho between the two.",
 }
 """Name and one-line description of every table :func:`analyse` returns, in order."""
 
@@ -157,6 +163,7 @@ def analyse(
         "agreement": lambda: krippendorff_alpha(ratings),
         "agreement_by_system": lambda: krippendorff_alpha(ratings, by="system"),
         "anova_zscore": lambda: rater_normalised_anova(ratings),
+        "ranking_zscore": lambda: zscore_rank_agreement(ratings),
     }
     tables: dict[str, pd.DataFrame] = {}
     caught: list[str] = []

@@ -156,4 +156,13 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
                 f"{'is unchanged in significance' if same else 'changes significance'} "
                 f"({fmt_p(zr.iloc[0]['p'])})."
             )
+    rz = t.get("ranking_zscore")
+    if rz is not None and len(rz):
+        rhos = rz.groupby("axis", sort=False)["spearman_rho"].first().dropna()
+        if len(rhos):
+            parts = [f"{axis} \u03c1 = {fmt_num(rho)}" for axis, rho in rhos.items()]
+            out.append(
+                "Spearman correlation between the system rankings on raw and on "
+                "z-scored ratings: " + ", ".join(parts) + "."
+            )
     return out
