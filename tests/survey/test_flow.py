@@ -106,6 +106,7 @@ def test_admin_page(client):
     assert client.get("/admin?token=wrong").status_code == 403
     r = client.get("/admin", headers={"authorization": f"Bearer {ADMIN}"})
     assert r.status_code == 200 and "Ratings per clip" in r.text
+    assert '<meta http-equiv="refresh" content="15">' in r.text  # live progress
     st = client.get(f"/admin/status.json?token={ADMIN}").json()
     assert st["started"] == 1 and st["finished"] == 1 and st["ratings"] == 6
     assert sum(n for _, n in st["histogram"]) == 72
