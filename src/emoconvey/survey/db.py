@@ -52,13 +52,14 @@ __all__ = [
     "make_engine",
     "migrate",
     "now",
-    "write_session",
 ]
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ASSIGNMENT_LOCK_KEY = 74_220_317  # PostgreSQL advisory lock id used for assignment
+MIGRATION_LOCK_KEY = ASSIGNMENT_LOCK_KEY + 1  # and the one that serialises migrations
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 
 def now() -> float:
@@ -194,7 +195,7 @@ def make_engine(db: str | Path, *, pool_size: int = 20) -> Engine:
 
     For SQLite the file is put in WAL mode with ``synchronous=NORMAL`` and a busy
     timeout, and transactions begin explicitly so that writers can take the write lock
-    up front (``BEGIN IMMEDIATE``, see :func:`write_session`).
+    up front (``BEGIN IMMEDIATE``, see :meth:`Store.write`).
     """
     url = database_url(db)
     if url.startswith("sqlite"):
@@ -270,7 +271,7 @@ class Store:
         lock = self._local_writer if self.sqlite else contextlib.nullcontext()
         with lock, self._write() as s, s.begin():
             if lock_assignment and not self.sqlite:
-                s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ASSIGNMENT_LOCK_KEY})
+                s.execute(_ADVISORY_LOCK, {"k": ASSIGNMENT_LOCK_KEY})
             yield s
 
     @contextmanager
@@ -301,10 +302,6 @@ class Store:
             yield conn
 
 
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
-
-write_session = Store.write
-
 
 def migrate(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration (safe to call concurrently)."""
@@ -316,7 +313,7 @@ def migrate(engine: Engine) -> None:
     immediate = engine.execution_options(immediate=True)
     with immediate.begin() as conn:
         if not is_sqlite(engine):
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ASSIGNMENT_LOCK_KEY + 1})
+            conn.execute(_ADVISORY_LOCK, {"k": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     log.info("database %s is at the newest schema", engine.url.render_as_string())
