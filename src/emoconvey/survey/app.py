@@ -17,6 +17,7 @@ without any change; only a session's own clips can be fetched.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -58,6 +59,11 @@ HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 16 * 1024
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 CSRF_COOKIE = "ec_csrf"
+RESUME_COOKIE = "ec_resume"
+"""HttpOnly cookie of the browser that started a session; its SHA-256 is stored with the
+session, and only that browser may resume through the platform ID."""
+RELEASED = "released"
+COOKIE_RE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 TOUCH_EVERY_S = 60.0
 SQLITE_THREADS = 4
 """Worker threads for database work on SQLite: one writer at a time anyway, and fewer
@@ -70,6 +76,11 @@ RT_RE = re.compile(r"[0-9]{1,9}")
 TEMPLATES = {"demographics": "demographics.html", "sample": "sample.html",
              "instructions": "instructions.html", "rating": "rate.html",
              "done": "done.html", "ineligible": "ineligible.html"}
+
+
+def resume_hash(secret: str) -> str:
+    """SHA-256 (hex) of a resume-cookie value, as stored in ``participants.resume_hash``."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 # Core statements of the hot paths (built once; SQLAlchemy caches their compiled form)
 _P = Participant
@@ -96,6 +107,8 @@ async def run_db(func: Callable[[], T], limiter: anyio.CapacityLimiter | None) -
 
 class _TooLarge(Exception):
     pass
+
+
 
 
 class BodyLimitMiddleware:
@@ -247,7 +260,8 @@ def create_app(
         return await run_db(func, app.state.db_limiter)
     # immutable per study: compiled templates and the clip table, kept with the app
     app.state.templates = {name: env.get_template(name) for name in
-                           {*TEMPLATES.values(), "error.html", "consent.html"}}
+                           {*TEMPLATES.values(), "error.html", "consent.html",
+                                             "pid_in_use.html"}}
     app.state.clips = clip_by_id
     templates = app.state.templates
 
@@ -346,17 +360,44 @@ def create_app(
     async def consent(request: Request) -> Any:
         return await db(lambda: consent_page(request))
 
+    def resume_cookie(request: Request) -> str | None:
+        value = request.cookies.get(RESUME_COOKIE)
+        return value if value and COOKIE_RE.fullmatch(value) else None
+
+    def set_resume_cookie(resp: Any, value: str) -> None:
+        # Lax, not Strict: participants come back from the recruitment platform through
+        # a cross-site top-level link, which must carry the cookie
+        resp.set_cookie(RESUME_COOKIE, value, httponly=True, samesite="lax",
+                        secure=secure_cookies, max_age=30 * 24 * 3600)
+
+    def pid_session(s: Any, pid: str) -> Any:
+        return s.execute(select(Participant.id, Participant.token, Participant.resume_hash)
+                         .where(Participant.platform_pid == pid)
+                         .order_by(Participant.id).limit(1)).first()
+
+    def owns(row: Any, cookie: str | None) -> bool:
+        return bool(cookie and row.resume_hash and row.resume_hash != RELEASED
+                    and hmac.compare_digest(row.resume_hash.encode(),
+                                            resume_hash(cookie).encode()))
+
+    def pid_in_use_page(request: Request) -> HTMLResponse:
+        return render(request, "pid_in_use.html", status=409,
+                      page_title=cfg.text("pid_in_use_title"))
+
     def consent_page(request: Request) -> Any:
         pid = request.query_params.get(cfg.platform_param)
         if pid is not None:
             pid = pid.strip()[:128] or None
+        cookie = resume_cookie(request)
         if pid:
             with store.read() as s:
-                token = s.scalar(select(Participant.token)
-                                 .where(Participant.platform_pid == pid)
-                                 .order_by(Participant.id).limit(1))
-            if token:
-                return RedirectResponse(f"{base(request)}/s/{token}", status_code=303)
+                row = pid_session(s, pid)
+            if row is not None and owns(row, cookie):
+                return RedirectResponse(f"{base(request)}/s/{row.token}", status_code=303)
+            if row is not None and row.resume_hash != RELEASED:
+                return pid_in_use_page(request)
+            # no session yet, or released by the operator: consent (again); POST /start
+            # creates the session or binds the released one to this browser
         csrf = request.cookies.get(CSRF_COOKIE)
         if not csrf or not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", csrf):
             csrf = secrets.token_urlsafe(24)
@@ -364,6 +405,8 @@ def create_app(
                       page_title=cfg.text("consent_title"))
         resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict",
                         secure=secure_cookies, max_age=7 * 24 * 3600)
+        if cookie is None:
+            set_resume_cookie(resp, secrets.token_urlsafe(32))
         return resp
 
     @app.post("/start")
@@ -376,21 +419,36 @@ def create_app(
             raise HTTPException(422, "field 'consent' is required to take part")
         pid = (form.get("pid") or "").strip()[:128] or None
 
-        def create() -> str:
+        cookie = resume_cookie(request) or secrets.token_urlsafe(32)
+
+        def create() -> str | None:
             with store.write() as s:
                 if pid:
-                    token = s.scalar(select(Participant.token)
-                                     .where(Participant.platform_pid == pid).limit(1))
-                    if token:
-                        return token
+                    row = pid_session(s, pid)
+                    if row is not None and owns(row, cookie):
+                        return row.token
+                    if row is not None and row.resume_hash == RELEASED:
+                        s.execute(update(Participant).where(Participant.id == row.id)
+                                  .values(resume_hash=resume_hash(cookie)))
+                        return row.token
+                    if row is not None:
+                        return None
                 t = now()
                 token = secrets.token_urlsafe(32)
                 s.add(Participant(token=token, csrf=secrets.token_urlsafe(24), platform_pid=pid,
-                                  stage="demographics", created_at=t, last_seen=t))
+                                  stage="demographics", created_at=t, last_seen=t,
+                                  resume_hash=resume_hash(cookie)))
                 return token
 
         token = await db(create)
-        return done(request, token, token=token)
+        if token is None:
+            if wants_json(request):
+                raise HTTPException(409, "this participant ID has already started the study "
+                                         "in another browser; contact the researcher")
+            return pid_in_use_page(request)
+        resp = done(request, token, token=token)
+        set_resume_cookie(resp, cookie)
+        return resp
 
     def progress(rows: list[Any], plan_json: str | None) -> tuple[int, int, int]:
         """Position of the first unanswered slot (0: none), answers given, slots."""
@@ -604,17 +662,53 @@ def create_app(
 
     # ------------------------------------------------------------------ admin
 
-    def require_admin(request: Request) -> None:
+    def require_admin(request: Request, form: dict[str, str] | None = None) -> None:
         if admin_token is None:
             raise HTTPException(404, "the admin page is disabled (no admin token set)")
         given = request.headers.get("authorization", "")
         given = given[7:] if given.lower().startswith("bearer ") else ""
         given = given or request.query_params.get("token", "")
+        given = given or (form or {}).get("token", "")
         if not given:
             raise HTTPException(401, "admin token required",
                                 headers={"www-authenticate": "Bearer"})
         if not hmac.compare_digest(given.encode(), admin_token.encode()):
             raise HTTPException(403, "wrong admin token")
+
+    def admin_csrf() -> str:
+        assert admin_token is not None
+        return hmac.new(admin_token.encode(), b"emoconvey-admin-csrf",
+                        hashlib.sha256).hexdigest()
+
+    @app.post("/admin/release")
+    async def admin_release(request: Request) -> Any:
+        """Let the next browser that presents a platform ID take over its session."""
+        form = await read_form(request)
+        require_admin(request, form)
+        if not hmac.compare_digest(form.get("csrf", "").encode(), admin_csrf().encode()):
+            raise HTTPException(403, "invalid or missing CSRF token; reload the admin page")
+        pid = (form.get("pid") or "").strip()[:128]
+        if not pid:
+            raise HTTPException(422, "field 'pid' is required")
+
+        def release() -> int:
+            with store.write() as s:
+                return s.execute(update(Participant).where(Participant.platform_pid == pid)
+                                 .values(resume_hash=RELEASED)).rowcount
+
+        n = await db(release)
+        if n == 0:
+            raise HTTPException(404, f"no session has the platform ID {pid!r}")
+        log.info("admin released platform ID %r (%d session(s))", pid, n)
+        if wants_json(request):
+            return JSONResponse({"ok": True, "released": n},
+                                headers={"cache-control": "no-store"})
+        back = f"{base(request)}/admin"
+        if request.query_params.get("token") or form.get("token"):
+            back += "?token=" + quote(admin_token or "")
+        html = env.get_template("admin_released.html").render(
+            cfg=cfg, base=base(request), pid=pid, n=n, back=back)
+        return HTMLResponse(html, headers={"cache-control": "no-store"})
 
     def status() -> dict[str, Any]:
         from emoconvey.survey.admin import progress
@@ -624,7 +718,10 @@ def create_app(
     @app.get("/admin", response_class=HTMLResponse)
     def admin(request: Request) -> Any:
         require_admin(request)
-        html = env.get_template("admin.html").render(cfg=cfg, base=base(request), s=status())
+        html = env.get_template("admin.html").render(cfg=cfg, base=base(request), s=status(),
+                                                     admin_csrf=admin_csrf(),
+                                                     query_token=request.query_params.get(
+                                                         "token"))
         return HTMLResponse(html, headers={"cache-control": "no-store"})
 
     @app.get("/admin/status.json")

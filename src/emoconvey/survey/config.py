@@ -88,6 +88,15 @@ DEFAULT_TEXTS: dict[str, str] = {
     "contact_button": "Save contact",
     "contact_saved": "Thank you, your contact was saved.",
     "error_title": "Something went wrong",
+    "pid_in_use_title": "This ID has already started the study",
+    "pid_in_use_body": (
+        "The participant ID in your link has already started this study in another "
+        "browser or on another device. To continue, please open the study link in the "
+        "browser you started in. If that is not possible, please contact the researcher "
+        "and give them your participant ID; they can release it so that you can continue "
+        "here."
+    ),
+    "contact_researcher": "Contact the researcher: {contact}",
     "required_missing": "Please answer every scale before continuing.",
 }
 """Every participant-facing text, in English; override any of them in ``texts``."""
@@ -244,6 +253,9 @@ class StudyConfig:
     collect_contact : bool
         Offer an optional contact field on the completion page.
     quality : Quality
+    researcher_contact : str or None
+        How participants reach the researcher (e.g. an e-mail address), shown on pages
+        that ask them to get in touch.
     """
 
     title: str = "Music emotion listening study"
@@ -262,6 +274,7 @@ class StudyConfig:
     assignment: str = "just_in_time"
     collect_contact: bool = True
     quality: Quality = Quality()
+    researcher_contact: str | None = None
 
     def text(self, key: str, **kwargs: Any) -> str:
         """A participant-facing text with ``{placeholders}`` filled in."""
@@ -298,7 +311,7 @@ class StudyConfig:
         for key in ("title", "language", "completion_code", "platform_param"):
             if key in data:
                 kw[key] = _str(data[key], f"{source}: {key}")
-        for key in ("sample_clip", "completion_url"):
+        for key in ("sample_clip", "completion_url", "researcher_contact"):
             if data.get(key) is not None:
                 kw[key] = _str(data[key], f"{source}: {key}")
         for key in ("clips_per_participant", "min_ratings"):
