@@ -56,7 +56,7 @@ from emoconvey.survey.app import create_app
 from emoconvey.survey.study import open_study
 profile = os.environ.get("EMOCONVEY_LOAD_PROFILE")
 if profile:  # run thread-pool work inline so that cProfile (main thread) sees it
-    import cProfile, fastapi.routing, starlette.concurrency, emoconvey.survey.app as ea
+    import cProfile, fastapi.routing, starlette.concurrency, emoconvey.survey.deps as ea
     async def inline(func, *args, **kwargs):
         return func(*args, **kwargs)
     async def inline_db(func, limiter):
