@@ -69,7 +69,7 @@ def test_participant_session_in_chromium(live_server, tmp_path):
         submit(page)
         page.select_option("#gender", "Female")
         page.fill("#age", "34")
-        page.get_by_role("checkbox").check()
+        page.check("input[name=fluency][value=yes]")
         submit(page)
         assert page.locator("audio").count() == 1  # sample clip
         submit(page)

@@ -229,3 +229,33 @@ def test_admin_releases_a_stuck_platform_id(client, demo_study):
     assert client.get("/?PROLIFIC_PID=STUCK1", follow_redirects=False).status_code == 409
     third = other_browser(client)
     assert third.get("/?PROLIFIC_PID=STUCK1", follow_redirects=False).status_code == 409
+
+
+def test_streamed_oversized_body_is_413_and_errors_name_no_internals(client, demo_study,
+                                                                      rating_session):
+    token, csrf, pos = rating_session
+    url = f"/s/{token}/rate"
+
+    def chunks():  # 10 MB without a Content-Length (chunked transfer)
+        yield f"csrf={csrf}&position={pos}&valence=5&arousal=5&pad=".encode()
+        for _ in range(160):
+            yield b"x" * 65536
+
+    r = client.post(url, content=chunks(),
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413, r.text
+    bodies = [
+        client.post(url, content=b"--xx\r\nnonsense",
+                    headers={"content-type": "multipart/form-data; boundary=xx"}),
+        client.post(url, content=b"csrf=\xff\xfe&valence=5",
+                    headers={"content-type": "application/x-www-form-urlencoded"}),
+        client.post(url, content="&".join(f"f{i}=1" for i in range(100)),
+                    headers={"content-type": "application/x-www-form-urlencoded"}),
+    ]
+    assert [r.status_code for r in bodies[1:]] == [400, 400]
+    assert bodies[0].status_code in (400, 422)
+    for r in bodies:
+        for name in ("HTTPException", "ValueError", "UnicodeDecodeError", "_TooLarge",
+                     "Exception", "Traceback"):
+            assert name not in r.text
+    assert n_ratings(demo_study) == 0
