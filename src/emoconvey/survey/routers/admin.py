@@ -43,9 +43,14 @@ def _status(ctx: SurveyContext) -> dict[str, Any]:
 
 @router.get("", response_class=HTMLResponse, dependencies=[Depends(require_admin)])
 def admin_page(request: Request, ctx: Ctx) -> Any:
+    from emoconvey.survey.admin import histogram_svg, timeline_svg
+
+    s = _status(ctx)
     html = ctx.template("admin.html").render(
-        cfg=ctx.cfg, base=base_url(request), s=_status(ctx), admin_csrf=ctx.admin_csrf(),
-        query_token=request.query_params.get("token"))
+        cfg=ctx.cfg, base=base_url(request), s=s, admin_csrf=ctx.admin_csrf(),
+        query_token=request.query_params.get("token"),
+        timeline_svg=timeline_svg(s["timeline"]),
+        histogram_svg=histogram_svg(s["histogram"], ctx.cfg.min_ratings))
     return HTMLResponse(html, headers={"cache-control": "no-store"})
 
 
