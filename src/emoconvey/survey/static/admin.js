@@ -3,6 +3,29 @@
 (function () {
   "use strict";
   var store = window.sessionStorage;
+  // live refresh with a pause button (the page's <noscript> meta refresh otherwise)
+  var toggle = document.getElementById("live-toggle");
+  var paused = store && store.getItem("ec-live-paused") === "1";
+  var timer = null;
+  function schedule() {
+    if (timer) { clearTimeout(timer); timer = null; }
+    if (!paused) { timer = setTimeout(function () { window.location.reload(); }, 15000); }
+    if (toggle) {
+      toggle.hidden = false;
+      toggle.textContent = paused ? "Resume live updates" : "Pause live updates";
+      toggle.setAttribute("aria-pressed", paused ? "true" : "false");
+    }
+    var state = document.getElementById("live-state");
+    if (state) { state.textContent = paused ? " (paused)" : ""; }
+  }
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      paused = !paused;
+      if (store) { store.setItem("ec-live-paused", paused ? "1" : "0"); }
+      schedule();
+    });
+  }
+  schedule();
   document.querySelectorAll("details[id]").forEach(function (d) {
     var saved = store && store.getItem("ec-open-" + d.id);
     if (saved !== null && saved !== undefined) { d.open = saved === "1"; }
