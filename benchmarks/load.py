@@ -252,11 +252,12 @@ class Participant:
         r = await self.call("consent", "GET", f"/?PROLIFIC_PID={pid}", (200,))
         self.stats.started += 1
         cookie = r.cookies.get("ec_csrf", "")
+        resume = r.cookies.get("ec_resume", "")  # binds the platform ID to this "browser"
         await self.think()
         r = await self.call("start", "POST", "/start", (303,),
                             data={"csrf": CSRF_RE.search(r.text).group(1), "consent": "yes",
                                   "pid": pid},
-                            headers={"cookie": f"ec_csrf={cookie}"})
+                            headers={"cookie": f"ec_csrf={cookie}; ec_resume={resume}"})
         token = r.headers["location"].rsplit("/", 1)[-1]
         page = f"/s/{token}"
         while True:

@@ -198,3 +198,30 @@ def test_error_pages_speak_the_study_language(tmp_path, demo_files):
         r = c.get("/does-not-exist")
     assert r.status_code == 404 and '<html lang="ko">' in r.text
     assert "페이지를 찾을 수 없습니다." in r.text
+
+
+def test_optional_logo_and_header(demo_study):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from emoconvey.survey.app import create_app
+
+    logo = demo_study.clips_root / "extras" / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4"/>')
+    plain = TestClient(create_app(demo_study, admin_token=None)).get("/").text
+    assert "/logo" not in plain and "site-header" not in plain
+    assert TestClient(create_app(demo_study, admin_token=None)).get("/logo").status_code == 404
+    demo_study.config = replace(demo_study.config, logo="extras/logo.svg",
+                                header="Institute of Music Studies")
+    with TestClient(create_app(demo_study, admin_token=None)) as c:
+        page = c.get("/").text
+        assert '<img class="logo" src="/logo" alt=""' in page
+        assert "Institute of Music Studies" in page
+        r = c.get("/logo")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml"
+    for bad in ("../study.db", "music_clips/ToneGen/ToneGen_happy_1.wav"):
+        demo_study.config = replace(demo_study.config, logo=bad)
+        with TestClient(create_app(demo_study, admin_token=None)) as c:
+            assert c.get("/logo").status_code == 404  # outside the folder / not an image
+    logo.unlink()
