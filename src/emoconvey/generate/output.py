@@ -94,7 +94,12 @@ def sha256_file(path: str | Path) -> str:
 
 
 def _wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
-    import soundfile as sf
+    try:
+        import soundfile as sf
+    except ImportError:
+        raise EmoconveyError(
+            "writing clips needs soundfile; install it with pip install \"emoconvey[generate]\""
+        ) from None
 
     buf = io.BytesIO()
     sf.write(buf, np.ascontiguousarray(audio.T), sample_rate, format="WAV", subtype="PCM_16")

@@ -164,8 +164,9 @@ def crop_start(n_samples: int, sample_rate: int, crop: float, seed: int, *,
         naming the file and its length.
     """
     length = int(round(crop * sample_rate))
-    lo = math.ceil(WINDOW[0] * n_samples)
-    hi = math.floor(WINDOW[1] * n_samples) - length
+    lo_pct, hi_pct = (round(100 * w) for w in WINDOW)  # exact integer arithmetic
+    lo = -(-lo_pct * n_samples // 100)
+    hi = hi_pct * n_samples // 100 - length
     if length <= 0 or hi < lo:
         seconds = n_samples / sample_rate if sample_rate else 0.0
         raise EmoconveyError(

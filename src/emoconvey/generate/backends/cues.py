@@ -477,8 +477,7 @@ class CuesBackend(Backend):
     default_checkpoint = RULES_VERSION
     native_sample_rate = FLUID_RATE
     max_seconds = None
-    description = ("Weight-free music-psychology cue generator (tempo, mode, register, "
-                   "loudness, articulation, brightness); FluidSynth GM or numpy synth")
+    description = "weight-free music-psychology cue baseline (FluidSynth GM or numpy synth)"
 
     def __init__(self, checkpoint: str | None = None, *, device: str = "cpu",
                  **options: Any) -> None:
