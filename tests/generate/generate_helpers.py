@@ -47,7 +47,7 @@ class ToneBackend(Backend):
         out = []
         for req in requests:
             seconds = self.options.get("seconds_out", req.seconds)
-            n = int(round(seconds * RATE))
+            n = round(seconds * RATE)
             rng = np.random.default_rng(req.seed)
             f = 200 + int(hashlib.sha256(req.prompt.encode()).hexdigest(), 16) % 400
             t = np.arange(n) / RATE

@@ -68,7 +68,7 @@ def test_seeded_and_seed_dependent():
 
 def test_score_stays_inside_the_clip():
     notes = compose(cue_parameters(8, 8), seconds=5.0, seed=0)
-    assert notes and all(0 <= n.start and n.start + n.duration <= 5.0 + 1e-9 for n in notes)
+    assert notes and all(n.start >= 0 and n.start + n.duration <= 5.0 + 1e-9 for n in notes)
     assert {n.part for n in notes} == {0, 1, 2}
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from generate_helpers import folder_digest, manifest_without_wall
 
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.importer import decode_audio, import_clips
-from generate_helpers import folder_digest, manifest_without_wall
 
 av = pytest.importorskip("av")
 

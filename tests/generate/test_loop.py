@@ -7,15 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from generate_helpers import run_kwargs
+from typer.testing import CliRunner
 
 from emoconvey.data import load_dataset
 from emoconvey.generate.run import run_generation
-from generate_helpers import run_kwargs
-
-from typer.testing import CliRunner  # noqa: E402
-
-from emoconvey.survey.cli import app as survey_app  # noqa: E402
-from emoconvey.survey.study import open_study  # noqa: E402
+from emoconvey.survey.cli import app as survey_app
+from emoconvey.survey.study import open_study
 
 
 @pytest.fixture(scope="module")

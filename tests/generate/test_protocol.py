@@ -72,7 +72,7 @@ def test_seed_is_sha256_of_the_key_and_stable_across_processes():
 def test_crop_rule_property(seconds, frac, rate, seed, channels):
     n = int(seconds * rate)
     crop = frac * 0.7 * seconds * 0.98
-    length = int(round(crop * rate))
+    length = round(crop * rate)
     if length < 1:
         return
     w = crop_start(n, rate, crop, seed)

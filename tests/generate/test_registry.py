@@ -5,12 +5,12 @@ import sys
 import types
 
 import pytest
+from generate_helpers import ToneBackend
 
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends import registry
 from emoconvey.generate.backends.base import Backend, BackendUnavailableError
 from emoconvey.generate.backends.cues import CuesBackend
-from generate_helpers import ToneBackend
 
 
 class NeedsMissing(ToneBackend):

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from generate_helpers import RATE, ToneBackend, folder_digest, manifest_without_wall, run_kwargs
 
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.output import MANIFEST_COLUMNS
 from emoconvey.generate.protocol import derive_seed
 from emoconvey.generate.run import resolve_device, run_generation
 from emoconvey.intents import aimoclips_intents
-from generate_helpers import RATE, ToneBackend, folder_digest, manifest_without_wall, run_kwargs
 
 TWO = aimoclips_intents().iloc[[0, 6]].reset_index(drop=True)  # two quadrants
 
@@ -28,9 +28,9 @@ def test_layout_manifest_and_crop(tmp_path):
         assert row.file == f"music_clips/Tone/Tone_{row.intent}_{row.index}.wav"
         assert rate == RATE == row.sample_rate and crop.shape == (RATE, 1)
         assert full.shape == (3 * RATE, 1) and row.full_seconds == 3.0
-        start = int(round(row.crop_start * RATE))
+        start = round(row.crop_start * RATE)
         np.testing.assert_array_equal(crop, full[start : start + RATE])
-        assert 0.15 * 3 <= row.crop_start and row.crop_end <= 0.85 * 3
+        assert row.crop_start >= 0.15 * 3 and row.crop_end <= 0.85 * 3
         assert row.seed == derive_seed(7, "Tone", row.intent, row.index)
         assert row.crop_seed == derive_seed(7, "Tone", row.intent, row.index, purpose="crop")
         assert row.prompt == f"{row.intent}, instrumental" and not row.instrumental

@@ -28,7 +28,7 @@ out_console = Console()
 log = logging.getLogger(__name__)
 
 
-def _errors():  # noqa: ANN202 - the context manager of emoconvey.cli
+def _errors():
     from emoconvey.cli import _friendly_errors
 
     return _friendly_errors()
@@ -47,7 +47,7 @@ def _options(values: list[str] | None) -> dict[str, object]:
     return opts
 
 
-def _summary(df, out: Path, what: str) -> None:  # noqa: ANN001
+def _summary(df, out: Path, what: str) -> None:
     flagged = int((df["flags"].astype(str) != "").sum()) if len(df) else 0
     out_console.print(
         f"{what}: {len(df)} clips of {df['system'].iloc[0] if len(df) else '-'} in "

@@ -11,6 +11,7 @@ anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Mapping
@@ -318,8 +319,6 @@ def _versions() -> dict[str, str]:
 
     out = {}
     for pkg in ("soundfile", "av"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
     return out

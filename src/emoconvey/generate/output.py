@@ -147,7 +147,7 @@ def read_manifest(out: str | Path) -> pd.DataFrame:
         return pd.DataFrame(columns=list(MANIFEST_COLUMNS))
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise EmoconveyError(f"{path}: not a readable manifest ({exc})") from None
-    missing = [c for c in _KEY + ["file", "sha256"] if c not in df.columns]
+    missing = [c for c in [*_KEY, "file", "sha256"] if c not in df.columns]
     if missing:
         raise EmoconveyError(
             f"{path}: not an emoconvey generation manifest (missing {', '.join(missing)}); "

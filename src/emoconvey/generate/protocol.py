@@ -163,7 +163,7 @@ def crop_start(n_samples: int, sample_rate: int, crop: float, seed: int, *,
         When the clip is too short for the crop to lie between the 15 % and 85 % marks,
         naming the file and its length.
     """
-    length = int(round(crop * sample_rate))
+    length = round(crop * sample_rate)
     lo_pct, hi_pct = (round(100 * w) for w in WINDOW)  # exact integer arithmetic
     lo = -(-lo_pct * n_samples // 100)
     hi = hi_pct * n_samples // 100 - length
@@ -199,7 +199,8 @@ def output_flags(audio: np.ndarray, sample_rate: int, requested_seconds: float |
         flags.append("near_silent")
     if clean.size and float(np.max(np.abs(clean))) >= CLIP_LEVEL:
         flags.append("clipped")
-    if requested_seconds is not None and audio.shape[-1] < round(requested_seconds * sample_rate) - 1:
+    asked = None if requested_seconds is None else round(requested_seconds * sample_rate)
+    if asked is not None and audio.shape[-1] < asked - 1:
         flags.append("shorter_than_asked")
     return flags
 

@@ -30,8 +30,8 @@ from emoconvey.generate.output import (
     finish_clip,
     read_manifest,
     remove_temp_files,
-    typed_manifest,
     to_json,
+    typed_manifest,
     write_manifest,
 )
 from emoconvey.generate.protocol import (
@@ -101,7 +101,9 @@ def resolve_device(device: str, requires: Sequence[str] = ("torch",)) -> str:
         mps = getattr(torch.backends, "mps", None)
         return "mps" if mps is not None and mps.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise EmoconveyError(f"--device {device}: no CUDA device is available here; use --device cpu")
+        raise EmoconveyError(
+            f"--device {device}: no CUDA device is available here; use --device cpu"
+        )
     if device == "mps" and not torch.backends.mps.is_available():
         raise EmoconveyError("--device mps: MPS is not available here; use --device cpu")
     return device
@@ -132,7 +134,8 @@ def _oom_error(batch_size: int, backend: str, seconds: float) -> EmoconveyError:
     if batch_size > 1:
         hint = f"try --batch-size {max(1, batch_size // 2)}"
     else:
-        hint = "the model does not fit even at --batch-size 1; try shorter --seconds or --device cpu"
+        hint = ("the model does not fit even at --batch-size 1; try shorter --seconds or "
+                "--device cpu")
     return EmoconveyError(f"CUDA out of memory generating with {backend} at --batch-size "
                           f"{batch_size} ({seconds:g} s clips); {hint}")
 

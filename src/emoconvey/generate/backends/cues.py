@@ -169,7 +169,7 @@ def cue_parameters(valence: float, arousal: float) -> CueParameters:
         articulation=0.95 - 0.25 * (y + 1.0) - 0.1 * max(x, 0.0),
         brightness=0.35 * (y + 1.0) + 0.15 * (x + 1.0),
         notes_per_beat=density,
-        max_step=2 + int(round(1.5 * (y + 1.0))),
+        max_step=2 + round(1.5 * (y + 1.0)),
         dissonance=0.8 * max(-x, 0.0) * max(y, 0.0),
         reverb=0.25 + 0.35 * (1.0 - (y + 1.0) / 2.0),
         quadrant=quadrant,
@@ -187,7 +187,7 @@ def compose(cues: CueParameters, *, seconds: float, seed: int) -> list[Note]:
     beat = 60.0 / tempo
     centre = cues.register
     # tonic: the pitch of class tonic_pc nearest below the register centre
-    tonic = int(math.floor(centre)) - ((int(math.floor(centre)) - tonic_pc) % 12)
+    tonic = math.floor(centre) - ((math.floor(centre) - tonic_pc) % 12)
 
     def pitch(degree: int, base: int = tonic) -> int:
         octave, step = divmod(degree, 7)
@@ -196,7 +196,7 @@ def compose(cues: CueParameters, *, seconds: float, seed: int) -> list[Note]:
     notes: list[Note] = []
     vel = cues.velocity
     bar = 4 * beat
-    n_bars = int(math.ceil(seconds / bar))
+    n_bars = math.ceil(seconds / bar)
     degree = 0
     ioi = beat / cues.notes_per_beat
     for b in range(n_bars):
@@ -228,7 +228,7 @@ def compose(cues: CueParameters, *, seconds: float, seed: int) -> list[Note]:
         while t < t0 + bar - 1e-9:
             if abs(t - t0) < 1e-9:
                 target = min((c for c in chord), key=lambda c: abs(c - degree))
-                degree = target + 7 * int(round((degree - target) / 7))
+                degree = target + 7 * round((degree - target) / 7)
             else:
                 step = int(rng.integers(-cues.max_step, cues.max_step + 1))
                 degree = int(np.clip(degree + step, -5, 9))
@@ -273,11 +273,11 @@ def write_midi(notes: Sequence[Note], cues: CueParameters, seconds: float, path:
             (0, 0, bytes([0xB0 | ch, 10, (64, 44, 84)[ch]])),
         ]
     for n in notes:
-        on = int(round(n.start * tps))
-        off = max(on + 1, int(round((n.start + n.duration) * tps)))
+        on = round(n.start * tps)
+        off = max(on + 1, round((n.start + n.duration) * tps))
         events.append((on, 2, bytes([0x90 | n.part, n.pitch, n.velocity])))
         events.append((off, 1, bytes([0x80 | n.part, n.pitch, 0])))
-    end = int(round((seconds + 0.3) * tps))
+    end = round((seconds + 0.3) * tps)
     events.sort(key=lambda e: (e[0], e[1]))
     data = bytearray()
     last = 0
@@ -333,7 +333,7 @@ def _render_fluidsynth(notes: Sequence[Note], cues: CueParameters, seconds: floa
             )
         audio, _ = sf.read(str(wav), dtype="float32", always_2d=True)
     audio = audio.T
-    n = int(round(seconds * rate))
+    n = round(seconds * rate)
     if audio.shape[1] < n:
         audio = np.pad(audio, ((0, 0), (0, n - audio.shape[1])))
     return np.ascontiguousarray(audio[:, :n])
@@ -343,16 +343,16 @@ def _render_numpy(notes: Sequence[Note], cues: CueParameters, seconds: float,
                   rate: int) -> np.ndarray:
     """Additive synthesis: harmonics rolling off as :math:`k^{-(2.2 - 1.4 b)}` with
     brightness :math:`b`, percussive decay for pianos, sustained tones otherwise."""
-    n_total = int(round(seconds * rate))
+    n_total = round(seconds * rate)
     out = np.zeros(n_total + rate, dtype=np.float64)
-    n_harm = 1 + int(round(cues.brightness * 7))
+    n_harm = 1 + round(cues.brightness * 7)
     rolloff = 2.2 - 1.4 * min(cues.brightness, 1.0)
     weights = np.arange(1, n_harm + 1, dtype=np.float64) ** -rolloff
     percussive = [p in (0, 1, 32, 33) for p in cues.programs]
     attack = 0.004 + 0.04 * max(cues.articulation - 0.6, 0.0)
     for note in notes:
-        start = int(round(note.start * rate))
-        length = max(int(round((note.duration + 0.08) * rate)), 16)
+        start = round(note.start * rate)
+        length = max(round((note.duration + 0.08) * rate), 16)
         t = np.arange(length) / rate
         f0 = 440.0 * 2.0 ** ((note.pitch - 69) / 12.0)
         k = np.arange(1, n_harm + 1)
