@@ -180,3 +180,16 @@ def test_cues_backend_through_the_protocol(tmp_path):
     assert [p["valence"] for p in params] == TWO["norm_valence"].tolist()
     assert all(p["renderer"] == "numpy" for p in params) and "norms" not in params[0]
     assert (df["sample_rate"] == 22050).all()
+
+
+def test_wav_writer_is_read_back_by_libsndfile():
+    import io
+
+    from emoconvey.generate.output import wav_bytes
+
+    rng = np.random.default_rng(0)
+    audio = np.clip(rng.normal(0, 0.5, (2, 1000)), -1.2, 1.2).astype(np.float32)
+    ours, rate = sf.read(io.BytesIO(wav_bytes(audio, 22050)), dtype="int16", always_2d=True)
+    assert rate == 22050 and ours.shape == (1000, 2)
+    expected = np.rint(np.clip(audio, -1, 1) * np.float32(32767)).astype(np.int16).T
+    np.testing.assert_array_equal(ours, expected)

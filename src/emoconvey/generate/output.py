@@ -18,10 +18,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import io
 import json
 import logging
 import os
+import struct
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,6 @@ import pandas as pd
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.protocol import (
     CropWindow,
-    crop_audio,
     crop_start,
     output_flags,
     relpath,
@@ -93,17 +92,55 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
-    try:
-        import soundfile as sf
-    except ImportError:
-        raise EmoconveyError(
-            "writing clips needs soundfile; install it with pip install \"emoconvey[generate]\""
-        ) from None
+def to_pcm16(audio: np.ndarray) -> np.ndarray:
+    """``(channels, samples)`` float audio as interleaved ``(samples, channels)`` int16.
 
-    buf = io.BytesIO()
-    sf.write(buf, np.ascontiguousarray(audio.T), sample_rate, format="WAV", subtype="PCM_16")
-    return buf.getvalue()
+    Samples are clipped to [-1, 1], scaled by 32767 and rounded to nearest.
+    """
+    scaled = np.clip(audio.T, -1.0, 1.0) * np.float32(32767.0)
+    np.rint(scaled, out=scaled)
+    return scaled.astype("<i2")
+
+
+def wav_parts(pcm: np.ndarray, sample_rate: int) -> tuple[bytes, memoryview]:
+    """Header and data of a 16-bit PCM WAV file of ``pcm`` (from :func:`to_pcm16`),
+    without copying the samples."""
+    pcm = np.ascontiguousarray(pcm)
+    channels = pcm.shape[1]
+    data = memoryview(pcm).cast("B")
+    block = 2 * channels
+    header = b"".join([
+        b"RIFF", struct.pack("<I", 36 + data.nbytes), b"WAVE",
+        b"fmt ", struct.pack("<IHHIIHH", 16, 1, channels, sample_rate, sample_rate * block,
+                             block, 16),
+        b"data", struct.pack("<I", data.nbytes),
+    ])
+    return header, data
+
+
+def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
+    """A 16-bit PCM WAV file of ``(channels, samples)`` float ``audio``."""
+    header, data = wav_parts(to_pcm16(audio), sample_rate)
+    return header + data.tobytes()
+
+
+def _write_wav(path: Path, pcm: np.ndarray, sample_rate: int) -> str:
+    """Write ``pcm`` as WAV under a temporary name, rename it, return its SHA-256."""
+    header, data = wav_parts(pcm, sample_rate)
+    h = hashlib.sha256(header)
+    h.update(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(header)
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return h.hexdigest()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -247,10 +284,9 @@ def finish_clip(
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
     window: CropWindow = crop_start(audio.shape[1], sample_rate, crop, crop_seed,
                                     name=name or str(out / full_rel))
-    full_bytes = _wav_bytes(audio, sample_rate)
-    crop_bytes = _wav_bytes(crop_audio(audio, window), sample_rate)
-    _atomic_write(out / full_rel, full_bytes)
-    _atomic_write(out / crop_rel, crop_bytes)
+    pcm = to_pcm16(audio)  # the crop's samples are a slice of the full clip's
+    full_sha = _write_wav(out / full_rel, pcm, sample_rate)
+    crop_sha = _write_wav(out / crop_rel, pcm[window.start : window.end], sample_rate)
     flags += [f for f in extra_flags if f not in flags]
     return {
         "full_seconds": audio.shape[1] / sample_rate,
@@ -261,8 +297,8 @@ def finish_clip(
         "channels": int(audio.shape[0]),
         "file": crop_rel.as_posix(),
         "full_file": full_rel.as_posix(),
-        "sha256": hashlib.sha256(crop_bytes).hexdigest(),
-        "full_sha256": hashlib.sha256(full_bytes).hexdigest(),
+        "sha256": crop_sha,
+        "full_sha256": full_sha,
         "flags": ";".join(flags),
     }
 

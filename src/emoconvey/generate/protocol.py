@@ -191,13 +191,16 @@ def output_flags(audio: np.ndarray, sample_rate: int, requested_seconds: float |
     sample period shorter than requested).
     """
     flags = []
-    finite = np.isfinite(audio)
-    if not finite.all():
+    flat = audio.reshape(-1)
+    peak = float(np.max(np.abs(flat))) if flat.size else 0.0
+    if not np.isfinite(peak):  # NaN or inf somewhere: look again without them
         flags.append("nan")
-    clean = np.where(finite, audio, 0.0)
-    if clean.size == 0 or float(np.sqrt(np.mean(np.square(clean, dtype=np.float64)))) < SILENCE_RMS:
+        flat = np.where(np.isfinite(flat), flat, 0.0).astype(np.float32)
+        peak = float(np.max(np.abs(flat)))
+    rms = math.sqrt(float(np.dot(flat, flat)) / flat.size) if flat.size else 0.0
+    if rms < SILENCE_RMS:
         flags.append("near_silent")
-    if clean.size and float(np.max(np.abs(clean))) >= CLIP_LEVEL:
+    if peak >= CLIP_LEVEL:
         flags.append("clipped")
     asked = None if requested_seconds is None else round(requested_seconds * sample_rate)
     if asked is not None and audio.shape[-1] < asked - 1:
