@@ -193,3 +193,30 @@ def test_wav_writer_is_read_back_by_libsndfile():
     assert rate == 22050 and ours.shape == (1000, 2)
     expected = np.rint(np.clip(audio, -1, 1) * np.float32(32767)).astype(np.int16).T
     np.testing.assert_array_equal(ours, expected)
+
+
+class TenSecondTone(ToneBackend):
+    """A model with a native length, like Mustango's 10 s (here 1.2 s)."""
+
+    max_seconds = 1.2
+
+    def generate(self, requests):
+        out = super().generate(requests)
+        for g in out:
+            g.audio = g.audio[:, : int(1.2 * RATE)]
+            g.flags.append("native_length_1.2s")
+        return out
+
+
+def test_native_length_too_short_for_the_crop(tmp_path):
+    kw = run_kwargs(backend=TenSecondTone, intents=TWO.iloc[:1], clips_per_intent=1)
+    with pytest.raises(EmoconveyError, match=r"--crop: tone makes at most 1.2 s per "
+                       r"clip, too short for a 1 s crop between the 15 % and 85 % marks; use "
+                       r"--crop 0.84 or less, or --whole-clip"):
+        run_generation(out=tmp_path, **kw)
+    df = run_generation(out=tmp_path, whole_clip=True, **kw)
+    assert df["flags"].tolist() == ["shorter_than_asked;uncropped;native_length_1.2s"]
+    assert (df["crop_start"] == 0).all() and (df["crop_end"] == 1.2).all()
+    crop, _ = sf.read(tmp_path / df["file"][0])
+    full, _ = sf.read(tmp_path / df["full_file"][0])
+    np.testing.assert_array_equal(crop, full)

@@ -80,6 +80,9 @@ def run_cmd(
         help="Ray cluster address (ray://host:10001 or auto); implies --ray.")] = None,
     workers: Annotated[int | None, typer.Option(help="Ray workers (default: one per GPU "
                                                 "or CPU).")] = None,
+    whole_clip: Annotated[bool, typer.Option(
+        help="Keep clips uncropped (models whose native length is too short, e.g. "
+             "Mustango's 10 s); flagged in the manifest.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Generate clips with one backend (resumable: rerun to finish an interrupted run)."""
@@ -92,7 +95,7 @@ def run_cmd(
             crop=crop, seed=seed, batch_size=batch_size, device=device,
             prompt_template=prompt_template, options=_options(option),
             ray=ray_address if ray_address else (True if ray else None), workers=workers,
-            progress=progress,
+            progress=progress, whole_clip=whole_clip,
         )
     _summary(df, out, "generated")
 

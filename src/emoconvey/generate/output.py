@@ -263,6 +263,7 @@ def finish_clip(
     requested_seconds: float | None,
     extra_flags: Iterable[str] = (),
     name: str | None = None,
+    whole: bool = False,
 ) -> dict[str, Any]:
     """Crop one full clip, write both files and return their manifest fields.
 
@@ -282,12 +283,18 @@ def finish_clip(
     flags = output_flags(audio, sample_rate, requested_seconds)
     if "nan" in flags:
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-    window: CropWindow = crop_start(audio.shape[1], sample_rate, crop, crop_seed,
-                                    name=name or str(out / full_rel))
+    if whole:  # no crop: the "crop" file is the whole clip
+        window = CropWindow(0, audio.shape[1], sample_rate)
+        flags.append("uncropped")
+    else:
+        window = crop_start(audio.shape[1], sample_rate, crop, crop_seed,
+                            name=name or str(out / full_rel))
     pcm = to_pcm16(audio)  # the crop's samples are a slice of the full clip's
     full_sha = _write_wav(out / full_rel, pcm, sample_rate)
     crop_sha = _write_wav(out / crop_rel, pcm[window.start : window.end], sample_rate)
-    flags += [f for f in extra_flags if f not in flags]
+    for f in extra_flags:
+        if f not in flags:
+            flags.append(f)
     return {
         "full_seconds": audio.shape[1] / sample_rate,
         "crop_seconds": crop,

@@ -217,6 +217,7 @@ def run_generation(
     ray: bool | str | None = None,
     workers: int | None = None,
     progress: bool = False,
+    whole_clip: bool = False,
 ) -> pd.DataFrame:
     """Generate ``clips_per_intent`` clips per intent with one backend.
 
@@ -253,6 +254,9 @@ def run_generation(
         Ray actors; default one per GPU (cuda) or per CPU of the cluster.
     progress : bool
         Show a progress bar with clips/s and ETA.
+    whole_clip : bool
+        Keep each clip whole instead of cropping it (flagged ``uncropped``): for models
+        whose native length is too short for the crop window, such as Mustango's 10 s.
 
     Returns
     -------
@@ -275,6 +279,13 @@ def run_generation(
     opts = dict(options or {})
     if getattr(cls, "uses_norms", False) and "norms" not in opts:
         opts["norms"] = {r.intent: [r.norm_valence, r.norm_arousal] for r in table.itertuples()}
+    native = min(seconds, cls.max_seconds or seconds)
+    if not whole_clip and crop > 0.7 * native + 1e-9:
+        raise EmoconveyError(
+            f"--crop: {backend_name} makes at most {native:g} s per clip, too short for a "
+            f"{crop:g} s crop between the 15 % and 85 % marks; use --crop "
+            f"{0.7 * native:g} or less, or --whole-clip to keep each clip uncropped (flagged)"
+        )
     if cls.max_seconds is not None and seconds > cls.max_seconds:
         log.warning("%s makes at most %g s per clip; asked for %g s (flagged in the manifest)",
                     backend_name, cls.max_seconds, seconds)
@@ -306,7 +317,7 @@ def run_generation(
         fields = finish_clip(
             out, system=system, intent=item.intent, index=item.index, audio=gen.audio,
             sample_rate=int(gen.sample_rate), crop=crop, crop_seed=item.crop_seed,
-            requested_seconds=seconds, extra_flags=extra,
+            requested_seconds=seconds, extra_flags=extra, whole=whole_clip,
         )
         params = {k: v for k, v in opts.items() if k != "norms"}
         params.update(gen.params)
