@@ -16,15 +16,30 @@ KW = {"backend": "cues", "system": "Cues", "intents": FOUR, "clips_per_intent": 
       "seconds": 3.0, "crop": 1.0, "seed": 11, "options": {"renderer": "numpy"}}
 
 
-@pytest.mark.slow
-def test_ray_equals_local(tmp_path):
-    run_generation(out=tmp_path / "local", **KW)
+@pytest.fixture(scope="module")
+def cluster():
+    """One local 2-worker cluster for the module (starting one takes ~15 s)."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        df = run_generation(out=tmp_path / "ray", ray=True, batch_size=3, **KW)
-    finally:
-        ray.shutdown()
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_ray_equals_local(tmp_path, cluster):
+    run_generation(out=tmp_path / "local", **KW)
+    df = run_generation(out=tmp_path / "ray", ray=True, batch_size=3, **KW)
     assert len(df) == 8
     assert folder_digest(tmp_path / "ray") == folder_digest(tmp_path / "local")
     pd.testing.assert_frame_equal(manifest_without_wall(tmp_path / "ray"),
                                   manifest_without_wall(tmp_path / "local"))
+
+
+@pytest.mark.slow
+def test_ray_worker_load_error_is_one_line(tmp_path, cluster):
+    from emoconvey.errors import EmoconveyError
+
+    with pytest.raises(EmoconveyError, match="cues: the fluidsynth renderer needs the "
+                       "fluidsynth program, soundfile and the soundfont '/nowhere.sf2'"):
+        run_generation(out=tmp_path, ray=True, workers=1,
+                       **{**KW, "options": {"renderer": "fluidsynth",
+                                            "soundfont": "/nowhere.sf2"}})

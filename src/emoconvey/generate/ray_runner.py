@@ -27,11 +27,20 @@ class _Worker:
                  options: Mapping[str, Any]) -> None:
         from emoconvey.generate.backends.registry import get_backend
 
-        cls = get_backend(target) if isinstance(target, str) else target
-        self.backend = cls(checkpoint, device=device, **dict(options))
-        self.backend.load()
+        # errors are kept and reported by info(): an actor that dies in its constructor
+        # reaches the driver as an opaque ActorDiedError
+        self.error: tuple[bool, str] | None = None
+        try:
+            cls = get_backend(target) if isinstance(target, str) else target
+            self.backend = cls(checkpoint, device=device, **dict(options))
+            self.backend.load()
+        except Exception as exc:
+            self.error = (isinstance(exc, EmoconveyError), f"{exc}" if isinstance(
+                exc, EmoconveyError) else f"{type(exc).__name__}: {exc}")
 
     def info(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"__error__": self.error}
         return self.backend.info()
 
     def generate(self, batch_id: int, requests: Sequence[Any]
@@ -102,6 +111,12 @@ def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None,
             infos = ray.get([a.info.remote() for a in actors])
         except Exception as exc:
             raise _unwrap(exc) from None
+        for inf in infos:
+            if "__error__" in inf:
+                known, message = inf["__error__"]
+                if known:
+                    raise EmoconveyError(message)
+                raise RuntimeError(f"a Ray worker could not load {backend_name}: {message}")
         info = infos[0]
         pending: dict[Any, Any] = {}
         queue = list(enumerate(batches))
