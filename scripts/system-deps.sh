@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: Chromium (browser tests of the listening-test
-# server), PostgreSQL (the survey store's tests against a real server) and npm, which
+# server), PostgreSQL (the survey store's tests against a real server), FluidSynth
+# with fluid-soundfont-gm (the 'cues' generator's instrument renderer) and npm, which
 # then installs axe-core (accessibility checks run inside the browser test's pages) into
 # tests/survey/node_modules (gitignored; versions in tests/survey/package-lock.json).
 # Installs what is missing when run as root with apt-get; otherwise says what is missing
@@ -12,6 +13,9 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   need+=(postgresql)
 fi
+# the 'cues' generator renders with FluidSynth and a General MIDI soundfont (else numpy)
+command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 
 install_axe() {

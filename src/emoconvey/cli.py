@@ -6,6 +6,7 @@
 ``emoconvey intents select``    the AImoclips intent-selection rule on candidate words
 ``emoconvey intents from-words`` an intents file for custom words
 ``emoconvey survey ...``        the listening-test server (needs the ``survey`` extra)
+``emoconvey generate ...``      make clips under the AImoclips protocol (``generate`` extra)
 """
 
 from __future__ import annotations
@@ -321,6 +322,29 @@ def _mount_survey() -> None:
 
 
 _mount_survey()
+
+
+def _mount_generate() -> None:
+    try:
+        from emoconvey.generate.cli import app as generate_app
+    except ImportError as exc:  # the generate extra is not installed
+        missing = exc.name or "a dependency"
+
+        @app.command("generate", context_settings={"ignore_unknown_options": True})
+        def generate_missing() -> None:
+            """Generate clips (install with: pip install 'emoconvey[generate]')."""
+            console.print(
+                f"[bold red]error:[/] generation needs {missing}; "
+                "install it with pip install 'emoconvey[generate]'"
+            )
+            raise typer.Exit(code=2)
+
+        return
+    app.add_typer(generate_app, name="generate",
+                  help="Generate clips under the AImoclips protocol, or import them.")
+
+
+_mount_generate()
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """A small synthetic study anyone can run (``emoconvey survey init --demo``).
 
-Clips are short synthesised tones written with numpy and the standard :mod:`wave`
-module: higher norm valence gives a major chord, higher norm arousal a faster pulse and
-brighter timbre, so that the ratings of a demo session are not meaningless.
+Clips come from the weight-free ``cues`` reference generator
+(:mod:`emoconvey.generate.backends.cues`, numpy renderer) and are written with the
+standard :mod:`wave` module: each intent's norms set tempo, mode, register, loudness,
+articulation and brightness, so that the ratings of a demo session are not meaningless.
 """
 
 from __future__ import annotations
@@ -55,20 +56,11 @@ def write_wav(path: Path, signal: np.ndarray, rate: int = RATE) -> None:
 
 
 def _tone(valence: float, arousal: float, seconds: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * RATE)) / RATE
-    root = 220.0 * 2 ** (rng.integers(0, 5) / 12)
-    third = 4 if valence >= 5 else 3
-    freqs = [root, root * 2 ** (third / 12), root * 2 ** (7 / 12)]
-    bright = 1 + int(arousal >= 5) * 2
-    sig = sum(
-        np.sin(2 * np.pi * f * k * t) / k for f in freqs for k in range(1, bright + 2)
-    )
-    pulse_hz = 1.0 + (arousal - 1) * 0.8
-    env = 0.55 + 0.45 * np.cos(2 * np.pi * pulse_hz * t)
-    fade = np.minimum(1, np.minimum(t / 0.05, (t[-1] - t) / 0.05))
-    sig = sig * env * fade
-    return 0.3 * sig / max(np.max(np.abs(sig)), 1e-9)
+    """A clip of the weight-free ``cues`` generator (numpy renderer, mono, ``RATE``)."""
+    from emoconvey.generate.backends.cues import render_cues
+
+    return render_cues(valence, arousal, seconds=seconds, seed=seed, renderer="numpy",
+                       sample_rate=RATE).audio[0]
 
 
 def make_demo_files(folder: str | Path, *, clips_per_pair: int = 2,

@@ -1,0 +1,151 @@
+"""``emoconvey generate``: make clips under the AImoclips protocol.
+
+    emoconvey generate run --backend musicgen --system MusicGen --out clips/
+    emoconvey generate run --backend cues --system Cues --out clips/ --ray
+    emoconvey generate import --system Suno --from downloads/suno --out clips/
+    emoconvey generate backends
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from emoconvey.errors import EmoconveyError
+
+app = typer.Typer(
+    help="Generate clips under the AImoclips protocol (or import a service's downloads).",
+    no_args_is_help=True,
+)
+console = Console(stderr=True)
+out_console = Console()
+log = logging.getLogger(__name__)
+
+
+def _errors():
+    from emoconvey.cli import _friendly_errors
+
+    return _friendly_errors()
+
+
+def _options(values: list[str] | None) -> dict[str, object]:
+    opts: dict[str, object] = {}
+    for item in values or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise EmoconveyError(f"--option: expected KEY=VALUE, got {item!r}")
+        try:
+            opts[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            opts[key.strip()] = raw
+    return opts
+
+
+def _summary(df, out: Path, what: str) -> None:
+    flagged = int((df["flags"].astype(str) != "").sum()) if len(df) else 0
+    out_console.print(
+        f"{what}: {len(df)} clips of {df['system'].iloc[0] if len(df) else '-'} in "
+        f"{out / 'music_clips'} (manifest {out / 'manifest.csv'}; {flagged} flagged)"
+    )
+    out_console.print(f"next: emoconvey survey init STUDY --clips {out}")
+
+
+@app.command("run")
+def run_cmd(
+    backend: Annotated[str, typer.Option(help="Backend name (see 'generate backends').")],
+    system: Annotated[str, typer.Option(help="System name: folder and file prefix.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    checkpoint: Annotated[str | None, typer.Option(help="Hub id or local folder.")] = None,
+    intents: Annotated[str, typer.Option(
+        help="'aimoclips' or an emotion_intents_metadata.csv.")] = "aimoclips",
+    clips_per_intent: Annotated[int, typer.Option(help="Clips per intent (AImoclips: 14).")] = 14,
+    seconds: Annotated[float, typer.Option(help="Seconds generated per clip.")] = 30.0,
+    crop: Annotated[float, typer.Option(help="Seconds of the crop.")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Clips per model call.")] = 1,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    prompt_template: Annotated[str | None, typer.Option(
+        help="Prompt template with {word}; default '{word}, instrumental'.")] = None,
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", "-o", help="Backend option KEY=VALUE (JSON values), repeatable.")] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="Run on Ray (a local cluster unless "
+                                      "--ray-address is given).")] = False,
+    ray_address: Annotated[str | None, typer.Option(
+        help="Ray cluster address (ray://host:10001 or auto); implies --ray.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Ray workers (default: one per GPU "
+                                                "or CPU).")] = None,
+    whole_clip: Annotated[bool, typer.Option(
+        help="Keep clips uncropped (models whose native length is too short, e.g. "
+             "Mustango's 10 s); flagged in the manifest.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Generate clips with one backend (resumable: rerun to finish an interrupted run)."""
+    from emoconvey.generate.run import run_generation
+
+    with _errors():
+        df = run_generation(
+            backend=backend, system=system, out=out, intents=intents,
+            clips_per_intent=clips_per_intent, checkpoint=checkpoint, seconds=seconds,
+            crop=crop, seed=seed, batch_size=batch_size, device=device,
+            prompt_template=prompt_template, options=_options(option),
+            ray=ray_address if ray_address else (True if ray else None), workers=workers,
+            progress=progress, whole_clip=whole_clip,
+        )
+    _summary(df, out, "generated")
+
+
+@app.command("import")
+def import_cmd(
+    system: Annotated[str, typer.Option(help="System name: folder and file prefix.")],
+    source: Annotated[Path, typer.Option("--from", help="Folder of <intent>_<n>.<ext> files.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    seed: Annotated[int, typer.Option(help="Base seed of the crops.")] = 0,
+    mapping: Annotated[Path | None, typer.Option(
+        help="CSV with file, intent, index (for other file names).")] = None,
+    intents: Annotated[str, typer.Option(
+        help="'aimoclips' or an emotion_intents_metadata.csv.")] = "aimoclips",
+    crop: Annotated[float, typer.Option(help="Seconds of the crop.")] = 10.0,
+    prompt_template: Annotated[str, typer.Option(
+        help="The prompt the service was given.")] = "{word}",
+    instrumental: Annotated[bool, typer.Option(
+        help="Whether the service's instrumental switch was on.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Import clips downloaded from a service (Suno, Udio, ...): same crop and layout."""
+    from emoconvey.generate.importer import import_clips
+
+    with _errors():
+        df = import_clips(system=system, source=source, out=out, seed=seed, mapping=mapping,
+                          intents=intents, crop=crop, prompt_template=prompt_template,
+                          instrumental=instrumental, progress=progress)
+    _summary(df, out, "imported")
+
+
+@app.command("backends")
+def backends_cmd() -> None:
+    """List the backends, what each needs installed and its defaults."""
+    from rich.markup import escape
+
+    from emoconvey.generate.backends.registry import available_backends
+
+    table = Table(title="generation backends")
+    for col in ("name", "status", "install", "default checkpoint", "rate", "max s",
+                "description"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("name", "status"))
+    for spec in available_backends():
+        d = spec.defaults
+        install = f'pip install "emoconvey[{spec.extra}]"' if spec.extra else ""
+        if spec.source != "built-in":
+            install = f"{install} ({spec.source})".strip()
+        table.add_row(
+            spec.name, escape(spec.status), escape(install), str(d.get("checkpoint") or ""),
+            str(d.get("sample_rate") or ""), str(d.get("max_seconds") or ""),
+            escape(spec.description),
+        )
+    out_console.print(table)

@@ -1,0 +1,150 @@
+"""Generation on a Ray cluster: one backend per actor, files written by the driver.
+
+Each actor loads the model once (one GPU per actor on CUDA, one CPU otherwise) and
+returns the generated audio of a batch; the driver crops, writes and appends to the
+manifest as batches come back, so the output is the same as a local run's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from emoconvey.errors import EmoconveyError
+from emoconvey.generate.backends.base import Backend, GeneratedAudio
+
+__all__ = ["run_on_ray"]
+
+log = logging.getLogger(__name__)
+
+
+class _Worker:
+    """The body of a Ray actor: one loaded backend."""
+
+    def __init__(self, target: str | type[Backend], checkpoint: str | None, device: str,
+                 options: Mapping[str, Any]) -> None:
+        from emoconvey.generate.backends.registry import get_backend
+
+        # errors are kept and reported by info(): an actor that dies in its constructor
+        # reaches the driver as an opaque ActorDiedError
+        self.error: tuple[bool, str] | None = None
+        try:
+            cls = get_backend(target) if isinstance(target, str) else target
+            self.backend = cls(checkpoint, device=device, **dict(options))
+            self.backend.load()
+        except Exception as exc:
+            self.error = (isinstance(exc, EmoconveyError), f"{exc}" if isinstance(
+                exc, EmoconveyError) else f"{type(exc).__name__}: {exc}")
+
+    def info(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"__error__": self.error}
+        return self.backend.info()
+
+    def generate(self, batch_id: int, requests: Sequence[Any]
+                 ) -> tuple[int, list[GeneratedAudio], float, str]:
+        t0 = time.perf_counter()
+        try:
+            results = self.backend.generate(requests)
+        except EmoconveyError:
+            raise
+        except Exception as exc:
+            from emoconvey.generate.run import _is_oom
+
+            if _is_oom(exc):
+                return batch_id, [], 0.0, "oom"
+            raise
+        return batch_id, list(results), time.perf_counter() - t0, ""
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, BaseException) else exc
+
+
+def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None, device: str,
+               options: Mapping[str, Any], items: Sequence[Any], seconds: float,
+               batch_size: int, address: str | None, workers: int | None,
+               finish: Callable[..., dict[str, Any]],
+               on_done: Callable[[list[dict[str, Any]]], Any]) -> None:
+    """Generate ``items`` on Ray; ``finish``/``on_done`` run on the driver."""
+    try:
+        import ray
+    except ImportError:
+        raise EmoconveyError(
+            "--ray: needs ray; install it with pip install \"emoconvey[ray]\""
+        ) from None
+    from emoconvey.generate.run import _chunks, _oom_error
+
+    started = False
+    if not ray.is_initialized():
+        try:
+            if address is None:
+                ray.init(include_dashboard=False, log_to_driver=False,
+                         **({"num_cpus": workers} if workers else {}))
+            else:
+                ray.init(address=address, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise EmoconveyError(f"--ray {address or ''}: cannot start or reach the Ray "
+                                 f"cluster ({exc})".replace(" )", ")")) from None
+        started = True
+    try:
+        resources = ray.cluster_resources()
+        gpu = device.startswith("cuda")
+        available = int(resources.get("GPU" if gpu else "CPU", 0))
+        if available < 1:
+            raise EmoconveyError(
+                f"--ray: the cluster has no {'GPU' if gpu else 'CPU'}; use --device cpu"
+                if gpu else "--ray: the cluster has no CPU"
+            )
+        batches = list(_chunks(items, batch_size))
+        n = min(workers or available, available, len(batches))
+        actor_cls = ray.remote(num_gpus=1 if gpu else 0, num_cpus=0 if gpu else 1)(_Worker)
+        target: str | type[Backend] = backend_name if cls.__module__.startswith(
+            "emoconvey.generate.backends") else cls
+        actors = [actor_cls.remote(target, checkpoint, "cuda" if gpu else device, options)
+                  for _ in range(n)]
+        log.info("ray: %d worker(s) on %s", n, "GPU" if gpu else "CPU")
+        try:
+            infos = ray.get([a.info.remote() for a in actors])
+        except Exception as exc:
+            raise _unwrap(exc) from None
+        for inf in infos:
+            if "__error__" in inf:
+                known, message = inf["__error__"]
+                if known:
+                    raise EmoconveyError(message)
+                raise RuntimeError(f"a Ray worker could not load {backend_name}: {message}")
+        info = infos[0]
+        pending: dict[Any, Any] = {}
+        queue = list(enumerate(batches))
+        idle = list(actors)
+        while queue or pending:
+            while queue and idle:
+                actor = idle.pop()
+                bid, batch = queue.pop(0)
+                ref = actor.generate.remote(bid, [it.request(seconds) for it in batch])
+                pending[ref] = actor
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                idle.append(pending.pop(ref))
+                try:
+                    bid, results, wall, status = ray.get(ref)
+                except Exception as exc:
+                    raise _unwrap(exc) from None
+                if status == "oom":
+                    raise _oom_error(batch_size, backend_name, seconds)
+                batch = batches[bid]
+                if len(results) != len(batch):
+                    raise EmoconveyError(f"backend {backend_name} returned {len(results)} "
+                                         f"clip(s) for {len(batch)} request(s)")
+                per = wall / len(batch)
+                on_done([finish(it, gen, info, per) for it, gen in
+                         zip(batch, results, strict=True)])
+        for a in actors:
+            ray.kill(a)
+    finally:
+        if started:
+            ray.shutdown()

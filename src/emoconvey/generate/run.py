@@ -1,0 +1,419 @@
+"""Run the generation protocol with one backend, locally or on a Ray cluster.
+
+A run is a list of work items, one per (intent, index), each with its prompt and seeds
+fixed by :mod:`emoconvey.generate.protocol`. Items already in the manifest with matching
+settings and file hashes are skipped, so a rerun with the same arguments resumes an
+interrupted run. Workers (the local process, or one Ray actor per GPU or CPU) load the
+model once and generate batches; the driver alone crops, writes files and appends to the
+manifest, so a Ray run gives the same files and manifest as a local one (up to the
+``wall_seconds`` column).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from emoconvey.errors import EmoconveyError
+from emoconvey.generate.backends.base import Backend, GeneratedAudio, GenerationRequest
+from emoconvey.generate.backends.registry import get_backend
+from emoconvey.generate.output import (
+    append_rows,
+    files_match,
+    finish_clip,
+    read_manifest,
+    remove_temp_files,
+    to_json,
+    typed_manifest,
+    write_manifest,
+)
+from emoconvey.generate.protocol import (
+    DEFAULT_PROMPT_TEMPLATE,
+    SERVICE_PROMPT_TEMPLATE,
+    build_prompt,
+    check_crop_fits,
+    check_system_name,
+    derive_seed,
+)
+
+__all__ = ["WorkItem", "load_intents", "resolve_device", "run_generation", "work_items"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One clip to make: where it goes and everything that fixes its content."""
+
+    intent: str
+    index: int
+    prompt: str
+    seed: int
+    crop_seed: int
+    instrumental: bool
+
+    def request(self, seconds: float) -> GenerationRequest:
+        return GenerationRequest(prompt=self.prompt, seconds=seconds, seed=self.seed,
+                                 instrumental=self.instrumental)
+
+
+def load_intents(intents: str | Path | pd.DataFrame = "aimoclips") -> pd.DataFrame:
+    """``"aimoclips"``, an ``emotion_intents_metadata.csv`` (extra columns are fine) or a
+    DataFrame, validated by :func:`emoconvey.intents.validate_intents`."""
+    from emoconvey.intents import aimoclips_intents, validate_intents
+
+    if isinstance(intents, pd.DataFrame):
+        return validate_intents(intents)
+    if str(intents) == "aimoclips":
+        return aimoclips_intents()
+    from emoconvey.data.formats import read_csv
+
+    return validate_intents(read_csv(intents, what="--intents"), name=str(intents))
+
+
+def resolve_device(device: str, requires: Sequence[str] = ("torch",)) -> str:
+    """``"auto"`` becomes ``"cuda"``, ``"mps"`` or ``"cpu"``; other values are checked.
+
+    Backends that do not need torch always run on ``"cpu"`` under ``"auto"``.
+    """
+    if device not in ("auto", "cpu", "mps") and not device.startswith("cuda"):
+        raise EmoconveyError(f"--device: expected auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    if device == "cpu" or (device == "auto" and "torch" not in requires):
+        return "cpu"
+    try:
+        import torch
+    except ImportError:
+        if device == "auto":
+            return "cpu"
+        raise EmoconveyError(
+            f"--device {device}: needs torch; install it with pip install \"emoconvey[generate]\""
+        ) from None
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EmoconveyError(
+            f"--device {device}: no CUDA device is available here; use --device cpu"
+        )
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise EmoconveyError("--device mps: MPS is not available here; use --device cpu")
+    return device
+
+
+def work_items(intents: pd.DataFrame, *, system: str, clips_per_intent: int, seed: int,
+               template: str, instrumental: bool) -> list[WorkItem]:
+    """The run's items in intents-table order, index 1..N."""
+    return [
+        WorkItem(
+            intent=word,
+            index=n,
+            prompt=build_prompt(word, template=template),
+            seed=derive_seed(seed, system, word, n),
+            crop_seed=derive_seed(seed, system, word, n, purpose="crop"),
+            instrumental=instrumental,
+        )
+        for word in intents["intent"]
+        for n in range(1, clips_per_intent + 1)
+    ]
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def _oom_error(batch_size: int, backend: str, seconds: float) -> EmoconveyError:
+    if batch_size > 1:
+        hint = f"try --batch-size {max(1, batch_size // 2)}"
+    else:
+        hint = ("the model does not fit even at --batch-size 1; try shorter --seconds or "
+                "--device cpu")
+    return EmoconveyError(f"CUDA out of memory generating with {backend} at --batch-size "
+                          f"{batch_size} ({seconds:g} s clips); {hint}")
+
+
+def _chunks(items: Sequence[WorkItem], size: int) -> Iterator[list[WorkItem]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+class _Progress:
+    """A rich progress bar with clips/s and ETA (silent when disabled)."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        self.bar = None
+        if enabled and total:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+            )
+            self.task = self.bar.add_task(label, total=total, rate="")
+            self.bar.start()
+        self.t0 = time.perf_counter()
+        self.done = 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
+            self.bar.update(self.task, advance=n, rate=f"{rate:.2f} clips/s")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _make_backend(cls: type[Backend], checkpoint: str | None, device: str,
+                  options: Mapping[str, Any]) -> Backend:
+    backend = cls(checkpoint, device=device, **dict(options))
+    backend.load()
+    return backend
+
+
+def _generate(backend: Backend, requests: Sequence[GenerationRequest]) -> list[GeneratedAudio]:
+    results = backend.generate(requests)
+    if len(results) != len(requests):
+        raise EmoconveyError(
+            f"backend {type(backend).__name__} returned {len(results)} clip(s) for "
+            f"{len(requests)} request(s)"
+        )
+    return results
+
+
+def run_generation(
+    *,
+    backend: str | type[Backend],
+    system: str,
+    out: str | Path,
+    intents: str | Path | pd.DataFrame = "aimoclips",
+    clips_per_intent: int = 14,
+    checkpoint: str | None = None,
+    seconds: float = 30.0,
+    crop: float = 10.0,
+    seed: int = 0,
+    batch_size: int = 1,
+    device: str = "auto",
+    prompt_template: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    ray: bool | str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+    whole_clip: bool = False,
+) -> pd.DataFrame:
+    """Generate ``clips_per_intent`` clips per intent with one backend.
+
+    Parameters
+    ----------
+    backend : str or Backend subclass
+        Registry name (``"musicgen"``, ``"cues"``, ...), ``"module:Class"`` or a class.
+    system : str
+        System name: folder and file prefix (a valid path segment).
+    out : path
+        Output folder (created); may already hold other systems or a partial run.
+    intents : "aimoclips", path or DataFrame
+        The intents table; extra columns are ignored.
+    clips_per_intent : int
+        N clips per intent (AImoclips: 14).
+    checkpoint : str, optional
+        Hub id or local folder; default the backend's.
+    seconds, crop : float
+        Length generated and length of the crop (30 and 10 in AImoclips).
+    seed : int
+        Base seed; every clip's seeds derive from (seed, system, intent, index).
+    batch_size : int
+        Requests per backend call.
+    device : str
+        ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+    prompt_template : str, optional
+        Default ``"{word}, instrumental"`` (``"{word}"`` for instrumental-switch backends).
+    options : mapping, optional
+        Backend options (JSON-serialisable; recorded in the parameters).
+    ray : bool or str, optional
+        ``None``/``False``: run here; ``True`` or ``"local"``: a local Ray cluster;
+        an address (``"ray://host:10001"``, ``"auto"``): that cluster.
+    workers : int, optional
+        Ray actors; default one per GPU (cuda) or per CPU of the cluster.
+    progress : bool
+        Show a progress bar with clips/s and ETA.
+    whole_clip : bool
+        Keep each clip whole instead of cropping it (flagged ``uncropped``): for models
+        whose native length is too short for the crop window, such as Mustango's 10 s.
+
+    Returns
+    -------
+    DataFrame
+        This system's manifest rows (:data:`~emoconvey.generate.output.MANIFEST_COLUMNS`),
+        sorted by intent and index.
+    """
+    check_system_name(system)
+    seconds, crop = float(seconds), float(crop)
+    check_crop_fits(seconds, crop)
+    for name, value in (("--clips-per-intent", clips_per_intent), ("--batch-size", batch_size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise EmoconveyError(f"{name}: expected a positive integer, got {value!r}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise EmoconveyError(f"--workers: expected a positive integer, got {workers!r}")
+    cls = get_backend(backend) if isinstance(backend, str) else backend
+    backend_name = backend if isinstance(backend, str) else (cls.name or cls.__name__)
+    table = load_intents(intents)
+    device = resolve_device(device, tuple(cls.requires))
+    opts = dict(options or {})
+    if getattr(cls, "uses_norms", False) and "norms" not in opts:
+        opts["norms"] = {r.intent: [r.norm_valence, r.norm_arousal] for r in table.itertuples()}
+    native = min(seconds, cls.max_seconds or seconds)
+    if not whole_clip and crop > 0.7 * native + 1e-9:
+        raise EmoconveyError(
+            f"--crop: {backend_name} makes at most {native:g} s per clip, too short for a "
+            f"{crop:g} s crop between the 15 % and 85 % marks; use --crop "
+            f"{0.7 * native:g} or less, or --whole-clip to keep each clip uncropped (flagged)"
+        )
+    if cls.max_seconds is not None and seconds > cls.max_seconds:
+        log.warning("%s makes at most %g s per clip; asked for %g s (flagged in the manifest)",
+                    backend_name, cls.max_seconds, seconds)
+    template = prompt_template or (
+        SERVICE_PROMPT_TEMPLATE if cls.instrumental_switch else DEFAULT_PROMPT_TEMPLATE
+    )
+    items = work_items(table, system=system, clips_per_intent=clips_per_intent, seed=seed,
+                       template=template, instrumental=cls.instrumental_switch)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_temp_files(out, system)
+    manifest = read_manifest(out)
+    write_manifest(out, manifest)  # a clean, de-duplicated file to append to
+    settings = {
+        "backend": backend_name, "checkpoint": checkpoint or cls.default_checkpoint or "",
+        "requested_seconds": seconds, "crop_seconds": crop, "base_seed": seed,
+    }
+    todo = _todo(out, manifest, system, items, settings)
+    skipped = len(items) - len(todo)
+    if skipped:
+        log.info("%s: %d of %d clips already done, %d to make", system, skipped, len(items),
+                 len(todo))
+
+    def finish(item: WorkItem, gen: GeneratedAudio, info: Mapping[str, Any],
+               wall: float) -> dict[str, Any]:
+        extra = list(gen.flags)
+        if cls.max_seconds is not None and seconds > cls.max_seconds:
+            extra.append(f"native_length_{cls.max_seconds:g}s")
+        fields = finish_clip(
+            out, system=system, intent=item.intent, index=item.index, audio=gen.audio,
+            sample_rate=int(gen.sample_rate), crop=crop, crop_seed=item.crop_seed,
+            requested_seconds=seconds, extra_flags=extra, whole=whole_clip,
+        )
+        params = {k: v for k, v in opts.items() if k != "norms"}
+        params.update(gen.params)
+        return {
+            "system": system, "backend": backend_name,
+            "checkpoint": info.get("checkpoint") or settings["checkpoint"],
+            "revision": info.get("revision", ""), "intent": item.intent, "index": item.index,
+            "prompt": item.prompt, "instrumental": item.instrumental, "base_seed": seed,
+            "seed": item.seed, "crop_seed": item.crop_seed, "requested_seconds": seconds,
+            **fields, "params": to_json(params), "versions": to_json(info.get("versions", {})),
+            "device": info.get("device", device), "wall_seconds": wall,
+        }
+
+    bar = _Progress(len(todo), f"{system} ({backend_name})", progress)
+    try:
+        if todo and ray not in (None, False):
+            from emoconvey.generate.ray_runner import run_on_ray
+
+            run_on_ray(
+                cls=cls, backend_name=backend_name, checkpoint=checkpoint, device=device,
+                options=opts, items=todo, seconds=seconds, batch_size=batch_size,
+                address=None if ray in (True, "local") else str(ray), workers=workers,
+                finish=finish, on_done=lambda rows: (append_rows(out, rows),
+                                                     bar.advance(len(rows))),
+            )
+        elif todo:
+            _run_local(cls, backend_name, checkpoint, device, opts, todo, seconds, batch_size,
+                       finish, lambda rows: (append_rows(out, rows), bar.advance(len(rows))))
+    finally:
+        bar.close()
+    final = read_manifest(out)
+    write_manifest(out, final)
+    mine = final[final["system"] == system]
+    keys = {(i.intent, str(i.index)) for i in items}
+    mine = mine[[(r.intent, str(r.index)) in keys for r in mine.itertuples()]]
+    _summarise_flags(system, mine)
+    order = {w: i for i, w in enumerate(table["intent"])}
+    mine = mine.assign(_o=mine["intent"].map(order), _i=pd.to_numeric(mine["index"]))
+    mine = mine.sort_values(["_o", "_i"]).drop(columns=["_o", "_i"]).reset_index(drop=True)
+    return typed_manifest(mine)
+
+
+def _todo(out: Path, manifest: pd.DataFrame, system: str, items: Sequence[WorkItem],
+          settings: Mapping[str, Any]) -> list[WorkItem]:
+    rows = {(r["intent"], r["index"]): r for r in
+            manifest[manifest["system"] == system].to_dict("records")}
+    todo = []
+    redo = 0
+    for item in items:
+        row = rows.get((item.intent, str(item.index)))
+        same = row is not None and all(
+            str(row.get(k)) == str(v) for k, v in {
+                "prompt": item.prompt, "seed": item.seed, "crop_seed": item.crop_seed,
+                "backend": settings["backend"], "requested_seconds": repr(
+                    round(float(settings["requested_seconds"]), 6)),
+                "crop_seconds": repr(round(float(settings["crop_seconds"]), 6)),
+                "base_seed": settings["base_seed"],
+            }.items()
+        ) and (not settings["checkpoint"] or row.get("checkpoint") == settings["checkpoint"])
+        if same and files_match(out, row):
+            continue
+        redo += row is not None
+        todo.append(item)
+    if redo:
+        log.warning("%s: redoing %d clip(s) whose files or settings differ from the manifest",
+                    system, redo)
+    return todo
+
+
+def _run_local(cls: type[Backend], backend_name: str, checkpoint: str | None, device: str,
+               options: Mapping[str, Any], todo: Sequence[WorkItem], seconds: float,
+               batch_size: int, finish: Callable[..., dict[str, Any]],
+               on_done: Callable[[list[dict[str, Any]]], Any]) -> None:
+    backend = _make_backend(cls, checkpoint, device, options)
+    info = backend.info()
+    for batch in _chunks(todo, batch_size):
+        t0 = time.perf_counter()
+        try:
+            results = _generate(backend, [it.request(seconds) for it in batch])
+        except EmoconveyError:
+            raise
+        except Exception as exc:
+            if _is_oom(exc):
+                raise _oom_error(batch_size, backend_name, seconds) from None
+            raise
+        wall = (time.perf_counter() - t0) / len(batch)
+        on_done([finish(it, gen, info, wall) for it, gen in zip(batch, results, strict=True)])
+
+
+def _summarise_flags(system: str, rows: pd.DataFrame) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for cell in rows["flags"]:
+        counts.update(f for f in str(cell).split(";") if f)
+    worrying = {k: v for k, v in counts.items() if k in ("nan", "near_silent", "clipped",
+                                                           "shorter_than_asked")}
+    if worrying:
+        log.warning("%s: flagged clips: %s (see the manifest's flags column)", system,
+                    ", ".join(f"{k} {v}" for k, v in sorted(worrying.items())))
+    return counts

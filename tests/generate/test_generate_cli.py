@@ -1,0 +1,62 @@
+"""``emoconvey generate``: run, import, backends; errors are one line with exit status 2."""
+
+from __future__ import annotations
+
+import pandas as pd
+import soundfile as sf
+from typer.testing import CliRunner
+
+from emoconvey.cli import app
+
+runner = CliRunner()
+
+
+def test_backends_lists_every_builtin():
+    res = runner.invoke(app, ["generate", "backends"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    for name in ("musicgen", "audioldm2", "stable-audio", "mustango", "diffusers",
+                 "transformers", "cues"):
+        assert name in res.output
+    assert 'pip install "emoconvey[generate]"' in res.output
+
+
+def test_run_and_import(tmp_path):
+    intents = tmp_path / "intents.csv"
+    intents.write_text("intent,quadrant,norm_valence,norm_arousal,source\n"
+                       "happy,hv_ha,8.47,6.05,warriner\nsad,lv_la,2.1,3.49,warriner\n")
+    res = runner.invoke(app, ["generate", "run", "--backend", "cues", "--system", "Cues",
+                              "--out", str(tmp_path / "o"), "--intents", str(intents),
+                              "--clips-per-intent", "2", "--seconds", "3", "--crop", "1",
+                              "--option", "renderer=numpy", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "generated: 4 clips of Cues" in res.output
+    assert "next: emoconvey survey init STUDY --clips" in res.output
+    src = tmp_path / "udio"
+    src.mkdir()
+    sf.write(src / "sad_1.wav", [0.1, -0.1] * 32000, 16000)
+    res = runner.invoke(app, ["generate", "import", "--system", "Udio", "--from", str(src),
+                              "--out", str(tmp_path / "o"), "--intents", str(intents),
+                              "--crop", "2", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    m = pd.read_csv(tmp_path / "o" / "manifest.csv")
+    assert sorted(m["system"].unique()) == ["Cues", "Udio"] and len(m) == 5
+
+
+def test_errors_are_one_line_with_status_2(tmp_path):
+    cases = [
+        (["run", "--backend", "nope", "--system", "S", "--out", str(tmp_path)],
+         "error: --backend: unknown backend 'nope'"),
+        (["run", "--backend", "cues", "--system", "a/b", "--out", str(tmp_path)],
+         "error: --system: 'a/b' is not a valid folder name"),
+        (["run", "--backend", "cues", "--system", "S", "--out", str(tmp_path), "--crop", "25"],
+         "error: --crop: 25 s is longer than the 15-85 % window of a 30 s clip (21 s)"),
+        (["run", "--backend", "cues", "--system", "S", "--out", str(tmp_path), "--option",
+          "renderer"], "error: --option: expected KEY=VALUE, got 'renderer'"),
+        (["import", "--system", "S", "--from", str(tmp_path / "none"), "--out", str(tmp_path)],
+         "error: --from: folder"),
+    ]
+    for args, message in cases:
+        res = runner.invoke(app, ["generate", *args], env={"COLUMNS": "400"})
+        assert res.exit_code == 2, (args, res.output)
+        assert message in res.output, res.output
+        assert res.output.strip().count("\n") == 0, res.output
