@@ -108,7 +108,7 @@ def _t5_tokenizer(model_max_length: int = 32) -> Any:
     return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=model_max_length)
 
 
-def _roberta_tokenizer(model_max_length: int = 16) -> Any:
+def _roberta_tokenizer(model_max_length: int = 32) -> Any:
     """A byte-level BPE (RoBERTa) tokenizer with a letter vocabulary and no merges."""
     from transformers import RobertaTokenizer
 
