@@ -40,9 +40,10 @@ TINY_SAMPLE_RATES = {
 # Words the tiny tokenizers know as whole pieces (the AImoclips intents and the prompt
 # template); every other lower-case text falls back to single letters.
 _WORDS = (
-    "instrumental happy excited joyful delighted tense angry frustrated afraid "
-    "sad depressed bored tired calm relaxed content serene peaceful music a the of"
-).split()
+    "instrumental", "happy", "excited", "joyful", "delighted", "tense", "angry",
+    "frustrated", "afraid", "sad", "depressed", "bored", "tired", "calm", "relaxed",
+    "content", "serene", "peaceful", "music", "a", "the", "of",
+)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789,.'-"
 
 

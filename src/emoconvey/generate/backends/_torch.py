@@ -34,6 +34,7 @@ __all__ = [
     "GenerationOOMError",
     "ResolvedCheckpoint",
     "as_channels_first",
+    "dtype_kwargs",
     "hf_cache_dir",
     "item_generators",
     "library_versions",
@@ -148,7 +149,7 @@ def _looks_like_path(checkpoint: str) -> bool:
     return (
         checkpoint.startswith(("/", "./", "../", "~", "\\"))
         or checkpoint.count("/") > 1
-        or os.sep in checkpoint and os.sep != "/"
+        or (os.sep in checkpoint and os.sep != "/")
         or (len(checkpoint) > 1 and checkpoint[1] == ":")
     )
 
@@ -271,6 +272,21 @@ def torch_dtype(option: Any, device: Any) -> Any:
     if name == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
     return getattr(torch, name)
+
+
+def dtype_kwargs(library: str, dtype: Any) -> dict[str, Any]:
+    """The ``from_pretrained`` keyword for the dtype in this version of ``library``.
+
+    transformers renamed ``torch_dtype`` to ``dtype`` in 4.56 (older versions silently
+    ignore ``dtype``); diffusers accepts ``torch_dtype`` throughout (0.36+ also ``dtype``,
+    with a deprecation warning for the old name), so it keeps ``torch_dtype``.
+    """
+    if library == "transformers":
+        import transformers
+
+        major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+        return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
+    return {"torch_dtype": dtype}
 
 
 def item_generators(seeds: Sequence[int], device: Any) -> list[Any]:

@@ -24,6 +24,7 @@ import inspect
 import json
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -101,10 +102,9 @@ def _component_overrides(source: str, pipeline_class: str, dtype: Any) -> dict[s
 
     if hasattr(GPT2Model, "_update_model_kwargs_for_generation"):
         return {}
-    model = GPT2LMHeadModel.from_pretrained(source, subfolder="language_model", dtype=dtype)
-    max_new_tokens = getattr(model.config, "max_new_tokens", None)
-    if max_new_tokens is not None:
-        model.config.max_new_tokens = max_new_tokens
+    model = GPT2LMHeadModel.from_pretrained(
+        source, subfolder="language_model", **_torch.dtype_kwargs("transformers", dtype)
+    )
     return {"language_model": model}
 
 
@@ -168,7 +168,12 @@ class DiffusersBackend(Backend):
 
         def _load() -> Any:
             overrides = _component_overrides(resolved.source, self.pipeline_class, self._dtype)
-            return cls.from_pretrained(resolved.source, torch_dtype=self._dtype, **overrides)
+            with warnings.catch_warnings():
+                # diffusers >= 0.36 prefers dtype= but older versions only know torch_dtype=
+                warnings.filterwarnings("ignore", message=".*torch_dtype.*")
+                return cls.from_pretrained(
+                    resolved.source, **_torch.dtype_kwargs("diffusers", self._dtype), **overrides
+                )
 
         pipe = _torch.load_or_explain(
             _load, resolved, checkpoint=str(self.checkpoint), backend=self.name
@@ -330,7 +335,8 @@ class TransformersBackend(Backend):
 
         def _load() -> Any:
             return pipeline(
-                "text-to-audio", model=resolved.source, device=self._device, dtype=self._dtype
+                "text-to-audio", model=resolved.source, device=self._device,
+                **_torch.dtype_kwargs("transformers", self._dtype),
             )
 
         self._pipe = _torch.load_or_explain(

@@ -87,7 +87,7 @@ class MusicGenBackend(Backend):
         def _load() -> tuple[Any, Any]:
             processor = AutoProcessor.from_pretrained(resolved.source)
             model = MusicgenForConditionalGeneration.from_pretrained(
-                resolved.source, dtype=self._dtype
+                resolved.source, **_torch.dtype_kwargs("transformers", self._dtype)
             )
             return processor, model
 
@@ -105,11 +105,18 @@ class MusicGenBackend(Backend):
         temperature = self.options.get(
             "temperature", gen.temperature if gen.temperature is not None else 1.0
         )
-        return {
+        settings = {
             "guidance_scale": float(self.options.get("guidance_scale", 3.0)),
             "top_k": int(top_k or 0),
             "temperature": float(temperature),
         }
+        if not settings["temperature"] > 0:
+            raise EmoconveyError(
+                f"backend {self.name!r}: option temperature must be > 0, got {temperature!r}"
+            )
+        if settings["top_k"] < 0:
+            raise EmoconveyError(f"backend {self.name!r}: option top_k must be >= 0, got {top_k!r}")
+        return settings
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedAudio]:
         if self._model is None:
@@ -130,7 +137,6 @@ class MusicGenBackend(Backend):
 
     def _generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GeneratedAudio]:
         import torch
-        from transformers import LogitsProcessorList
 
         settings = self._settings()
         config = self._model.config
@@ -219,7 +225,7 @@ def _cfg_first_list() -> type:
     return CFGFirstList
 
 
-def _CFGFirstList(processors: list[Any]) -> Any:  # noqa: N802 - reads like a class
+def _CFGFirstList(processors: list[Any]) -> Any:
     return _cfg_first_list()(processors)
 
 
@@ -249,7 +255,7 @@ class _PerItemGumbelSampler:
             )
         per_item = rows // n_items
         scores = scores.float()
-        if self.temperature not in (0.0, 1.0):
+        if self.temperature != 1.0:
             scores = scores / self.temperature
         if 0 < self.top_k < vocab:
             kth = torch.topk(scores, self.top_k, dim=-1).values[..., -1:]

@@ -53,9 +53,8 @@ class StableAudioBackend(DiffusersBackend):
         if self._pipe is None:
             raise EmoconveyError(f"backend {self.name!r}: call load() before window_seconds()")
         pipe = self._pipe
-        return float(
-            pipe.transformer.config.sample_size * pipe.vae.hop_length / pipe.vae.config.sampling_rate
-        )
+        samples = pipe.transformer.config.sample_size * pipe.vae.hop_length
+        return float(samples / pipe.vae.config.sampling_rate)
 
     def _generate_batch(self, requests: Sequence[Any]) -> list[Any]:
         window = self.window_seconds()
