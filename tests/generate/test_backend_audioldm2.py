@@ -11,7 +11,13 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-from backend_testing import assert_clip, go_offline, hide_module, requests
+from backend_testing import (
+    assert_clip,
+    go_offline,
+    hide_module,
+    one_torch_thread,  # noqa: F401 - autouse fixture
+    requests,
+)
 
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends.audioldm2 import AudioLDM2Backend

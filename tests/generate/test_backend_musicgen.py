@@ -8,7 +8,13 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from backend_testing import assert_clip, go_offline, hide_module, requests
+from backend_testing import (
+    assert_clip,
+    go_offline,
+    hide_module,
+    one_torch_thread,  # noqa: F401 - autouse fixture
+    requests,
+)
 
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends._torch import GenerationOOMError
