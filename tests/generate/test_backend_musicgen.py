@@ -156,6 +156,19 @@ def test_revision_from_cache_snapshot(monkeypatch: pytest.MonkeyPatch, tmp_path,
     assert_clip(b.generate(requests(0.1, [1]))[0], seconds=0.1, rate=RATE, channels=1)
 
 
+def test_incomplete_cache_snapshot(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    commit = "89abcdef0123456789abcdef0123456789abcdef"
+    repo = tmp_path / "hub" / "models--acme--half"
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    go_offline(monkeypatch, tmp_path / "hub")
+    with pytest.raises(BackendUnavailableError, match="download may be incomplete") as e:
+        MusicGenBackend("acme/half").load()
+    assert "huggingface-cli download acme/half" in str(e.value)
+
+
 def test_missing_local_folder(tmp_path) -> None:
     with pytest.raises(BackendUnavailableError, match="does not exist or is not a folder"):
         MusicGenBackend(str(tmp_path / "nope")).load()

@@ -21,7 +21,7 @@ from typing import Any
 
 from emoconvey.errors import EmoconveyError
 
-__all__ = ["TINY_BACKENDS", "TINY_SAMPLE_RATES", "build_tiny_checkpoint"]
+__all__ = ["TINY_BACKENDS", "TINY_OPTIONS", "TINY_SAMPLE_RATES", "build_tiny_checkpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,16 @@ TINY_SAMPLE_RATES = {
     "stable-audio": 64,
     "diffusers": 16000,
     "transformers": 800,
+}
+
+#: Backend options that keep a tiny checkpoint fast (two denoising steps instead of 200);
+#: the tiny MusicGen's own generation config already says top-k 20.
+TINY_OPTIONS: dict[str, dict[str, int]] = {
+    "musicgen": {},
+    "audioldm2": {"num_inference_steps": 2},
+    "stable-audio": {"num_inference_steps": 2},
+    "diffusers": {"num_inference_steps": 2},
+    "transformers": {},
 }
 
 # Words the tiny tokenizers know as whole pieces (the AImoclips intents and the prompt

@@ -138,11 +138,14 @@ class ResolvedCheckpoint:
         Whether ``source`` is a folder on disk.
     revision : str
         The commit hash when known (a hub cache snapshot), else ``""``.
+    from_cache : bool
+        Whether ``source`` is a hub cache snapshot found for a hub id.
     """
 
     source: str
     is_local: bool
     revision: str
+    from_cache: bool = False
 
 
 def _looks_like_path(checkpoint: str) -> bool:
@@ -202,7 +205,7 @@ def resolve_checkpoint(checkpoint: str | None, *, backend: str) -> ResolvedCheck
         snapshot = ""
     if snapshot:
         path = Path(snapshot)
-        return ResolvedCheckpoint(str(path), True, _snapshot_revision(path))
+        return ResolvedCheckpoint(str(path), True, _snapshot_revision(path), from_cache=True)
     if _offline():
         raise BackendUnavailableError(offline_message(checkpoint, backend=backend))
     return ResolvedCheckpoint(checkpoint, False, "")
@@ -226,6 +229,12 @@ def load_or_explain(
         return loader()
     except (OSError, ValueError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        if resolved.from_cache:
+            raise BackendUnavailableError(
+                f"backend {backend!r}: {checkpoint!r} is in the Hugging Face cache "
+                f"({resolved.source}) but cannot be loaded: {first}; the download may be "
+                f"incomplete: run `huggingface-cli download {checkpoint}` again"
+            ) from exc
         if resolved.is_local:
             raise BackendUnavailableError(
                 f"backend {backend!r}: cannot load the checkpoint in {resolved.source!r}: {first}"
