@@ -75,6 +75,8 @@ def test_longer_than_window_is_an_error(backend: StableAudioBackend) -> None:
 def test_seeds_reproduce_differ_and_batch_equals_singles(backend: StableAudioBackend) -> None:
     reqs = requests(1.0, [5, 6])
     batch = backend.generate(reqs)
+    for got, want in zip(backend.generate(reqs), batch, strict=True):
+        np.testing.assert_array_equal(got.audio, want.audio)
     singles = [backend.generate([r])[0] for r in reqs]
     np.testing.assert_array_equal(singles[0].audio, backend.generate([reqs[0]])[0].audio)
     assert not np.array_equal(singles[0].audio, singles[1].audio)
