@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def assert_clip(clip: GeneratedAudio, *, seconds: float, rate: int, channels: in
     assert np.isfinite(clip.audio).all()
     assert clip.audio.flags.c_contiguous
     assert isinstance(clip.params, dict) and isinstance(clip.flags, list)
+    json.dumps(clip.params)  # the manifest stores them as JSON
 
 
 def go_offline(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:

@@ -205,3 +205,36 @@ def test_bad_temperature(backend: MusicGenBackend, monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(backend.options, "temperature", 0)
     with pytest.raises(EmoconveyError, match="temperature must be > 0"):
         backend.generate(requests(SECONDS, [1]))
+
+
+def test_gumbel_sampler_draws_from_the_top_k_softmax() -> None:
+    """Arg-max of the perturbed scores is a draw from softmax(scores / T) over the top k."""
+    import torch
+    from scipy import stats
+
+    from emoconvey.generate.backends._torch import item_generators
+    from emoconvey.generate.backends.musicgen import _PerItemGumbelSampler
+
+    scores = torch.tensor([[2.0, 1.0, 0.5, -1.0, 0.0], [0.0, 0.3, -0.2, 1.5, 1.0]])
+    top_k, temperature, n = 3, 0.7, 4000
+    sampler = _PerItemGumbelSampler(item_generators([1], torch.device("cpu")), top_k, temperature)
+    ids = torch.zeros((2, 1), dtype=torch.long)  # one item, two codebooks
+    draws = torch.stack([sampler(ids, scores).argmax(-1) for _ in range(n)])  # (n, 2)
+    for row in range(2):
+        kept = torch.topk(scores[row], top_k).indices
+        probs = torch.zeros(5)
+        probs[kept] = torch.softmax(scores[row, kept] / temperature, -1)
+        counts = torch.bincount(draws[:, row], minlength=5)
+        assert counts[probs == 0].sum() == 0  # never outside the top k
+        expected = probs[kept].double().numpy()
+        chi = stats.chisquare(counts[kept].numpy(), expected / expected.sum() * n)
+        assert chi.pvalue > 1e-3
+
+
+def test_unavailable_cuda(musicgen_dir: str) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(BackendUnavailableError, match="sees no CUDA device"):
+        MusicGenBackend(musicgen_dir, device="cuda").load()

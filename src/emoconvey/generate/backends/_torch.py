@@ -11,6 +11,24 @@ It covers what every model backend does the same way:
 * turning CUDA out-of-memory into :class:`GenerationOOMError`, which names the batch
   size to try next (:func:`oom_guard`);
 * the manifest's ``info()`` (revision and library versions: :func:`library_versions`).
+
+Reproducibility contract of the torch backends
+----------------------------------------------
+Each request's random draws come from its own stream seeded with ``request.seed``
+(per-item ``torch.Generator`` objects; for MusicGen a per-item Gumbel-max sampler; for
+pipelines without generator support, one item at a time under :func:`seeded`). So:
+
+* the same batch (same requests, same order) gives bit-identical audio on every run with
+  the same software and hardware;
+* a request generated in a different batch (another batch size or other neighbours)
+  differs only by floating-point rounding of batched matrix products (about 1e-7 on CPU),
+  because the numerics of a batched product depend on the batch shape;
+* with the option ``sequential=True`` a backend generates one request per call, so the
+  audio is bit-identical whatever the batch size.
+
+A runner that needs identical files across a resumed or distributed run either cuts the
+work list into the same fixed batches every time (regenerating a whole batch when any of
+its clips is missing) or sets ``sequential=True``.
 """
 
 from __future__ import annotations
