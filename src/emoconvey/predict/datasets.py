@@ -135,7 +135,7 @@ def check_audio(paths: Sequence[str | Path], *, min_duration: float = MIN_DURATI
                 import librosa
 
                 duration = float(librosa.get_duration(path=str(path)))
-                frames, rate = int(round(duration * 1000)), 1000.0
+                frames, rate = round(duration * 1000), 1000.0
             except Exception as exc:
                 raise DataValidationError(
                     f"cannot read the audio ({type(exc).__name__}); expected a WAV, FLAC, "
