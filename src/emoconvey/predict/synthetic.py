@@ -42,8 +42,8 @@ def synthesize_clip(
     bpm = 60.0 + 120.0 * a
     beat = 60.0 / bpm
     p_major = 1.0 / (1.0 + np.exp(-1.2 * (float(valence) - 5.0)))
-    base_midi = 45 + root + int(round(18 * v))
-    n_harm = 2 + int(round(6 * a))
+    base_midi = 45 + root + round(18 * v)
+    n_harm = 2 + round(6 * a)
     start = 0.0
     while start < duration:
         chord = _MAJOR if rng.random() < p_major else _MINOR
