@@ -113,8 +113,7 @@ class RatedClips:
 def check_audio(paths: Sequence[str | Path], *, min_duration: float = MIN_DURATION_S) -> None:
     """Raise unless every file is readable audio of at least ``min_duration`` seconds.
 
-    Reads only the header (``soundfile.info``; ``librosa.get_duration`` for formats
-    libsndfile does not read).
+    Reads only the header (``soundfile.info``).
 
     Raises
     ------
@@ -130,18 +129,12 @@ def check_audio(paths: Sequence[str | Path], *, min_duration: float = MIN_DURATI
         try:
             info = sf.info(str(path))
             frames, rate = int(info.frames), float(info.samplerate)
-        except Exception:  # libsndfile cannot read it: try librosa's audioread back end
-            try:
-                import librosa
-
-                duration = float(librosa.get_duration(path=str(path)))
-                frames, rate = round(duration * 1000), 1000.0
-            except Exception as exc:
-                raise DataValidationError(
-                    f"cannot read the audio ({type(exc).__name__}); expected a WAV, FLAC, "
-                    "OGG or MP3 file",
-                    file=path,
-                ) from None
+        except Exception as exc:
+            raise DataValidationError(
+                f"cannot read the audio ({type(exc).__name__}); expected a WAV, FLAC, OGG or "
+                "MP3 file that libsndfile reads",
+                file=path,
+            ) from None
         if frames == 0:
             raise DataValidationError("the audio is empty (0 samples)", file=path)
         if frames / rate < min_duration:
@@ -311,7 +304,8 @@ def from_table(
         out[t] = values.to_numpy(float)
     for col in _OPTIONAL:
         if col in raw:
-            out[col] = raw[col].str.strip().replace("", None)
+            stripped = raw[col].str.strip()
+            out[col] = stripped.astype(object).where(stripped.ne(""), None)
     out["clip_id"] = out["audio_file"].map(_stem)
     dup = out["audio_file"].duplicated()
     if dup.any():

@@ -116,21 +116,16 @@ def get_extractor(name: str, **options: object) -> Extractor:
 
 
 def load_audio(path: str | Path, sr: int) -> np.ndarray:
-    """Mono float32 samples of ``path`` at ``sr`` Hz (soundfile + soxr; librosa fallback)."""
+    """Mono float32 samples of ``path`` at ``sr`` Hz (soundfile, resampled with soxr)."""
     import soundfile as sf
 
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-        y = data.mean(axis=1)
-    except Exception:
-        try:
-            import librosa
-
-            y, rate = librosa.load(str(path), sr=None, mono=True)
-        except Exception as exc:
-            raise DataValidationError(
-                f"cannot read the audio ({type(exc).__name__})", file=path
-            ) from None
+    except Exception as exc:
+        raise DataValidationError(
+            f"cannot read the audio ({type(exc).__name__})", file=path
+        ) from None
+    y = data.mean(axis=1)
     if rate != sr:
         import soxr
 
