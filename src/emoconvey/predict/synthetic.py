@@ -6,9 +6,10 @@ Lindström, 2010):
 
 * arousal raises the **tempo** (60-180 BPM), the **loudness** (-32 to -8 dBFS), the
   percussion level and the **brightness** (more and stronger harmonics);
-* valence sets the **mode** (major triads above 5, minor below, with the probability of
-  a major chord :math:`\\sigma(1.2 (v - 5))`), adds **dissonance** (a tritone in up to
-  60 % of the minor chords) and raises the **register** (18 semitones over the scale).
+* valence sets the **mode** (a I-IV-V-I progression in a major key, or i-iv-v-i in a
+  minor key, major with probability :math:`\\sigma(1.2 (v - 5))`), adds **dissonance**
+  (a tritone in up to 60 % of the chords of low-valence clips) and raises the
+  **register** (18 semitones over the scale).
 
 A "system" has its own timbre (harmonic roll-off), key and a bias of its latent
 valence/arousal, so systems differ. The released scores are the latent values plus
@@ -24,8 +25,9 @@ import pandas as pd
 
 __all__ = ["synthesize_clip", "write_synthetic_set"]
 
-_MAJOR = (0, 4, 7)
-_MINOR = (0, 3, 7)
+# I-IV-V-I in a major key and i-iv-v-i in a minor key (semitones above the tonic).
+_MAJOR = ((0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7))
+_MINOR = ((0, 3, 7), (5, 8, 12), (7, 10, 14), (0, 3, 7))
 
 
 def synthesize_clip(
@@ -44,17 +46,21 @@ def synthesize_clip(
     p_major = 1.0 / (1.0 + np.exp(-1.2 * (float(valence) - 5.0)))
     base_midi = 45 + root + round(18 * v)
     n_harm = 2 + round(6 * a)
+    progression = _MAJOR if rng.random() < p_major else _MINOR
     start = 0.0
+    step_no = 0
     while start < duration:
-        chord = _MAJOR if rng.random() < p_major else _MINOR
+        chord = progression[step_no % len(progression)]
+        step_no += 1
+        chord = (chord[0] - 12, *chord)  # the bass doubles the chord root
         if rng.random() < 0.6 * (1.0 - p_major):
-            chord = (*chord, 6)  # a dissonant tritone
+            chord = (*chord, chord[1] + 6)  # a dissonant tritone
         length = min(beat * 2, duration - start)
         i0, i1 = int(start * sr), int((start + length) * sr)
         tt = t[i0:i1] - start
         env = np.exp(-tt * (1.5 + 4 * a)) * np.minimum(1.0, tt / 0.01)
-        for k, step in enumerate(chord):
-            f0 = 440.0 * 2 ** ((base_midi + step + 12 * (k == 2) - 69) / 12)
+        for step in chord:
+            f0 = 440.0 * 2 ** ((base_midi + step - 69) / 12)
             for h in range(1, n_harm + 1):
                 if f0 * h > sr / 2:
                     break

@@ -123,7 +123,7 @@ class ClapExtractor(Extractor):
         try:
             self._processor = ClapProcessor.from_pretrained(self.model_name)
             model = ClapModel.from_pretrained(self.model_name, use_safetensors=True)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # missing files, bad repo id, no network
             raise EmoconveyError(
                 f"cannot load the CLAP model {self.model_name!r} ({exc.__class__.__name__}): "
                 "give a local folder saved with save_pretrained, or a model id that can be "
@@ -163,7 +163,14 @@ class ClapExtractor(Extractor):
                     ])
                 else:
                     fe = self._processor.feature_extractor  # type: ignore[union-attr]
-                    inputs = fe(batch, sampling_rate=sr, return_tensors="pt")
+                    # The processor crops clips longer than its window at random (numpy's
+                    # global generator): seed it for reproducible features, then restore it.
+                    state = np.random.get_state()
+                    np.random.seed(0)
+                    try:
+                        inputs = fe(batch, sampling_rate=sr, return_tensors="pt")
+                    finally:
+                        np.random.set_state(state)
                     dev = next(self._model.parameters()).device  # type: ignore[union-attr]
                     inputs = {k: v.to(dev) for k, v in inputs.items()
                               if k in ("input_features", "is_longer")}
