@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from tiny_clap import build_tiny_clap
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from tiny_clap import build_tiny_clap  # noqa: E402
-
-from emoconvey.predict.datasets import RatedClips, from_table  # noqa: E402
-from emoconvey.predict.synthetic import write_synthetic_set  # noqa: E402
+from emoconvey.predict.datasets import RatedClips, from_table
+from emoconvey.predict.synthetic import write_synthetic_set
 
 
 @pytest.fixture(scope="session")

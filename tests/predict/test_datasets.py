@@ -125,7 +125,8 @@ def write_musiceval_tree(root: Path) -> None:
             cid = f"audiomos2025-track1-{s}_{p}"
             _wav(root / "wav" / f"{cid}.wav", freq=200 + 50 * int(s[-1]))
             split = "test" if p == "P002" else "train"
-            lines[split].append(f"{cid}.wav,{2 + int(s[-1]) / 2},{3 + int(p[-1]) / 4}")
+            ta = 3 + int(p[-1]) / 4 + int(s[-1]) / 10
+            lines[split].append(f"{cid}.wav,{2 + int(s[-1]) / 2},{ta:g}")
     demo = "audiomos2025-track1-S009_P777"
     _wav(root / "wav" / f"{demo}.wav")
     lines["train"].append(f"{demo}.wav,2.5,3.25")
@@ -148,7 +149,7 @@ def test_musiceval_layout(tmp_path: Path) -> None:
     assert len(c) == 7
     row = c.loc["audiomos2025-track1-S002_P001"]
     assert (row["system"], row["prompt_id"], row["split"]) == ("S002", "P001", "train")
-    assert row["MI"] == 3.0 and row["TA"] == 3.25
+    assert row["MI"] == 3.0 and row["TA"] == pytest.approx(3.45)
     assert row["text"] == "a calm piano piece"
     assert c.loc["audiomos2025-track1-S009_P777", "text"] == "happy demo music"
     assert c.loc["audiomos2025-track1-S001_P002", "split"] == "test"

@@ -35,7 +35,7 @@ class CountingExtractor(Extractor):
     def options(self) -> dict[str, object]:
         return {"scale": self.scale}
 
-    def extract(self, paths: Sequence[str], *, progress=None) -> np.ndarray:  # noqa: ANN001
+    def extract(self, paths: Sequence[str], *, progress=None) -> np.ndarray:
         self.seen += list(paths)
         rows = []
         for p in paths:

@@ -22,7 +22,7 @@ def features(synthetic_data: RatedClips, feature_cache: Path) -> np.ndarray:
     return X.astype(np.float64)
 
 
-def _get(table, target: str, level: str) -> dict:  # noqa: ANN001
+def _get(table, target: str, level: str) -> dict:
     return table[(table.target == target) & (table.level == level)].iloc[0].to_dict()
 
 

@@ -96,8 +96,13 @@ def train_predictor(
     ``official``), or on all the clips after a K-fold split (``by-system``,
     ``by-intent``). With ``out`` the model folder is written there.
     """
+    from emoconvey.predict.heads import HEADS
     from emoconvey.predict.splits import make_folds
 
+    # Check every option before the (long) extraction.
+    if head not in HEADS:
+        raise EmoconveyError(f"--head: unknown head {head!r}; expected one of {', '.join(HEADS)}")
+    fold_list = make_folds(data.clips, split, seed=seed, k=folds)
     ext = get_extractor(extractor) if isinstance(extractor, str) else extractor
     use_text = ext.supports_text and any(t in text_targets for t in data.targets)
     if not use_text and any(t in text_targets for t in data.targets):
@@ -112,7 +117,6 @@ def train_predictor(
         data, X, T, split=split, head=head, text_targets=text_targets, seed=seed, folds=folds,
         n_boot=n_boot,
     )
-    fold_list = make_folds(data.clips, split, seed=seed, k=folds)
     rows = fold_list[0].train if len(fold_list) == 1 else None
     model = fit_predictor(
         data, X, T, extractor=_extractor_info(ext), head=head, text_targets=text_targets,

@@ -165,12 +165,12 @@ class ClapExtractor(Extractor):
                     fe = self._processor.feature_extractor  # type: ignore[union-attr]
                     # The processor crops clips longer than its window at random (numpy's
                     # global generator): seed it for reproducible features, then restore it.
-                    state = np.random.get_state()
-                    np.random.seed(0)
+                    state = np.random.get_state()  # noqa: NPY002
+                    np.random.seed(0)  # noqa: NPY002
                     try:
                         inputs = fe(batch, sampling_rate=sr, return_tensors="pt")
                     finally:
-                        np.random.set_state(state)
+                        np.random.set_state(state)  # noqa: NPY002
                     dev = next(self._model.parameters()).device  # type: ignore[union-attr]
                     inputs = {k: v.to(dev) for k, v in inputs.items()
                               if k in ("input_features", "is_longer")}
