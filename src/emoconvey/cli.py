@@ -350,3 +350,12 @@ _mount_generate()
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def _mount_predict() -> None:
+    from emoconvey.predict.cli import app as predict_app
+
+    app.add_typer(predict_app, name="predict", help="Predict listener ratings from audio.")
+
+
+_mount_predict()

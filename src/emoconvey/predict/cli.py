@@ -1,0 +1,252 @@
+"""``emoconvey predict ...``: train a rating predictor, run it, score predictions."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from emoconvey.cli import _friendly_errors, console, out
+from emoconvey.errors import EmoconveyError
+from emoconvey.predict.datasets import RatedClips
+from emoconvey.predict.metrics import METRIC_NAMES, read_scores, records_to_json, score_frames
+
+app = typer.Typer(
+    help="Predict listener ratings from audio (train, run, score).", no_args_is_help=True
+)
+
+
+def _metrics_rich_table(table: pd.DataFrame, title: str) -> Table:
+    rich_table = Table(title=title)
+    for col in ("target", "level", "split", "n"):
+        rich_table.add_column(col)
+    for m in METRIC_NAMES:
+        rich_table.add_column(m, justify="right")
+    for _, row in table.iterrows():
+        cells = [str(row["target"]), str(row["level"]), str(row["split"]), str(row["n"])]
+        for m in METRIC_NAMES:
+            lo, hi = row.get(f"{m}_ci_low"), row.get(f"{m}_ci_high")
+            value = f"{row[m]:.3f}"
+            if lo is not None and pd.notna(lo):
+                value += f" [{lo:.3f}, {hi:.3f}]"
+            cells.append(value)
+        rich_table.add_row(*cells)
+    return rich_table
+
+
+@app.command("score")
+def score_cmd(
+    truth: Annotated[
+        Path, typer.Option("--truth", help="Truth: a MusicEval *_mos_list.txt or a CSV.")
+    ],
+    pred: Annotated[
+        Path, typer.Option("--pred", help="Predictions: an AudioMOS answer.txt or a CSV.")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the records as JSON (as metrics.json).")
+    ] = False,
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+) -> None:
+    """MSE, LCC, SRCC, KTAU at utterance and system level (MusicEval / AudioMOS)."""
+    with _friendly_errors():
+        table = score_frames(
+            read_scores(truth), read_scores(pred), split=truth.stem, n_boot=n_boot, seed=seed
+        )
+    if as_json:
+        sys.stdout.write(records_to_json(table) + "\n")
+    else:
+        out.print(_metrics_rich_table(table, f"{pred} vs {truth}"))
+
+
+@contextlib.contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr; yields ``advance(k)``."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda k: bar.advance(task, k)
+
+
+def _load_training_data(
+    audio_root: Path | None,
+    ratings: Path | None,
+    clips: Path | None,
+    intents: Path | None,
+    musiceval: Path | None,
+    table: Path | None,
+    targets: list[str] | None,
+) -> RatedClips:
+    from emoconvey.predict import datasets
+
+    given = [n for n, v in (("--ratings", ratings), ("--musiceval", musiceval),
+                            ("--table", table)) if v is not None]
+    if len(given) != 1:
+        raise EmoconveyError(
+            "give exactly one of --ratings (AImoclips format), --musiceval DIR or --table CSV"
+            + (f"; got {', '.join(given)}" if given else "")
+        )
+    if ratings is not None:
+        if audio_root is None:
+            raise EmoconveyError("--ratings needs --audio-root (the folder holding the clips)")
+        data = datasets.from_aimoclips(ratings, clips, intents, audio_root=audio_root)
+    elif musiceval is not None:
+        data = datasets.from_musiceval(musiceval)
+    else:
+        data = datasets.from_table(table, audio_root=audio_root)  # type: ignore[arg-type]
+    return data.select(targets)
+
+
+def _extractor_options(extractor: str, clap_model: str | None, clap_checkpoint: Path | None,
+                       workers: int | None) -> dict[str, object]:
+    opts: dict[str, object] = {}
+    if extractor == "clap":
+        if clap_model:
+            opts["model"] = clap_model
+        if clap_checkpoint is not None:
+            opts["checkpoint"] = str(clap_checkpoint)
+    elif extractor == "handcrafted" and workers is not None:
+        opts["workers"] = workers
+    return opts
+
+
+@app.command("train")
+def train_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+    audio_root: Annotated[
+        Path | None, typer.Option("--audio-root", help="Folder holding the audio.")
+    ] = None,
+    ratings: Annotated[
+        Path | None, typer.Option("--ratings", help="AImoclips-format ratings CSV.")
+    ] = None,
+    clips: Annotated[Path | None, typer.Option("--clips", help="clips_metadata.csv.")] = None,
+    intents: Annotated[
+        Path | None, typer.Option("--intents", help="emotion_intents_metadata.csv.")
+    ] = None,
+    musiceval: Annotated[
+        Path | None, typer.Option("--musiceval", help="MusicEval release folder.")
+    ] = None,
+    table: Annotated[
+        Path | None, typer.Option("--table", help="CSV: audio_file, system, target columns.")
+    ] = None,
+    targets: Annotated[
+        list[str] | None, typer.Option("--targets", help="Targets to learn (default: all).")
+    ] = None,
+    extractor: Annotated[
+        str, typer.Option("--extractor", help="Audio representation (handcrafted, clap, ...).")
+    ] = "handcrafted",
+    head: Annotated[str, typer.Option("--head", help="ridge or mlp.")] = "ridge",
+    split: Annotated[
+        str, typer.Option("--split", help="random, official, by-system or by-intent.")
+    ] = "by-system",
+    folds: Annotated[int, typer.Option("--folds", help="K of the grouped K-fold.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random step.")] = 0,
+    text_targets: Annotated[
+        list[str] | None,
+        typer.Option("--text-target", help="Targets conditioned on the prompt (default TA)."),
+    ] = None,
+    clap_model: Annotated[
+        str | None, typer.Option("--clap-model", help="transformers CLAP model id or folder.")
+    ] = None,
+    clap_checkpoint: Annotated[
+        Path | None,
+        typer.Option("--clap-checkpoint", help="LAION-CLAP .pt (needs laion_clap)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Processes for handcrafted features.")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
+    ] = None,
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
+) -> None:
+    """Train a predictor of listener ratings and report held-out agreement."""
+    from emoconvey.predict.extractors import get_extractor
+    from emoconvey.predict.model import DEFAULT_TEXT_TARGETS
+    from emoconvey.predict.pipeline import train_predictor
+
+    with _friendly_errors():
+        data = _load_training_data(audio_root, ratings, clips, intents, musiceval, table,
+                                   targets)
+        ext = get_extractor(
+            extractor, **_extractor_options(extractor, clap_model, clap_checkpoint, workers)
+        )
+        console.print(f"{data!r}", highlight=False)
+        with _progress(f"{ext.id} features", len(data.clips)) as advance:
+            result = train_predictor(
+                data, extractor=ext, head=head, split=split, seed=seed, folds=folds,
+                text_targets=tuple(text_targets) if text_targets else DEFAULT_TEXT_TARGETS,
+                n_boot=n_boot, cache_dir=cache_dir, progress=advance, out=out_dir,
+            )
+    console.print(
+        f"features: {result.extracted} extracted, {len(data.clips) - result.extracted} "
+        "from the cache", highlight=False,
+    )
+    out.print(_metrics_rich_table(result.metrics, f"held-out agreement ({split})"))
+    console.print(f"model written to {out_dir}", highlight=False)
+
+
+@app.command("run")
+def run_cmd(
+    model: Annotated[Path, typer.Option("--model", help="Model folder from predict train.")],
+    audio: Annotated[
+        Path, typer.Option("--audio", help="Folder of audio, or a CSV manifest (audio_file).")
+    ],
+    output: Annotated[Path, typer.Option("--out", help="predictions.csv (or answer.txt).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, or audiomos for the challenge answer.txt.")
+    ] = "csv",
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
+    ] = None,
+) -> None:
+    """Predict ratings of new clips with a trained model."""
+    from emoconvey.predict.model import load_predictor
+    from emoconvey.predict.pipeline import audio_manifest, run_predictor
+
+    with _friendly_errors():
+        if fmt not in ("csv", "audiomos"):
+            raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
+        predictor = load_predictor(model)
+        clips_df = audio_manifest(audio)
+        with _progress("features", len(clips_df)) as advance:
+            pred = run_predictor(predictor, clips_df, cache_dir=cache_dir, progress=advance)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "audiomos":
+            write_answer(pred, output, targets=predictor.targets)
+        else:
+            cols = ["audio_file", "system", "intent", *predictor.targets]
+            pred[cols].to_csv(output, index=False, float_format="%.6g")
+    console.print(f"{len(pred)} clip(s) predicted: {output}", highlight=False)
+
+
+def write_answer(pred: pd.DataFrame, path: Path, *, targets: tuple[str, ...]) -> None:
+    """Write the AudioMOS ``answer.txt``: ``wavID,MI,TA`` lines, ids without extension."""
+    missing = [t for t in ("MI", "TA") if t not in targets]
+    if missing:
+        raise EmoconveyError(
+            f"--format audiomos needs a model predicting MI and TA; this one predicts "
+            f"{', '.join(targets)}"
+        )
+    lines = [f"{cid},{mi:.6g},{ta:.6g}" for cid, mi, ta in
+             zip(pred["clip_id"], pred["MI"], pred["TA"], strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+__all__ = ["app", "write_answer"]

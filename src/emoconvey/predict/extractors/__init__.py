@@ -1,0 +1,30 @@
+"""Audio representations behind a registry, with an on-disk feature cache.
+
+Built in: ``handcrafted`` (librosa music-emotion cues, weight-free, the default) and
+``clap`` (a CLAP audio encoder with its text tower). Third parties register more through
+the entry-point group ``emoconvey.extractors`` (``name = "pkg.module:factory"``, the
+factory taking keyword options and returning an :class:`Extractor`), or in code with
+:func:`register_extractor`.
+"""
+
+from emoconvey.predict.extractors.base import (
+    ENTRY_POINT_GROUP,
+    Extractor,
+    Features,
+    available_extractors,
+    extract_features,
+    get_extractor,
+    load_audio,
+    register_extractor,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Extractor",
+    "Features",
+    "available_extractors",
+    "extract_features",
+    "get_extractor",
+    "load_audio",
+    "register_extractor",
+]

@@ -1,0 +1,229 @@
+"""Extractor interface, registry, audio loading and the content-hash feature cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emoconvey.errors import DataValidationError, EmoconveyError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Extractor",
+    "Features",
+    "available_extractors",
+    "default_cache_dir",
+    "extract_features",
+    "file_hash",
+    "get_extractor",
+    "load_audio",
+    "register_extractor",
+]
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "emoconvey.extractors"
+"""Entry-point group under which third-party packages register extractors."""
+
+
+class Extractor(ABC):
+    """An audio representation: files in, one fixed-length float vector per file out.
+
+    Subclasses set :attr:`id` (stable registry name), :attr:`version` (bump when the
+    features change: it is part of the cache key) and implement :meth:`extract`.
+    Text-capable extractors (a text tower, e.g. CLAP) set :attr:`supports_text` and
+    implement :meth:`embed_texts`.
+    """
+
+    id: str = ""
+    version: str = "1"
+    supports_text: bool = False
+
+    def options(self) -> dict[str, object]:
+        """JSON-serialisable options that change the features (part of the cache key)."""
+        return {}
+
+    @property
+    def cache_key(self) -> str:
+        """``<id>-v<version>-<hash of options>``: the cache folder name."""
+        opts = json.dumps(self.options(), sort_keys=True, default=str)
+        digest = hashlib.sha256(opts.encode()).hexdigest()[:12]
+        return f"{self.id}-v{self.version}-{digest}"
+
+    @abstractmethod
+    def extract(self, paths: Sequence[str], *, progress: Callable[[int], None] | None = None
+                ) -> np.ndarray:
+        """Features of each file, shape ``(len(paths), dim)``; calls ``progress(k)``."""
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Text embeddings, shape ``(len(texts), dim)`` (text-capable extractors only)."""
+        raise EmoconveyError(f"extractor {self.id!r} has no text tower")
+
+
+_REGISTRY: dict[str, Callable[..., Extractor]] = {}
+
+
+def register_extractor(name: str, factory: Callable[..., Extractor]) -> None:
+    """Make ``get_extractor(name, **options)`` call ``factory(**options)``."""
+    if not name or not isinstance(name, str):
+        raise EmoconveyError(f"extractor name: expected a non-empty string, got {name!r}")
+    _REGISTRY[name] = factory
+
+
+def _builtin() -> None:
+    from emoconvey.predict.extractors import clap, handcrafted
+
+    _REGISTRY.setdefault("handcrafted", handcrafted.HandcraftedExtractor)
+    _REGISTRY.setdefault("clap", clap.ClapExtractor)
+
+
+def _entry_points() -> dict[str, object]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available_extractors() -> list[str]:
+    """Names of the built-in, registered and entry-point extractors."""
+    _builtin()
+    return sorted(set(_REGISTRY) | set(_entry_points()))
+
+
+def get_extractor(name: str, **options: object) -> Extractor:
+    """The extractor registered as ``name``, built with ``options``."""
+    _builtin()
+    factory = _REGISTRY.get(name)
+    if factory is None:
+        ep = _entry_points().get(name)
+        if ep is None:
+            raise EmoconveyError(
+                f"--extractor: unknown extractor {name!r}; available: "
+                + ", ".join(available_extractors())
+            )
+        factory = ep.load()  # type: ignore[attr-defined]
+    extractor = factory(**options)
+    if not isinstance(extractor, Extractor):
+        raise EmoconveyError(f"extractor {name!r}: the factory did not return an Extractor")
+    return extractor
+
+
+def load_audio(path: str | Path, sr: int) -> np.ndarray:
+    """Mono float32 samples of ``path`` at ``sr`` Hz (soundfile, resampled with soxr)."""
+    import soundfile as sf
+
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:
+        raise DataValidationError(
+            f"cannot read the audio ({type(exc).__name__})", file=path
+        ) from None
+    y = data.mean(axis=1)
+    if rate != sr:
+        import soxr
+
+        y = soxr.resample(y, rate, sr)
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of the file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """``$EMOCONVEY_CACHE`` or ``$XDG_CACHE_HOME/emoconvey`` (``~/.cache/emoconvey``)."""
+    env = os.environ.get("EMOCONVEY_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "emoconvey"
+
+
+@dataclass(frozen=True)
+class Features:
+    """Extracted features and where they came from."""
+
+    matrix: np.ndarray
+    """Shape ``(n_files, dim)``, float32."""
+    extracted: int
+    """Files computed in this call."""
+    cached: int
+    """Files read from the cache."""
+
+
+def extract_features(
+    extractor: Extractor,
+    paths: Sequence[str | Path],
+    *,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> Features:
+    """Features of ``paths``, reading and filling the cache.
+
+    The cache holds one ``.npy`` per file under
+    ``<cache_dir>/features/<extractor.cache_key>/<sha256 of the file bytes>.npy``, so a
+    renamed or moved file is still a hit and an edited one is not. Files are read with
+    ``allow_pickle=False``.
+    """
+    paths = [str(p) for p in paths]
+    folder = Path(cache_dir if cache_dir is not None else default_cache_dir())
+    folder = folder / "features" / extractor.cache_key
+    hashes = [file_hash(p) for p in paths]
+    rows: list[np.ndarray | None] = [None] * len(paths)
+    if use_cache:
+        for i, h in enumerate(hashes):
+            f = folder / f"{h}.npy"
+            if f.is_file():
+                try:
+                    rows[i] = np.load(f, allow_pickle=False)
+                except (OSError, ValueError):
+                    log.warning("ignoring the unreadable cache entry %s", f)
+    todo = [i for i, r in enumerate(rows) if r is None]
+    cached = len(paths) - len(todo)
+    if progress is not None and cached:
+        progress(cached)
+    if todo:
+        # Identical files are extracted once.
+        first: dict[str, int] = {}
+        for i in todo:
+            first.setdefault(hashes[i], i)
+        unique = list(first.values())
+        computed = np.asarray(
+            extractor.extract([paths[i] for i in unique], progress=progress), dtype=np.float32
+        )
+        if computed.shape[0] != len(unique):
+            raise EmoconveyError(
+                f"extractor {extractor.id!r} returned {computed.shape[0]} rows for "
+                f"{len(unique)} files"
+            )
+        by_hash = dict(zip((hashes[i] for i in unique), computed, strict=True))
+        if use_cache:
+            folder.mkdir(parents=True, exist_ok=True)
+        for i in todo:
+            rows[i] = by_hash[hashes[i]]
+        if use_cache:
+            for h, vec in by_hash.items():
+                tmp = folder / f"{h}.{os.getpid()}.tmp.npy"
+                np.save(tmp, vec, allow_pickle=False)
+                os.replace(tmp, folder / f"{h}.npy")
+        extracted = len(unique)
+    else:
+        extracted = 0
+    if not paths:
+        return Features(np.zeros((0, 0), np.float32), 0, 0)
+    matrix = np.vstack([np.asarray(r, np.float32)[None, :] for r in rows])
+    log.info("%s features: %d extracted, %d from the cache", extractor.id, extracted, cached)
+    return Features(matrix, extracted, cached)

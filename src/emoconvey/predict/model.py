@@ -1,0 +1,332 @@
+"""A trained predictor: extractor reference + heads, saved as safetensors and a JSON card.
+
+A model folder holds
+
+* ``card.json``: format and emoconvey version, the extractor (id, version, options,
+  cache key), the targets with their rating scales, the heads (kind, hyper-parameters,
+  targets, whether they read the text embedding), the training data (source, clips,
+  systems, SHA-256 of clip ids, systems and scores), split, seed and the held-out
+  metrics;
+* ``head_<group>.safetensors``: every fitted array of a head (for ``ridge`` the scaler
+  mean/scale, coefficients, intercepts and chosen alphas);
+* ``metrics.json``: the held-out metrics records (see :mod:`emoconvey.predict.metrics`).
+
+Loading reads JSON and safetensors only: nothing in the folder is unpickled or executed.
+
+Text-conditioned targets (by default ``TA``, MusicEval's textual alignment) get their own
+head on the audio and text embeddings joined, as in MusicEval, when the extractor has a
+text tower; every other target shares one head on the audio features.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emoconvey import __version__
+from emoconvey.errors import EmoconveyError
+from emoconvey.predict.datasets import RatedClips
+from emoconvey.predict.heads import Head, head_from_arrays, make_head
+from emoconvey.predict.metrics import metrics_table, records_to_json, score_predictions
+from emoconvey.predict.splits import make_folds
+
+__all__ = [
+    "CARD_FORMAT",
+    "DEFAULT_TEXT_TARGETS",
+    "HeadGroup",
+    "Predictor",
+    "cross_validate",
+    "fit_predictor",
+    "load_predictor",
+]
+
+log = logging.getLogger(__name__)
+
+CARD_FORMAT = "emoconvey-predictor"
+CARD_VERSION = 1
+DEFAULT_TEXT_TARGETS: tuple[str, ...] = ("TA",)
+"""Targets predicted from audio and text embeddings joined, when a text tower exists."""
+
+
+@dataclass
+class HeadGroup:
+    """One head and the targets it predicts."""
+
+    name: str
+    targets: tuple[str, ...]
+    uses_text: bool
+    head: Head
+
+
+@dataclass
+class Predictor:
+    """A trained rating predictor (see the module docstring)."""
+
+    extractor: dict[str, object]
+    head_kind: str
+    groups: list[HeadGroup]
+    targets: tuple[str, ...]
+    scales: dict[str, tuple[float, float]]
+    info: dict[str, object] = field(default_factory=dict)
+    metrics: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def needs_text(self) -> bool:
+        """Whether a head reads text embeddings (the clips' prompts are needed)."""
+        return any(g.uses_text for g in self.groups)
+
+    def predict(self, X: np.ndarray, T: np.ndarray | None = None) -> pd.DataFrame:
+        """Predicted scores, one column per target, clipped to each target's scale."""
+        X = np.asarray(X, dtype=np.float64)
+        out = pd.DataFrame(index=range(len(X)))
+        for g in self.groups:
+            if g.uses_text:
+                if T is None:
+                    raise EmoconveyError(
+                        f"target(s) {', '.join(g.targets)} need the clips' prompt texts"
+                    )
+                feats = np.hstack([X, np.asarray(T, dtype=np.float64)])
+            else:
+                feats = X
+            pred = g.head.predict(feats)
+            for j, t in enumerate(g.targets):
+                lo, hi = self.scales.get(t, (-np.inf, np.inf))
+                out[t] = np.clip(pred[:, j], lo, hi)
+        return out[list(self.targets)]
+
+    def card(self) -> dict[str, object]:
+        """The JSON card (see the module docstring)."""
+        return {
+            "format": CARD_FORMAT,
+            "format_version": CARD_VERSION,
+            "emoconvey_version": __version__,
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "extractor": self.extractor,
+            "head": self.head_kind,
+            "targets": list(self.targets),
+            "scales": {t: list(v) for t, v in self.scales.items()},
+            "groups": [
+                {"name": g.name, "targets": list(g.targets), "uses_text": g.uses_text,
+                 "file": f"head_{g.name}.safetensors", "config": g.head.config()}
+                for g in self.groups
+            ],
+            "training": self.info,
+            "metrics": json.loads(records_to_json(self.metrics)),
+        }
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``card.json``, ``head_<group>.safetensors`` and ``metrics.json``."""
+        from safetensors.numpy import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for g in self.groups:
+            arrays = {k: np.ascontiguousarray(np.asarray(v, dtype=np.float64))
+                      for k, v in g.head.arrays().items()}
+            save_file(arrays, str(folder / f"head_{g.name}.safetensors"),
+                      metadata={"format": CARD_FORMAT, "head": g.head.kind})
+        (folder / "card.json").write_text(json.dumps(self.card(), indent=2, allow_nan=False))
+        (folder / "metrics.json").write_text(records_to_json(self.metrics) + "\n")
+        return folder
+
+
+def load_predictor(folder: str | Path) -> Predictor:
+    """Read a model folder written by :meth:`Predictor.save` (JSON and safetensors only)."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    folder = Path(folder)
+    card_path = folder / "card.json"
+    if not card_path.is_file():
+        raise EmoconveyError(f"--model: {str(folder)!r} has no card.json (not a model folder)")
+    try:
+        card = json.loads(card_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise EmoconveyError(
+            f"{card_path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+        ) from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise EmoconveyError(f"{card_path}: expected \"format\": \"{CARD_FORMAT}\"")
+    if int(card.get("format_version", 0)) > CARD_VERSION:
+        raise EmoconveyError(
+            f"{card_path}: model format {card.get('format_version')} is newer than this "
+            f"emoconvey reads ({CARD_VERSION}); upgrade emoconvey"
+        )
+    missing = [k for k in ("extractor", "head", "targets", "scales", "groups") if k not in card]
+    if missing:
+        raise EmoconveyError(f"{card_path}: missing key(s) {', '.join(missing)}")
+    groups = []
+    for g in card["groups"]:
+        name = str(g["name"])
+        if not name.replace("_", "").isalnum():
+            raise EmoconveyError(f"{card_path}: bad head name {name!r}")
+        path = folder / f"head_{name}.safetensors"
+        if not path.is_file():
+            raise EmoconveyError(f"{path}: missing head weights")
+        try:
+            arrays = load_file(str(path))
+        except (SafetensorError, OSError) as exc:
+            raise EmoconveyError(f"{path}: not a readable safetensors file ({exc})") from None
+        head = head_from_arrays(str(card["head"]), arrays, dict(g.get("config", {})))
+        groups.append(HeadGroup(name, tuple(g["targets"]), bool(g["uses_text"]), head))
+    return Predictor(
+        extractor=dict(card["extractor"]),
+        head_kind=str(card["head"]),
+        groups=groups,
+        targets=tuple(card["targets"]),
+        scales={t: (float(v[0]), float(v[1])) for t, v in card["scales"].items()},
+        info=dict(card.get("training", {})),
+        metrics=list(card.get("metrics", [])),
+    )
+
+
+# ----------------------------------------------------------------------------- fitting
+
+
+def _groups_for(
+    targets: Sequence[str], text_targets: Sequence[str], have_text: bool
+) -> list[tuple[str, tuple[str, ...], bool]]:
+    text = tuple(t for t in targets if have_text and t in text_targets)
+    audio = tuple(t for t in targets if t not in text)
+    out = []
+    if audio:
+        out.append(("audio", audio, False))
+    if text:
+        out.append(("audio_text", text, True))
+    return out
+
+
+def _fit_groups(
+    data_Y: pd.DataFrame, X: np.ndarray, T: np.ndarray | None, *, head: str, seed: int,
+    text_targets: Sequence[str],
+) -> list[HeadGroup]:
+    groups = []
+    for name, targets, uses_text in _groups_for(list(data_Y.columns), text_targets, T is not None):
+        feats = np.hstack([X, T]) if uses_text else X  # type: ignore[list-item]
+        h = make_head(head, seed=seed).fit(feats, data_Y[list(targets)].to_numpy(float))
+        groups.append(HeadGroup(name, targets, uses_text, h))
+    return groups
+
+
+def _check_features(data: RatedClips, X: np.ndarray, T: np.ndarray | None) -> None:
+    if X.ndim != 2 or X.shape[0] != len(data.clips):
+        raise EmoconveyError(
+            f"features: expected {len(data.clips)} rows (one per clip), got shape {X.shape}"
+        )
+    if T is not None and (T.ndim != 2 or T.shape[0] != len(data.clips)):
+        raise EmoconveyError(f"text features: expected {len(data.clips)} rows, got {T.shape}")
+    if not np.isfinite(X).all():
+        bad = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
+        raise EmoconveyError(
+            f"features of {data.clips['audio_file'].iloc[bad]} are not finite (silent or "
+            "corrupt audio?)"
+        )
+
+
+def fit_predictor(
+    data: RatedClips,
+    X: np.ndarray,
+    T: np.ndarray | None = None,
+    *,
+    extractor: dict[str, object],
+    head: str = "ridge",
+    text_targets: Sequence[str] = DEFAULT_TEXT_TARGETS,
+    seed: int = 0,
+    rows: np.ndarray | None = None,
+    info: dict[str, object] | None = None,
+) -> Predictor:
+    """Fit the heads on features ``X`` (and text embeddings ``T``) of ``data``'s clips.
+
+    ``rows`` restricts training to those row positions (default: all).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    _check_features(data, X, T)
+    idx = np.arange(len(X)) if rows is None else np.asarray(rows)
+    Y = data.clips[list(data.targets)].iloc[idx].reset_index(drop=True)
+    groups = _fit_groups(Y, X[idx], None if T is None else T[idx], head=head, seed=seed,
+                         text_targets=text_targets)
+    base_info = {
+        "source": data.source,
+        "n_clips": len(idx),
+        "n_systems": int(data.clips["system"].iloc[idx].nunique()),
+        "data_hash": data.data_hash(),
+        "seed": seed,
+    }
+    base_info.update(info or {})
+    return Predictor(extractor=extractor, head_kind=head, groups=groups,
+                     targets=tuple(data.targets), scales=dict(data.scales), info=base_info)
+
+
+def cross_validate(
+    data: RatedClips,
+    X: np.ndarray,
+    T: np.ndarray | None = None,
+    *,
+    split: str = "by-system",
+    head: str = "ridge",
+    text_targets: Sequence[str] = DEFAULT_TEXT_TARGETS,
+    seed: int = 0,
+    folds: int = 5,
+    shuffle_labels: bool = False,
+    n_boot: int = 1000,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Held-out metrics of ``head`` on ``split``.
+
+    Every fold trains on its training clips and predicts its test clips; the metrics
+    (:func:`~emoconvey.predict.metrics.score_predictions`) are computed once over all the
+    held-out predictions (pooled over folds), per target, at utterance and system level.
+    With ``shuffle_labels`` the targets are permuted across all clips (seeded) before
+    the split and the predictions compared with the true targets: a control whose
+    agreement should be near zero. (Permuting within each training fold would not do:
+    a held-out group's mean is then anti-correlated with the training mean, which biases
+    grouped cross-validation towards negative agreement.)
+
+    Returns
+    -------
+    metrics : DataFrame
+        Records (``split`` is the split name, with ``+shuffled`` for the control).
+    heldout : DataFrame
+        ``clip_id``, ``system``, ``fold`` and ``<target>`` / ``<target>_pred`` columns.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    _check_features(data, X, T)
+    fold_list = make_folds(data.clips, split, seed=seed, k=folds)
+    targets = list(data.targets)
+    Y = data.clips[targets].reset_index(drop=True)
+    Y_fit = Y
+    if shuffle_labels:
+        perm = np.random.default_rng(seed + 1).permutation(len(Y))
+        Y_fit = Y.iloc[perm].reset_index(drop=True)
+    parts = []
+    for fold in fold_list:
+        if len(fold.train) < 3 or len(fold.test) == 0:
+            raise EmoconveyError(
+                f"split {fold.name}: {len(fold.train)} training and {len(fold.test)} test "
+                "clips; expected at least 3 and 1"
+            )
+        y_train = Y_fit.iloc[fold.train].reset_index(drop=True)
+        groups = _fit_groups(y_train, X[fold.train], None if T is None else T[fold.train],
+                             head=head, seed=seed, text_targets=text_targets)
+        model = Predictor({}, head, groups, tuple(targets), dict(data.scales))
+        pred = model.predict(X[fold.test], None if T is None else T[fold.test])
+        part = data.clips.iloc[fold.test][["clip_id", "system", *targets]].reset_index(drop=True)
+        part.insert(2, "fold", fold.name)
+        for t in targets:
+            part[f"{t}_pred"] = pred[t].to_numpy()
+        parts.append(part)
+    heldout = pd.concat(parts, ignore_index=True)
+    name = split + ("+shuffled" if shuffle_labels else "")
+    records = []
+    for t in targets:
+        records += score_predictions(
+            heldout[t].to_numpy(float), heldout[f"{t}_pred"].to_numpy(float),
+            heldout["system"].to_numpy(), target=t, split=name, n_boot=n_boot, seed=seed,
+        )
+    return metrics_table(records), heldout

@@ -1,0 +1,84 @@
+"""Heads (ridge, mlp) and splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emoconvey.errors import EmoconveyError
+from emoconvey.predict.heads import MLPHead, head_from_arrays, make_head
+from emoconvey.predict.splits import make_folds
+
+
+def _data(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6)) * [1, 10, 0.1, 1, 1, 1] + 5
+    Y = np.column_stack([
+        np.tanh(X[:, 0] - 5) + 0.05 * X[:, 1],
+        (X[:, 3] - 5) ** 2 / 3,
+    ]) + rng.normal(0, 0.05, (n, 2))
+    return X, Y
+
+
+def test_mlp_is_seeded_nonlinear_and_round_trips() -> None:
+    X, Y = _data()
+    a = make_head("mlp", seed=4).fit(X[:100], Y[:100])
+    b = make_head("mlp", seed=4).fit(X[:100], Y[:100])
+    np.testing.assert_array_equal(a.predict(X[100:]), b.predict(X[100:]))
+    # the square of x3 is not linear: the MLP beats ridge on it
+    ridge = make_head("ridge").fit(X[:100], Y[:100])
+    err_mlp = np.abs(a.predict(X[100:])[:, 1] - Y[100:, 1]).mean()
+    err_ridge = np.abs(ridge.predict(X[100:])[:, 1] - Y[100:, 1]).mean()
+    assert err_mlp < err_ridge
+    assert 0 < a.epochs_trained <= a.max_epochs
+    again = head_from_arrays("mlp", a.arrays(), a.config())
+    np.testing.assert_allclose(again.predict(X), a.predict(X), rtol=1e-6)
+    assert isinstance(again, MLPHead)
+    assert a.config()["loss"] == "l1" and a.config()["activation"] == "relu"
+
+
+def test_ridge_round_trip_and_errors() -> None:
+    X, Y = _data()
+    ridge = make_head("ridge").fit(X, Y)
+    again = head_from_arrays("ridge", ridge.arrays(), ridge.config())
+    np.testing.assert_array_equal(again.predict(X), ridge.predict(X))
+    with pytest.raises(EmoconveyError, match="unknown head 'svm'"):
+        make_head("svm")
+    with pytest.raises(EmoconveyError, match="at least 3 training clips"):
+        make_head("ridge").fit(X[:2], Y[:2])
+    with pytest.raises(EmoconveyError, match="at least 4 training clips"):
+        make_head("mlp").fit(X[:3], Y[:3])
+    with pytest.raises(EmoconveyError, match="not fitted"):
+        make_head("ridge").predict(X)
+    with pytest.raises(EmoconveyError, match="model card: unknown head"):
+        head_from_arrays("tree", {}, {})
+
+
+def test_splits() -> None:
+    clips = pd.DataFrame({
+        "system": np.repeat(list("ABCDEFG"), 4),
+        "intent": np.tile(["happy", "sad", "calm", "angry"], 7),
+        "split": ["train"] * 20 + ["dev"] * 4 + ["test"] * 4,
+    })
+    folds = make_folds(clips, "by-system", seed=1)
+    assert len(folds) == 5
+    held = np.concatenate([f.test for f in folds])
+    assert sorted(held) == list(range(28))
+    for f in folds:
+        assert not set(clips["system"].iloc[f.train]) & set(clips["system"].iloc[f.test])
+    assert make_folds(clips, "by-system", seed=1)[0].test.tolist() == folds[0].test.tolist()
+    by_intent = make_folds(clips, "by-intent")
+    assert len(by_intent) == 4
+    (rand,) = make_folds(clips, "random", seed=2)
+    assert len(rand.test) == 4 and len(rand.train) == 24
+    (off,) = make_folds(clips, "official")
+    assert off.name == "official-test" and len(off.train) == 24 and len(off.test) == 4
+    with pytest.raises(EmoconveyError, match="at least 2 systems"):
+        make_folds(clips.assign(system="A"), "by-system")
+    with pytest.raises(EmoconveyError, match="expected a 'train' list"):
+        make_folds(clips.assign(split="test"), "official")
+    with pytest.raises(EmoconveyError, match="--folds: expected at least 2"):
+        make_folds(clips, "by-system", k=1)
+    with pytest.raises(EmoconveyError, match="at least 7 clips"):
+        make_folds(clips.head(5), "random")
