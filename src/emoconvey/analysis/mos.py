@@ -95,6 +95,7 @@ __all__ = [
     "CLIP_MOS_COLUMNS",
     "CORRELATION_COLUMNS",
     "DISTRIBUTION_COLUMNS",
+    "EMOTION_CORRELATION_COLUMNS",
     "MOS_RATING_COLUMNS",
     "PAIRWISE_COLUMNS",
     "SYSTEM_MOS_COLUMNS",
@@ -102,6 +103,7 @@ __all__ = [
     "holm_adjust",
     "krippendorff_alpha_mos",
     "mos_agreement",
+    "mos_emotion_correlation",
     "mos_ratings",
     "one_way_icc",
     "pairwise_mos_tests",
@@ -166,6 +168,20 @@ AGREEMENT_COLUMNS = (
     "k",
 )
 """Columns of :func:`mos_agreement`."""
+
+EMOTION_CORRELATION_COLUMNS = (
+    "system",
+    "n",
+    "mean_quality",
+    "mean_distance",
+    "pearson_r",
+    "pearson_ci_low",
+    "pearson_ci_high",
+    "pearson_p",
+    "spearman_rho",
+    "spearman_p",
+)
+"""Columns of :func:`mos_emotion_correlation`."""
 
 PAIRWISE_COLUMNS = (
     "scale",
@@ -839,3 +855,64 @@ def pairwise_mos_tests(
             r["reject"] = bool(pa < alpha) if np.isfinite(pa) else False
         rows.extend(block)
     return pd.DataFrame(rows, columns=list(PAIRWISE_COLUMNS))
+
+
+# ----------------------------------------------------------------------------- emotion
+
+
+def mos_emotion_correlation(
+    clips: pd.DataFrame, *, quality: str = "MI", distance: str = "distance"
+) -> pd.DataFrame:
+    """Correlation between quality and emotion conveyance, per system and across systems.
+
+    Emotion conveyance of a clip is its distance to the intent in the valence-arousal
+    plane, :math:`D_c = \\sqrt{d_{c,v}^2 + d_{c,a}^2}` with :math:`d` the deviations of
+    :mod:`emoconvey.analysis.deviation` (smaller is better conveyed). A negative
+    correlation means better-sounding clips also convey the intent better.
+
+    Parameters
+    ----------
+    clips : DataFrame
+        One row per clip with ``system``, the ``quality`` column (clip mean, e.g. MI) and
+        the ``distance`` column.
+
+    Returns
+    -------
+    DataFrame
+        :data:`EMOTION_CORRELATION_COLUMNS`: one row per system (Pearson/Spearman over its
+        clips), then a row with ``system`` ``"(all systems)"`` correlating the system
+        means (``n`` = number of systems). NaN and a DegenerateDataWarning where fewer
+        than 3 clips (systems) or a constant column.
+    """
+    require_dataframe(clips, name="clips")
+    require_columns(clips, ["system", quality, distance], name="clips")
+    df = clips.loc[:, ["system", quality, distance]].copy()
+    for col in (quality, distance):
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    df = df.dropna()
+    if df.empty:
+        raise DataValidationError(f"no clip has both {quality!r} and {distance!r}", file="clips")
+    rows = []
+    for system, grp in df.groupby("system", sort=False):
+        r = _corr_row("clip", quality, distance, grp[quality].to_numpy(), grp[distance].to_numpy())
+        rows.append(
+            {
+                "system": system,
+                "mean_quality": grp[quality].mean(),
+                "mean_distance": grp[distance].mean(),
+            }
+            | {k: r[k] for k in EMOTION_CORRELATION_COLUMNS if k in r and k != "system"}
+        )
+    means = df.groupby("system", sort=False)[[quality, distance]].mean()
+    r = _corr_row(
+        "system", quality, distance, means[quality].to_numpy(), means[distance].to_numpy()
+    )
+    rows.append(
+        {
+            "system": "(all systems)",
+            "mean_quality": df[quality].mean(),
+            "mean_distance": df[distance].mean(),
+        }
+        | {k: r[k] for k in EMOTION_CORRELATION_COLUMNS if k in r and k != "system"}
+    )
+    return pd.DataFrame(rows, columns=list(EMOTION_CORRELATION_COLUMNS))
