@@ -19,11 +19,14 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from emoconvey.errors import EmoconveyError
+
+if TYPE_CHECKING:
+    from emoconvey.survey.study import OpenStudy
 
 __all__ = ["app"]
 
@@ -165,12 +168,27 @@ def export(
         typer.Option(help="Also write reward contacts to this separate file."),
     ] = None,
     db: DbOpt = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="aimoclips (default) or musiceval (MOS scales, "
+                     "MusicEval layout)."),
+    ] = "aimoclips",
+    split: Annotated[
+        str | None,
+        typer.Option(help="musiceval: seeded split by prompt, e.g. train=0.8,dev=0.1,test=0.1"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="musiceval: seed of --split.")] = 0,
 ) -> None:
     """Write ratings/clips/intents CSVs (AImoclips format), demographics and QC report."""
     from emoconvey.survey.export import export_contacts, export_study
     from emoconvey.survey.study import open_study
 
+    if fmt == "musiceval":
+        _export_musiceval(study_dir, out, drop_flagged, db, split, seed)
+        return
     try:
+        if fmt != "aimoclips":
+            raise EmoconveyError(f"--format: expected aimoclips or musiceval, got {fmt!r}")
         target = _db(study_dir, db)
         if "://" not in target and not Path(target).is_file():
             raise EmoconveyError(f"db: {target} does not exist")
@@ -189,3 +207,64 @@ def export(
         f"analyse with: emoconvey report --ratings {paths['ratings']} --clips {paths['clips']} "
         f"--intents {paths['intents']}"
     )
+
+
+def _open_existing(study_dir: Path, db: str | None) -> OpenStudy:
+    from emoconvey.survey.study import open_study
+
+    target = _db(study_dir, db)
+    if "://" not in target and not Path(target).is_file():
+        raise EmoconveyError(f"db: {target} does not exist")
+    return open_study(target)
+
+
+def _export_musiceval(
+    study_dir: Path, out: Path, drop_flagged: bool, db: str | None, split: str | None, seed: int
+) -> None:
+    from emoconvey.survey.musiceval import export_musiceval, parse_split
+
+    try:
+        weights = parse_split(split)
+        study = _open_existing(study_dir, db)
+        paths = export_musiceval(study, out, drop_flagged=drop_flagged, split=weights, seed=seed)
+        study.store.engine.dispose()
+    except EmoconveyError as exc:
+        raise _fail(exc) from None
+    for kind, path in paths.items():
+        typer.echo(f"{kind}: {path}")
+    typer.echo(f"analyse with: emoconvey report --mos {out}")
+
+
+@app.command()
+def invite(
+    study_dir: StudyDir,
+    n: Annotated[int | None, typer.Option("--n", help="Number of raters to invite.")] = None,
+    names: Annotated[
+        Path | None, typer.Option(help="File with one rater name per line (instead of R01...).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="CSV of personal links (default STUDY_DIR/invites.csv).")
+    ] = None,
+    base_url: Annotated[
+        str, typer.Option(help="Address raters reach the server at.")
+    ] = "http://127.0.0.1:8000",
+    db: DbOpt = None,
+) -> None:
+    """Create personal links for invited raters (experts), written to a private CSV."""
+    from emoconvey.survey.musiceval import invite_raters
+
+    try:
+        listed = None
+        if names is not None:
+            if not names.is_file():
+                raise EmoconveyError(f"--names: {str(names)!r} does not exist")
+            listed = [ln for ln in names.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        elif n is None:
+            raise EmoconveyError("give --n or --names")
+        study = _open_existing(study_dir, db)
+        path = invite_raters(study, out or study_dir / "invites.csv", n=n, names=listed,
+                             base_url=base_url)
+        study.store.engine.dispose()
+    except EmoconveyError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"personal links: {path} (keep it private; send each rater their own link)")
