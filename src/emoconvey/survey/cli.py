@@ -84,12 +84,18 @@ def init(
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Build a small synthetic study.")] = False,
     db: DbOpt = None,
+    prompts: Annotated[
+        Path | None,
+        typer.Option(help="protocol: musiceval: prompt_info.txt (id<TAB>text[<TAB>source])."),
+    ] = None,
 ) -> None:
     """Create a study from clips, a manifest and a config."""
     from emoconvey.data import read_intents
     from emoconvey.survey.config import load_config
     from emoconvey.survey.study import init_study
 
+    if config is not None and _init_mos(study_dir, clips, manifest, config, prompts, db):
+        return
     try:
         study_dir.mkdir(parents=True, exist_ok=True)
         if demo:
@@ -140,6 +146,8 @@ def serve(
     from emoconvey.survey.app import create_app
     from emoconvey.survey.study import open_study
 
+    if _serve_mos(study_dir, host, port, admin_token, root_path, access_log, db):
+        return
     try:
         target = _db(study_dir, db)
         if "://" not in target and not Path(target).is_file():
@@ -225,6 +233,17 @@ def _export_musiceval(
 
     try:
         weights = parse_split(split)
+        mos = _open_mos(study_dir, db)
+        if mos is not None:
+            from emoconvey.survey.mos_study import export_mos_study
+
+            paths = export_mos_study(mos, out, drop_invalid=drop_flagged, split=weights,
+                                     seed=seed)
+            mos.engine.dispose()
+            for kind, path in paths.items():
+                typer.echo(f"{kind}: {path}")
+            typer.echo(f"analyse with: emoconvey report --mos {out}")
+            return
         study = _open_existing(study_dir, db)
         paths = export_musiceval(study, out, drop_flagged=drop_flagged, split=weights, seed=seed)
         study.store.engine.dispose()
@@ -261,6 +280,16 @@ def invite(
             listed = [ln for ln in names.read_text(encoding="utf-8").splitlines() if ln.strip()]
         elif n is None:
             raise EmoconveyError("give --n or --names")
+        mos = _open_mos(study_dir, db)
+        if mos is not None:
+            from emoconvey.survey.mos_study import invite_mos_raters
+
+            path = invite_mos_raters(mos, out or study_dir / "invites.csv", n=n, names=listed,
+                                     base_url=base_url)
+            mos.engine.dispose()
+            typer.echo(f"personal links: {path} (keep it private; send each rater their own "
+                       "link)")
+            return
         study = _open_existing(study_dir, db)
         path = invite_raters(study, out or study_dir / "invites.csv", n=n, names=listed,
                              base_url=base_url)
@@ -268,3 +297,78 @@ def invite(
     except EmoconveyError as exc:
         raise _fail(exc) from None
     typer.echo(f"personal links: {path} (keep it private; send each rater their own link)")
+
+
+# ----------------------------------------------------------------------------- MOS studies
+
+
+def _open_mos(study_dir: Path, db: str | None):
+    from emoconvey.survey.mos_study import MOS_DB_FILE, is_mos_study, open_mos_study
+
+    if db is not None or not is_mos_study(study_dir):
+        return None
+    return open_mos_study(study_dir / MOS_DB_FILE)
+
+
+def _init_mos(
+    study_dir: Path,
+    clips: Path | None,
+    manifest: Path | None,
+    config: Path,
+    prompts: Path | None,
+    db: str | None,
+) -> bool:
+    from emoconvey.survey.mos_study import MOS_DB_FILE, init_mos_study, read_mos_config
+
+    try:
+        cfg = read_mos_config(config)
+        if cfg is None:
+            return False
+        if clips is None or manifest is None or prompts is None:
+            raise EmoconveyError(
+                "protocol: musiceval: give --clips, --manifest (system,prompt_id,file) and "
+                "--prompts (prompt_info.txt)"
+            )
+        study_dir.mkdir(parents=True, exist_ok=True)
+        target = db or study_dir / MOS_DB_FILE
+        study = init_mos_study(target, clips, manifest=manifest, prompts=prompts, config=cfg)
+        study.engine.dispose()
+    except EmoconveyError as exc:
+        raise _fail(exc) from None
+    token_path = study_dir / TOKEN_FILE
+    if not os.environ.get(ADMIN_ENV) and not token_path.exists():
+        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
+    typer.echo(f"MOS study created: {target} ({len(study.clips)} clips)")
+    typer.echo(f"next: emoconvey survey invite {study_dir} --n 14; "
+               f"emoconvey survey serve {study_dir}")
+    return True
+
+
+def _serve_mos(
+    study_dir: Path,
+    host: str,
+    port: int,
+    admin_token: str | None,
+    root_path: str,
+    access_log: bool,
+    db: str | None,
+) -> bool:
+    try:
+        mos = _open_mos(study_dir, db)
+        if mos is None:
+            return False
+        from emoconvey.survey.mos_app import create_mos_app
+
+        token = _admin_token(study_dir, admin_token)
+        application = create_mos_app(mos, admin_token=token)
+    except EmoconveyError as exc:
+        raise _fail(exc) from None
+    import uvicorn
+
+    typer.echo(f"MOS study (invited raters' links: see invites.csv); admin: "
+               f"http://{host}:{port}/admin")
+    uvicorn.run(application, host=host, port=port, root_path=root_path,
+                access_log=access_log, log_level="info", workers=1)
+    return True

@@ -43,6 +43,7 @@ from emoconvey.errors import DataValidationError, EmoconveyError
 
 __all__ = [
     "MOS_SCALE_NAMES",
+    "check_invite_names",
     "export_musiceval",
     "invite_raters",
     "musiceval_from_export",
@@ -245,6 +246,27 @@ def export_musiceval(
     return result
 
 
+def check_invite_names(n: int | None, names: Sequence[str] | None) -> list[str]:
+    """Rater names from ``--n`` (``R01``, ``R02``, ...) or a names list, checked."""
+    if names is None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise EmoconveyError(f"--n: expected a positive number of raters, got {n!r}")
+        return [f"R{i:02d}" for i in range(1, n + 1)]
+    else:
+        names = [str(x).strip() for x in names]
+        if n is not None and n != len(names):
+            raise EmoconveyError(f"--n {n} but the names file lists {len(names)} raters")
+        if not names or any(not x for x in names):
+            raise EmoconveyError("--names: expected one non-empty name per line")
+        dup = [x for x in names if names.count(x) > 1]
+        if dup:
+            raise EmoconveyError(f"--names: {dup[0]!r} is listed twice")
+        long = [x for x in names if len(x) > 100]
+        if long:
+            raise EmoconveyError(f"--names: {long[0][:20]!r}... is longer than 100 characters")
+    return list(names)
+
+
 def invite_raters(
     study: object,
     out: str | Path,
@@ -275,22 +297,7 @@ def invite_raters(
 
     from emoconvey.survey.db import Participant
 
-    if names is None:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise EmoconveyError(f"--n: expected a positive number of raters, got {n!r}")
-        names = [f"R{i:02d}" for i in range(1, n + 1)]
-    else:
-        names = [str(x).strip() for x in names]
-        if n is not None and n != len(names):
-            raise EmoconveyError(f"--n {n} but the names file lists {len(names)} raters")
-        if not names or any(not x for x in names):
-            raise EmoconveyError("--names: expected one non-empty name per line")
-        dup = [x for x in names if names.count(x) > 1]
-        if dup:
-            raise EmoconveyError(f"--names: {dup[0]!r} is listed twice")
-        long = [x for x in names if len(x) > 100]
-        if long:
-            raise EmoconveyError(f"--names: {long[0][:20]!r}... is longer than 100 characters")
+    names = check_invite_names(n, names)
     if not re.match(r"^https?://[^\s]+$", base_url):
         raise EmoconveyError(f"--base-url: expected http(s)://host[:port][/path], got {base_url!r}")
     base = base_url.rstrip("/")
