@@ -207,6 +207,17 @@ def test_probe_failures_are_reported_and_can_be_dropped(mos_dir, tmp_path):
     assert "R02" in set(keep["rater"]) and "R02" not in set(drop["rater"])
     report = (tmp_path / "drop" / "study_report.md").read_text()
     assert "R02: anchor: scored anchor" in report and "(dropped)" in report
+    # the CLI: export --format musiceval, then the MOS report
+    res = CliRunner().invoke(app, ["export", str(mos_dir), "--out", str(tmp_path / "cli"),
+                                   "--format", "musiceval", "--drop-flagged"])
+    assert res.exit_code == 0, res.output
+    assert "R02" not in set(load_musiceval(tmp_path / "cli").ratings["rater"])
+    from emoconvey.cli import app as main_app
+
+    res = CliRunner().invoke(main_app, ["report", "--mos", str(tmp_path / "cli"), "-o",
+                                        str(tmp_path / "rep"), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "rep" / "tables" / "mos_system.csv").is_file()
 
 
 def test_answers_in_order_once_and_validated(mos_dir):

@@ -345,7 +345,8 @@ def _init_mos(
         fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(32) + "\n")
-    typer.echo(f"MOS study created: {target} ({len(study.clips)} clips)")
+    n_main = int((study.clips["role"] == "main").sum())
+    typer.echo(f"MOS study created: {target} ({n_main} clips)")
     typer.echo(f"next: emoconvey survey invite {study_dir} --n 14; "
                f"emoconvey survey serve {study_dir}")
     return True
