@@ -392,6 +392,31 @@ class MosStudy:
         """The rater's open batch, if any."""
         return next((b for b in self.assigner.batches.values() if b.open and b.rater == name), None)
 
+    def rater_view(self, name: str) -> tuple[BatchItem | None, int, int, int, int]:
+        """What the rater's page shows, read under the lock: the next item (None when no
+        batch is open), the batch id, the position, the number of answered items and
+        of items in the batch, and the rater's batch count (in ``[4]``)."""
+        with self.lock:
+            batch = self.current_batch(name)
+            count = sum(1 for b in self.assigner.batches.values() if b.rater == name)
+            if batch is None:
+                return None, 0, 0, 0, count
+            pos = min(i for i in range(len(batch.items)) if i not in batch.answered)
+            return batch.items[pos], batch.batch_id, pos, len(batch.answered), count
+
+    def clip_at(self, name: str, batch_id: int, position: int) -> str | None:
+        """The clip at ``position`` of the rater's batch (None if there is none)."""
+        with self.lock:
+            b = self.assigner.batches.get(batch_id)
+            if b is None or b.rater != name or not 0 <= position < len(b.items):
+                return None
+            return b.items[position].clip_id
+
+    def batch_size_of(self, batch_id: int) -> int:
+        """Number of items in a batch."""
+        with self.lock:
+            return len(self.assigner.batches[batch_id].items)
+
     def start_batch(self, name: str) -> Batch | None:
         """The rater's open batch, or a new one (None when nothing is left for them)."""
         with self.lock, self.engine.begin() as c:
@@ -469,7 +494,10 @@ class MosStudy:
 
     def progress(self) -> dict[str, Any]:
         """Admin summary: raters, batches, ratings-per-clip histogram, invalid raters."""
-        prog = self.assigner.progress()
+        with self.lock:
+            prog = self.assigner.progress()
+            n_batches = len(self.assigner.batches)
+            n_open = sum(b.open for b in self.assigner.batches.values())
         with self.engine.connect() as c:
             raters = c.execute(select(t_raters.c.name, t_raters.c.stage)).all()
         cfg = self.config
@@ -486,8 +514,8 @@ class MosStudy:
             "complete_clips": int((prog["done"] >= cfg.ratings_per_clip).sum()),
             "held": int(prog["held"].sum()),
             "raters": len(raters),
-            "batches": len(self.assigner.batches),
-            "open_batches": sum(b.open for b in self.assigner.batches.values()),
+            "batches": n_batches,
+            "open_batches": n_open,
             "invalid": inv.to_dict("records"),
         }
 

@@ -101,15 +101,12 @@ def show(request: Request, token: str) -> Any:
     ctx: dict[str, Any] = {"token": token, "csrf": r["csrf"]}
     if r["stage"] == "instructions":
         return _render(request, kind="instructions", **ctx)
-    batch = study.current_batch(r["name"])
-    if batch is None:
+    item, batch_id, pos, answered, batch_no = study.rater_view(r["name"])
+    if item is None:
         return _render(request, kind="done" if r["stage"] == "done" else "batch_done", **ctx)
-    pos = min(i for i in range(len(batch.items)) if i not in batch.answered)
-    item = batch.items[pos]
-    mine = [b for b in study.assigner.batches.values() if b.rater == r["name"]]
     return _render(
-        request, kind="rate", batch_id=batch.batch_id, position=pos,
-        number=len(batch.answered) + 1, total=len(batch.items), batch_no=len(mine),
+        request, kind="rate", batch_id=batch_id, position=pos, number=answered + 1,
+        total=study.batch_size_of(batch_id), batch_no=batch_no,
         prompt=study.prompt_text.get(item.prompt_id), **ctx)
 
 
@@ -148,11 +145,11 @@ async def rate(request: Request, token: str) -> Any:
 def audio(request: Request, token: str, batch_id: int, position: int) -> Any:
     study = _study(request)
     r = _rater(request, token)
-    batch = study.assigner.batches.get(batch_id)
-    if batch is None or batch.rater != r["name"] or not 0 <= position < len(batch.items):
+    clip_id = study.clip_at(r["name"], batch_id, position)
+    if clip_id is None:
         raise HTTPException(404, "no such clip in this session")
     root = study.clips_root.resolve()
-    path = (root / study.path_of[batch.items[position].clip_id]).resolve()
+    path = (root / study.path_of[clip_id]).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise HTTPException(404, "audio file missing")
     return FileResponse(path, headers={"cache-control": "private, max-age=3600"})
