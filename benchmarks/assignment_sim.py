@@ -16,6 +16,16 @@ Usage::
         [--mode just_in_time|upfront]
 
 Goal: max - min <= 1 and no clip below the exclusion threshold (4 ratings).
+
+``--protocol musiceval`` instead replays a MusicEval-shaped MOS study through
+:class:`emoconvey.survey.mos_assignment.MosAssigner`: 2,748 clips of 31 systems on 384
+prompts, 14 invited raters working in prompt-grouped batches (``--batch-size`` main clips
+plus one anchor and one repeat), 5 ratings per clip; with probability ``--leave`` a rater
+abandons a batch at a random point (its unanswered clips are released). Goal: every clip
+exactly 5, no batch over the batch size, no rater presented a clip twice::
+
+    python benchmarks/assignment_sim.py --protocol musiceval [--batch-size 60]
+        [--raters 14] [--leave 0.15] [--seed 0]
 """
 
 from __future__ import annotations
@@ -49,7 +59,15 @@ def main() -> None:
     ap.add_argument("--db", default=None, help="database URL (default: temp SQLite)")
     ap.add_argument("--mode", choices=("just_in_time", "upfront"), default="just_in_time",
                     help="when clips are assigned (StudyConfig.assignment)")
+    ap.add_argument("--protocol", choices=("aimoclips", "musiceval"), default="aimoclips",
+                    help="study protocol to simulate")
+    ap.add_argument("--raters", type=int, default=14, help="musiceval: invited raters")
+    ap.add_argument("--batch-size", type=int, default=60, help="musiceval: clips per batch")
+    ap.add_argument("--per-clip", type=int, default=5, help="musiceval: ratings per clip")
     args = ap.parse_args()
+    if args.protocol == "musiceval":
+        _musiceval(args)
+        return
     rng = random.Random(args.seed)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,6 +174,62 @@ def main() -> None:
         print(json.dumps(result))
     else:
         print(json.dumps(result, indent=2))
+
+
+def _musiceval(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from emoconvey.survey.mos_assignment import MosAssigner, simulate_mos_study
+
+    rng = random.Random(args.seed)
+    systems = [f"S{i:03d}" for i in range(1, 32)]
+    rows = []
+    for p in range(1, 385):
+        n = 8 if p <= 2748 - 7 * 384 else 7  # 60 prompts with 8 systems, 324 with 7
+        for s in rng.sample(systems, n):
+            rows.append((f"audiomos2025-track1-{s}_P{p:03d}", s, f"P{p:03d}"))
+    clips = pd.DataFrame(rows, columns=["clip_id", "system", "prompt_id"])
+    t0 = time.perf_counter()
+    assigner = MosAssigner(
+        clips,
+        ratings_per_clip=args.per_clip,
+        batch_size=args.batch_size,
+        anchors=[f"anchor{i}" for i in range(1, 11)],
+        seed=args.seed,
+    )
+    res = simulate_mos_study(
+        assigner,
+        [f"R{i:02d}" for i in range(1, args.raters + 1)],
+        dropout=args.leave,
+        seed=args.seed,
+    )
+    wall = time.perf_counter() - t0
+    per_rater = Counter()
+    batches_per_rater = Counter()
+    for b in res.batches:
+        batches_per_rater[b.rater] += 1
+        per_rater[b.rater] += sum(1 for i in b.answered if b.items[i].role == "main")
+    abandoned = sum(1 for b in res.batches if len(b.answered) < len(b.items))
+    result = {
+        "protocol": "musiceval",
+        "clips": len(clips),
+        "prompts": clips["prompt_id"].nunique(),
+        "systems": clips["system"].nunique(),
+        "raters": args.raters,
+        "ratings_per_clip_target": args.per_clip,
+        "batch_size": args.batch_size,
+        "batches": len(res.batches),
+        "batches_abandoned": abandoned,
+        "ratings_per_clip": {str(k): int(v) for k, v in res.ratings_per_clip.items()},
+        "goal_every_clip_exactly_k": res.ratings_per_clip.index.tolist() == [args.per_clip],
+        "max_main_clips_in_a_batch": res.max_batch_main,
+        "goal_no_batch_over_size": res.max_batch_main <= args.batch_size,
+        "clips_served_twice_to_a_rater": res.duplicates,
+        "ratings_per_rater": {k: per_rater[k] for k in sorted(per_rater)},
+        "batches_per_rater": {k: batches_per_rater[k] for k in sorted(batches_per_rater)},
+        "wall_seconds": round(wall, 2),
+    }
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -148,6 +148,14 @@ def report(
         bool, typer.Option("--figures/--no-figures", help="Draw figures (PNG + SVG).")
     ] = True,
     confidence: Annotated[float, typer.Option(help="Confidence level of intervals.")] = 0.95,
+    mos: Annotated[
+        Path | None,
+        typer.Option(
+            "--mos",
+            help="MOS report of a MusicEval-layout folder or of a study export with MOS "
+            "scales (MI/TA); see 'Analysing MOS data' in the README.",
+        ),
+    ] = None,
 ) -> None:
     """Analyse ratings and write index.html, tables/, figures/ and results.json.
 
@@ -155,6 +163,9 @@ def report(
     """
     from emoconvey.report import build_report
 
+    if mos is not None:
+        _report_mos(mos, ratings, out_dir, min_ratings, figures, confidence)
+        return
     with _friendly_errors():
         dataset, reference = _load(ratings, clips, intents, min_ratings, with_reference)
         paths = build_report(
@@ -172,6 +183,34 @@ def report(
         f"{s.ratings['listener'].nunique()} listeners, {len(s.systems)} systems, "
         f"{len(s.excluded)} excluded)"
     )
+    out.print(f"  open {paths.index}")
+
+
+def _report_mos(
+    folder: Path,
+    ratings: Path | None,
+    out_dir: Path,
+    min_ratings: int,
+    figures: bool,
+    confidence: float,
+) -> None:
+    from emoconvey.report.mos import build_mos_report
+
+    with _friendly_errors():
+        if ratings is not None:
+            raise EmoconveyError(
+                "--mos: give the folder alone (a study export with MOS scales holds the "
+                "valence/arousal ratings too)"
+            )
+        paths = build_mos_report(
+            folder,
+            out=out_dir,
+            figures=figures,
+            confidence=confidence,
+            min_ratings=min_ratings,
+            progress=console.is_terminal,
+        )
+    out.print(f"[bold green]MOS report written[/] to {paths.folder}/")
     out.print(f"  open {paths.index}")
 
 

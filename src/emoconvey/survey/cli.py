@@ -20,11 +20,14 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from emoconvey.errors import EmoconveyError
+
+if TYPE_CHECKING:
+    from emoconvey.survey.study import OpenStudy
 
 __all__ = ["app"]
 
@@ -82,12 +85,18 @@ def init(
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Build a small synthetic study.")] = False,
     db: DbOpt = None,
+    prompts: Annotated[
+        Path | None,
+        typer.Option(help="protocol: musiceval: prompt_info.txt (id<TAB>text[<TAB>source])."),
+    ] = None,
 ) -> None:
     """Create a study from clips, a manifest and a config."""
     from emoconvey.data import read_intents
     from emoconvey.survey.config import load_config
     from emoconvey.survey.study import init_study
 
+    if config is not None and _init_mos(study_dir, clips, manifest, config, prompts, db):
+        return
     created = not study_dir.exists()
     try:
         study_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +150,8 @@ def serve(
     from emoconvey.survey.app import create_app
     from emoconvey.survey.study import open_study
 
+    if _serve_mos(study_dir, host, port, admin_token, root_path, access_log, db):
+        return
     try:
         target = _db(study_dir, db)
         if "://" not in target and not Path(target).is_file():
@@ -169,12 +180,27 @@ def export(
         typer.Option(help="Also write reward contacts to this separate file."),
     ] = None,
     db: DbOpt = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="aimoclips (default) or musiceval (MOS scales, "
+                     "MusicEval layout)."),
+    ] = "aimoclips",
+    split: Annotated[
+        str | None,
+        typer.Option(help="musiceval: seeded split by prompt, e.g. train=0.8,dev=0.1,test=0.1"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="musiceval: seed of --split.")] = 0,
 ) -> None:
     """Write ratings/clips/intents CSVs (AImoclips format), demographics and QC report."""
     from emoconvey.survey.export import export_contacts, export_study
     from emoconvey.survey.study import open_study
 
+    if fmt == "musiceval":
+        _export_musiceval(study_dir, out, drop_flagged, db, split, seed)
+        return
     try:
+        if fmt != "aimoclips":
+            raise EmoconveyError(f"--format: expected aimoclips or musiceval, got {fmt!r}")
         target = _db(study_dir, db)
         if "://" not in target and not Path(target).is_file():
             raise EmoconveyError(f"db: {target} does not exist")
@@ -194,3 +220,161 @@ def export(
         f"analyse with: emoconvey report --ratings {paths['ratings']} --clips {paths['clips']} "
         f"--intents {paths['intents']} --min-ratings {min_ratings}"
     )
+
+
+def _open_existing(study_dir: Path, db: str | None) -> OpenStudy:
+    from emoconvey.survey.study import open_study
+
+    target = _db(study_dir, db)
+    if "://" not in target and not Path(target).is_file():
+        raise EmoconveyError(f"db: {target} does not exist")
+    return open_study(target)
+
+
+def _export_musiceval(
+    study_dir: Path, out: Path, drop_flagged: bool, db: str | None, split: str | None, seed: int
+) -> None:
+    from emoconvey.survey.musiceval import export_musiceval, parse_split
+
+    try:
+        weights = parse_split(split)
+        mos = _open_mos(study_dir, db)
+        if mos is not None:
+            from emoconvey.survey.mos_study import export_mos_study
+
+            paths = export_mos_study(mos, out, drop_invalid=drop_flagged, split=weights,
+                                     seed=seed)
+            mos.engine.dispose()
+            for kind, path in paths.items():
+                typer.echo(f"{kind}: {path}")
+            typer.echo(f"analyse with: emoconvey report --mos {out}")
+            return
+        study = _open_existing(study_dir, db)
+        paths = export_musiceval(study, out, drop_flagged=drop_flagged, split=weights, seed=seed)
+        study.store.engine.dispose()
+    except EmoconveyError as exc:
+        raise _fail(exc) from None
+    for kind, path in paths.items():
+        typer.echo(f"{kind}: {path}")
+    typer.echo(f"analyse with: emoconvey report --mos {out}")
+
+
+@app.command()
+def invite(
+    study_dir: StudyDir,
+    n: Annotated[int | None, typer.Option("--n", help="Number of raters to invite.")] = None,
+    names: Annotated[
+        Path | None, typer.Option(help="File with one rater name per line (instead of R01...).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="CSV of personal links (default STUDY_DIR/invites.csv).")
+    ] = None,
+    base_url: Annotated[
+        str, typer.Option(help="Address raters reach the server at.")
+    ] = "http://127.0.0.1:8000",
+    db: DbOpt = None,
+) -> None:
+    """Create personal links for invited raters (experts), written to a private CSV."""
+    from emoconvey.survey.musiceval import invite_raters
+
+    try:
+        listed = None
+        if names is not None:
+            if not names.is_file():
+                raise EmoconveyError(f"--names: {str(names)!r} does not exist")
+            listed = [ln for ln in names.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        elif n is None:
+            raise EmoconveyError("give --n or --names")
+        mos = _open_mos(study_dir, db)
+        if mos is not None:
+            from emoconvey.survey.mos_study import invite_mos_raters
+
+            path = invite_mos_raters(mos, out or study_dir / "invites.csv", n=n, names=listed,
+                                     base_url=base_url)
+            mos.engine.dispose()
+            typer.echo(f"personal links: {path} (keep it private; send each rater their own "
+                       "link)")
+            return
+        study = _open_existing(study_dir, db)
+        path = invite_raters(study, out or study_dir / "invites.csv", n=n, names=listed,
+                             base_url=base_url)
+        study.store.engine.dispose()
+    except EmoconveyError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"personal links: {path} (keep it private; send each rater their own link)")
+
+
+# ----------------------------------------------------------------------------- MOS studies
+
+
+def _open_mos(study_dir: Path, db: str | None):
+    from emoconvey.survey.mos_study import MOS_DB_FILE, is_mos_study, open_mos_study
+
+    if db is not None or not is_mos_study(study_dir):
+        return None
+    return open_mos_study(study_dir / MOS_DB_FILE)
+
+
+def _init_mos(
+    study_dir: Path,
+    clips: Path | None,
+    manifest: Path | None,
+    config: Path,
+    prompts: Path | None,
+    db: str | None,
+) -> bool:
+    from emoconvey.survey.mos_study import MOS_DB_FILE, init_mos_study, read_mos_config
+
+    try:
+        cfg = read_mos_config(config)
+        if cfg is None:
+            return False
+        if clips is None or manifest is None or prompts is None:
+            raise EmoconveyError(
+                "protocol: musiceval: give --clips, --manifest (system,prompt_id,file) and "
+                "--prompts (prompt_info.txt)"
+            )
+        study_dir.mkdir(parents=True, exist_ok=True)
+        target = db or study_dir / MOS_DB_FILE
+        study = init_mos_study(target, clips, manifest=manifest, prompts=prompts, config=cfg)
+        study.engine.dispose()
+    except EmoconveyError as exc:
+        raise _fail(exc) from None
+    token_path = study_dir / TOKEN_FILE
+    if not os.environ.get(ADMIN_ENV) and not token_path.exists():
+        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
+    n_main = int((study.clips["role"] == "main").sum())
+    typer.echo(f"MOS study created: {target} ({n_main} clips)")
+    typer.echo(f"next: emoconvey survey invite {study_dir} --n 14; "
+               f"emoconvey survey serve {study_dir}")
+    return True
+
+
+def _serve_mos(
+    study_dir: Path,
+    host: str,
+    port: int,
+    admin_token: str | None,
+    root_path: str,
+    access_log: bool,
+    db: str | None,
+) -> bool:
+    try:
+        mos = _open_mos(study_dir, db)
+        if mos is None:
+            return False
+        from emoconvey.survey.mos_app import create_mos_app
+
+        token = _admin_token(study_dir, admin_token)
+        application = create_mos_app(mos, admin_token=token)
+    except EmoconveyError as exc:
+        raise _fail(exc) from None
+    import uvicorn
+
+    typer.echo(f"MOS study (invited raters' links: see invites.csv); admin: "
+               f"http://{host}:{port}/admin")
+    uvicorn.run(application, host=host, port=port, root_path=root_path,
+                access_log=access_log, log_level="info", workers=1)
+    return True

@@ -1,0 +1,743 @@
+"""A MusicEval-style MOS study: config, storage, invitations and export.
+
+A MOS study (``protocol: musiceval``) is kept apart from the AImoclips studies: its own
+database ``STUDY/mos.db`` (or a URL), its own tables (``mos_*``), and its own server
+(:mod:`emoconvey.survey.mos_app`). Raters are invited (personal links, no open link) and
+rate prompt-grouped batches chosen by :class:`~emoconvey.survey.mos_assignment.MosAssigner`
+on the scales MI and TA (5 points each), with the prompt text shown.
+
+Config (YAML or TOML), every key optional::
+
+    protocol: musiceval
+    title: Text-to-music quality study
+    ratings_per_clip: 5          # k: every clip ends with exactly k ratings
+    batch_size: 50               # main clips per batch
+    repeats_per_batch: 1         # quality probe: a clip shown twice in a batch
+    anchors:                     # quality probe: real-music anchors, one per batch
+      - {file: anchors/real1.wav, prompt: "A solo cello plays a slow melody"}
+    anchors_per_batch: 1
+    anchor_threshold: 3          # a rater scoring an anchor below this is invalid
+    repeat_max_difference: 1     # ... or whose repeated scores differ by more
+    session_expiry_minutes: 240  # an idle open batch is released after this
+    scales:
+      MI: {question: "Overall musical impression", low: "very poor", high: "excellent"}
+      TA: {question: "How well does the music match the text?", low: "not at all",
+           high: "perfectly"}
+    instructions: "..."          # shown before the first batch
+
+Clips come from a manifest CSV ``system,prompt_id,file`` and the prompts from a
+``prompt_info.txt``-style file (tab-separated ``id<TAB>text[<TAB>source]``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+    update,
+)
+
+from emoconvey.data.musiceval import (
+    MusicEvalDataset,
+    clip_id_for,
+    system_mos_from_clips,
+    write_musiceval,
+)
+from emoconvey.errors import DataValidationError, EmoconveyError
+from emoconvey.survey.mos_assignment import Batch, BatchItem, MosAssigner, invalid_raters
+
+__all__ = [
+    "MOS_DB_FILE",
+    "MosConfig",
+    "MosStudy",
+    "export_mos_study",
+    "init_mos_study",
+    "is_mos_study",
+    "open_mos_study",
+    "read_mos_config",
+]
+
+log = logging.getLogger(__name__)
+
+MOS_DB_FILE = "mos.db"
+SCALES = ("MI", "TA")
+
+DEFAULT_SCALES = {
+    "MI": {"question": "Overall musical impression", "low": "very poor", "high": "excellent"},
+    "TA": {
+        "question": "How well does the music match the text prompt?",
+        "low": "not at all",
+        "high": "perfectly",
+    },
+}
+DEFAULT_INSTRUCTIONS = (
+    "You will rate short pieces of generated music. Each page shows a text prompt and a "
+    "clip made from it. Listen to the clip (you may replay it), then rate its overall "
+    "musical impression and how well it matches the text, from 1 (lowest) to 5 "
+    "(highest). Clips made from the same prompt follow one another. You can stop after "
+    "any clip and come back later with the same link."
+)
+
+meta = MetaData()
+t_study = Table(
+    "mos_study", meta, Column("key", String(64), primary_key=True), Column("value", Text)
+)
+t_clips = Table(
+    "mos_clips",
+    meta,
+    Column("clip_id", String(255), primary_key=True),
+    Column("system", String(255)),
+    Column("prompt_id", String(255)),
+    Column("path", Text),
+    Column("role", String(16)),
+)
+t_prompts = Table(
+    "mos_prompts",
+    meta,
+    Column("prompt_id", String(255), primary_key=True),
+    Column("text", Text),
+    Column("source", String(255), nullable=True),
+)
+t_raters = Table(
+    "mos_raters",
+    meta,
+    Column("token", String(64), primary_key=True),
+    Column("name", String(128), unique=True),
+    Column("csrf", String(64)),
+    Column("stage", String(16)),
+    Column("created_at", Float),
+    Column("last_seen", Float),
+)
+t_batches = Table(
+    "mos_batches",
+    meta,
+    Column("batch_id", Integer, primary_key=True),
+    Column("rater", String(128)),
+    Column("items_json", Text),
+    Column("open", Boolean),
+    Column("reached", Integer, nullable=True),
+    Column("created_at", Float),
+)
+t_answers = Table(
+    "mos_answers",
+    meta,
+    Column("batch_id", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("rater", String(128)),
+    Column("clip_id", String(255)),
+    Column("role", String(16)),
+    Column("MI", Integer),
+    Column("TA", Integer),
+    Column("created_at", Float),
+)
+
+
+@dataclass(frozen=True)
+class MosConfig:
+    """Settings of a MOS study (see the module docstring)."""
+
+    title: str = "Text-to-music quality study"
+    ratings_per_clip: int = 5
+    batch_size: int = 50
+    repeats_per_batch: int = 1
+    anchors: tuple[tuple[str, str], ...] = ()
+    anchors_per_batch: int = 1
+    anchor_threshold: float = 3
+    repeat_max_difference: float = 1
+    session_expiry_minutes: float = 240.0
+    scales: dict[str, dict[str, str]] = field(default_factory=lambda: dict(DEFAULT_SCALES))
+    instructions: str = DEFAULT_INSTRUCTIONS
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> MosConfig:
+        """Validate a config mapping (as read from YAML/TOML)."""
+        if not isinstance(data, dict):
+            raise EmoconveyError(f"{source}: expected a mapping of settings")
+        data = dict(data)
+        protocol = data.pop("protocol", "musiceval")
+        if protocol != "musiceval":
+            raise EmoconveyError(f"{source}: protocol: expected 'musiceval', got {protocol!r}")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise EmoconveyError(
+                f"{source}: unknown setting(s) {unknown}; expected some of {sorted(known)}"
+            )
+        kw: dict[str, Any] = {}
+        for key, low in (
+            ("ratings_per_clip", 1),
+            ("batch_size", 1),
+            ("repeats_per_batch", 0),
+            ("anchors_per_batch", 0),
+        ):
+            if key in data:
+                v = data[key]
+                if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                    raise EmoconveyError(
+                        f"{source}: {key}: expected an integer >= {low}, got {v!r}"
+                    )
+                kw[key] = v
+        for key in ("anchor_threshold", "repeat_max_difference", "session_expiry_minutes"):
+            if key in data:
+                v = data[key]
+                if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+                    raise EmoconveyError(f"{source}: {key}: expected a number >= 0, got {v!r}")
+                kw[key] = float(v)
+        for key in ("title", "instructions"):
+            if key in data:
+                if not isinstance(data[key], str) or not data[key].strip():
+                    raise EmoconveyError(f"{source}: {key}: expected a non-empty text")
+                kw[key] = data[key]
+        if "anchors" in data:
+            raw = data["anchors"]
+            if not isinstance(raw, list):
+                raise EmoconveyError(f"{source}: anchors: expected a list of {{file, prompt}}")
+            anchors = []
+            for i, a in enumerate(raw):
+                if not isinstance(a, dict) or not isinstance(a.get("file"), str):
+                    raise EmoconveyError(f"{source}: anchors[{i}]: expected {{file, prompt}}")
+                anchors.append((a["file"], str(a.get("prompt", ""))))
+            kw["anchors"] = tuple(anchors)
+        if "scales" in data:
+            raw = data["scales"]
+            if not isinstance(raw, dict) or set(raw) - set(SCALES):
+                raise EmoconveyError(f"{source}: scales: expected a mapping with keys MI and TA")
+            scales = {k: dict(v) for k, v in DEFAULT_SCALES.items()}
+            for name, spec in raw.items():
+                if not isinstance(spec, dict) or set(spec) - {"question", "low", "high"}:
+                    raise EmoconveyError(
+                        f"{source}: scales.{name}: expected question, low and high texts"
+                    )
+                scales[name].update({k: str(v) for k, v in spec.items()})
+            kw["scales"] = scales
+        return cls(**kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "protocol": "musiceval",
+            "title": self.title,
+            "ratings_per_clip": self.ratings_per_clip,
+            "batch_size": self.batch_size,
+            "repeats_per_batch": self.repeats_per_batch,
+            "anchors": [{"file": f, "prompt": p} for f, p in self.anchors],
+            "anchors_per_batch": self.anchors_per_batch,
+            "anchor_threshold": self.anchor_threshold,
+            "repeat_max_difference": self.repeat_max_difference,
+            "session_expiry_minutes": self.session_expiry_minutes,
+            "scales": self.scales,
+            "instructions": self.instructions,
+        }
+
+
+def read_mos_config(path: str | Path) -> MosConfig | None:
+    """The MOS config in a YAML/TOML file, or None when it is not ``protocol: musiceval``."""
+    import tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+    except Exception:
+        return None
+    if not isinstance(data, dict) or data.get("protocol") != "musiceval":
+        return None
+    return MosConfig.from_dict(data, source=str(path))
+
+
+def is_mos_study(study_dir: str | Path) -> bool:
+    """Whether ``study_dir`` holds a MOS study database."""
+    return (Path(study_dir) / MOS_DB_FILE).is_file()
+
+
+def _engine(db: str | Path) -> Engine:
+    url = str(db) if "://" in str(db) else f"sqlite:///{Path(db)}"
+    kw: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    return create_engine(url, **kw)
+
+
+class MosStudy:
+    """An open MOS study: config, clips, prompts and the assignment state.
+
+    Every change goes through the methods here, under one lock, and is written to the
+    database before it returns (one server process per study).
+    """
+
+    def __init__(self, engine: Engine, *, seed: int | None = None) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()
+        with engine.connect() as c:
+            kv = dict(c.execute(select(t_study.c.key, t_study.c.value)).all())
+            if "config" not in kv:
+                raise EmoconveyError("db: it holds no MOS study; create one with 'survey init'")
+            self.config = MosConfig.from_dict(json.loads(kv["config"]))
+            self.clips_root = Path(kv["clips_root"])
+            clips = pd.DataFrame(c.execute(select(t_clips)).mappings().all())
+            self.prompts = pd.DataFrame(c.execute(select(t_prompts)).mappings().all())
+            batches = c.execute(select(t_batches).order_by(t_batches.c.batch_id)).all()
+            answers = c.execute(select(t_answers.c.batch_id, t_answers.c.position)).all()
+        self.clips = clips
+        self.path_of = dict(zip(clips["clip_id"], clips["path"], strict=True))
+        self.prompt_text = dict(zip(self.prompts["prompt_id"], self.prompts["text"], strict=True))
+        main = clips[clips["role"] == "main"]
+        anchors = clips[clips["role"] == "anchor"]
+        cfg = self.config
+        self.assigner = MosAssigner(
+            main.loc[:, ["clip_id", "system", "prompt_id"]].reset_index(drop=True),
+            ratings_per_clip=cfg.ratings_per_clip,
+            batch_size=cfg.batch_size,
+            anchors=list(anchors["clip_id"]),
+            anchor_prompts=dict(zip(anchors["clip_id"], anchors["prompt_id"], strict=True)),
+            anchors_per_batch=cfg.anchors_per_batch,
+            repeats_per_batch=cfg.repeats_per_batch,
+            seed=int(time.time_ns() % 2**31) if seed is None else seed,
+        )
+        answered: dict[int, set[int]] = {}
+        for b, p in answers:
+            answered.setdefault(b, set()).add(p)
+        self.assigner.restore(
+            Batch(
+                int(r.batch_id),
+                r.rater,
+                [BatchItem(*it) for it in json.loads(r.items_json)],
+                answered.get(int(r.batch_id), set()),
+                bool(r.open),
+                r.reached,
+            )
+            for r in batches
+        )
+
+    # ------------------------------------------------------------------ raters
+
+    def rater(self, token: str) -> dict[str, Any] | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(t_raters).where(t_raters.c.token == token)).mappings().first()
+        return dict(row) if row else None
+
+    def touch(self, token: str, *, stage: str | None = None) -> None:
+        values: dict[str, Any] = {"last_seen": time.time()}
+        if stage:
+            values["stage"] = stage
+        with self.engine.begin() as c:
+            c.execute(update(t_raters).where(t_raters.c.token == token).values(**values))
+
+    def invite(self, names: list[str]) -> list[tuple[str, str]]:
+        """Create raters; returns (name, token) pairs."""
+        now = time.time()
+        out = []
+        with self.lock, self.engine.begin() as c:
+            taken = set(
+                c.execute(select(t_raters.c.name).where(t_raters.c.name.in_(names))).scalars()
+            )
+            if taken:
+                raise EmoconveyError(f"rater(s) already invited: {sorted(taken)}")
+            for name in names:
+                token = secrets.token_urlsafe(32)
+                c.execute(
+                    insert(t_raters).values(
+                        token=token,
+                        name=name,
+                        csrf=secrets.token_urlsafe(24),
+                        stage="instructions",
+                        created_at=now,
+                        last_seen=now,
+                    )
+                )
+                out.append((name, token))
+        return out
+
+    # ------------------------------------------------------------------ batches
+
+    def _expire(self, c: Any, now: float) -> None:
+        limit = now - self.config.session_expiry_minutes * 60
+        idle = set(c.execute(select(t_raters.c.name).where(t_raters.c.last_seen < limit)).scalars())
+        for b in list(self.assigner.batches.values()):
+            if b.open and b.rater in idle:
+                self.assigner.release(b.batch_id)
+                c.execute(
+                    update(t_batches)
+                    .where(t_batches.c.batch_id == b.batch_id)
+                    .values(open=False, reached=b.reached)
+                )
+
+    def current_batch(self, name: str) -> Batch | None:
+        """The rater's open batch, if any."""
+        return next((b for b in self.assigner.batches.values() if b.open and b.rater == name), None)
+
+    def rater_view(self, name: str) -> tuple[BatchItem | None, int, int, int, int]:
+        """What the rater's page shows, read under the lock: the next item (None when no
+        batch is open), the batch id, the position, the number of answered items and
+        of items in the batch, and the rater's batch count (in ``[4]``)."""
+        with self.lock:
+            batch = self.current_batch(name)
+            count = sum(1 for b in self.assigner.batches.values() if b.rater == name)
+            if batch is None:
+                return None, 0, 0, 0, count
+            pos = min(i for i in range(len(batch.items)) if i not in batch.answered)
+            return batch.items[pos], batch.batch_id, pos, len(batch.answered), count
+
+    def clip_at(self, name: str, batch_id: int, position: int) -> str | None:
+        """The clip at ``position`` of the rater's batch (None if there is none)."""
+        with self.lock:
+            b = self.assigner.batches.get(batch_id)
+            if b is None or b.rater != name or not 0 <= position < len(b.items):
+                return None
+            return b.items[position].clip_id
+
+    def batch_size_of(self, batch_id: int) -> int:
+        """Number of items in a batch."""
+        with self.lock:
+            return len(self.assigner.batches[batch_id].items)
+
+    def start_batch(self, name: str) -> Batch | None:
+        """The rater's open batch, or a new one (None when nothing is left for them)."""
+        with self.lock, self.engine.begin() as c:
+            self._expire(c, time.time())
+            open_ = self.current_batch(name)
+            if open_ is not None:
+                return open_
+            batch = self.assigner.next_batch(name)
+            if batch is None:
+                return None
+            c.execute(
+                insert(t_batches).values(
+                    batch_id=batch.batch_id,
+                    rater=name,
+                    open=True,
+                    reached=None,
+                    items_json=json.dumps(
+                        [[it.clip_id, it.prompt_id, it.role, it.repeat_of] for it in batch.items]
+                    ),
+                    created_at=time.time(),
+                )
+            )
+            return batch
+
+    def answer(self, name: str, batch_id: int, position: int, mi: int, ta: int) -> str:
+        """Save an answer; ``"saved"`` or ``"duplicate"``."""
+        with self.lock, self.engine.begin() as c:
+            batch = self.assigner.batches.get(batch_id)
+            if batch is None or batch.rater != name:
+                raise EmoconveyError("no such batch for this rater")
+            if position in batch.answered:
+                return "duplicate"
+            if not batch.open:
+                raise EmoconveyError("this batch was closed; reload the page")
+            first_open = min(i for i in range(len(batch.items)) if i not in batch.answered)
+            if position != first_open:
+                raise EmoconveyError("answer the clips in order")
+            self.assigner.record(batch_id, position)
+            item = batch.items[position]
+            c.execute(
+                insert(t_answers).values(
+                    batch_id=batch_id,
+                    position=position,
+                    rater=name,
+                    clip_id=item.clip_id,
+                    role=item.role,
+                    MI=mi,
+                    TA=ta,
+                    created_at=time.time(),
+                )
+            )
+            if not batch.open:
+                c.execute(
+                    update(t_batches).where(t_batches.c.batch_id == batch_id).values(open=False)
+                )
+            return "saved"
+
+    def answers(self) -> pd.DataFrame:
+        """Every answer: ``batch_id``, ``position``, ``rater``, ``clip_id``, ``role``,
+        ``MI``, ``TA``, ``created_at``."""
+        with self.engine.connect() as c:
+            rows = c.execute(select(t_answers).order_by(t_answers.c.created_at)).mappings().all()
+        cols = [col.name for col in t_answers.columns]
+        return pd.DataFrame([dict(r) for r in rows], columns=cols)
+
+    def long_ratings(self) -> pd.DataFrame:
+        """Answers as long ratings with ``role`` (for the probe rules)."""
+        a = self.answers()
+        return a.melt(
+            id_vars=["rater", "clip_id", "role"],
+            value_vars=list(SCALES),
+            var_name="scale",
+            value_name="score",
+        )
+
+    def progress(self) -> dict[str, Any]:
+        """Admin summary: raters, batches, ratings-per-clip histogram, invalid raters."""
+        with self.lock:
+            prog = self.assigner.progress()
+            n_batches = len(self.assigner.batches)
+            n_open = sum(b.open for b in self.assigner.batches.values())
+        with self.engine.connect() as c:
+            raters = c.execute(select(t_raters.c.name, t_raters.c.stage)).all()
+        cfg = self.config
+        inv = invalid_raters(
+            self.long_ratings(),
+            anchor_threshold=cfg.anchor_threshold,
+            max_repeat_difference=cfg.repeat_max_difference,
+        )
+        return {
+            "clips": len(prog),
+            "ratings_per_clip": {
+                int(k): int(v) for k, v in prog["done"].value_counts().sort_index().items()
+            },
+            "complete_clips": int((prog["done"] >= cfg.ratings_per_clip).sum()),
+            "held": int(prog["held"].sum()),
+            "raters": len(raters),
+            "batches": n_batches,
+            "open_batches": n_open,
+            "invalid": inv.to_dict("records"),
+        }
+
+
+def init_mos_study(
+    db: str | Path,
+    clips_dir: str | Path,
+    *,
+    manifest: str | Path,
+    prompts: str | Path,
+    config: MosConfig | None = None,
+    prefix: str = "",
+) -> MosStudy:
+    """Create a MOS study database.
+
+    Parameters
+    ----------
+    db : path or URL
+        A new SQLite file (``STUDY/mos.db``) or database URL.
+    clips_dir : path
+        Folder the manifest's and the anchors' files are relative to.
+    manifest : path
+        CSV ``system,prompt_id,file``.
+    prompts : path
+        Tab-separated ``id<TAB>text[<TAB>source]`` with a header line.
+    config : MosConfig, optional
+    prefix : str
+        Clip id prefix (``<prefix>-<system>_<prompt>``).
+    """
+    config = config or MosConfig()
+    root = Path(clips_dir).resolve()
+    if not root.is_dir():
+        raise EmoconveyError(f"--clips: {str(root)!r} is not a folder")
+    man = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    missing = [c for c in ("system", "prompt_id", "file") if c not in man.columns]
+    if missing:
+        raise DataValidationError(f"missing column(s) {missing}", file=manifest)
+    from emoconvey.data.musiceval import _read_prompt_table
+
+    prompt_rows = _read_prompt_table(Path(prompts), per_clip=False)
+    known = {r["prompt_id"] for r in prompt_rows}
+    rows = []
+    for i, r in enumerate(man.itertuples(index=False), start=2):
+        try:
+            cid = clip_id_for(r.system, r.prompt_id, prefix=prefix)
+        except EmoconveyError as exc:
+            raise DataValidationError(str(exc), file=manifest, row=i) from None
+        if r.prompt_id not in known:
+            raise DataValidationError(
+                f"unknown prompt {r.prompt_id!r}", file=manifest, row=i, column="prompt_id"
+            )
+        path = (root / r.file).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise DataValidationError(
+                f"audio file {r.file!r} not found under {str(root)!r}",
+                file=manifest,
+                row=i,
+                column="file",
+            )
+        rows.append(
+            {
+                "clip_id": cid,
+                "system": r.system,
+                "prompt_id": r.prompt_id,
+                "path": str(path.relative_to(root)),
+                "role": "main",
+            }
+        )
+    ids = [r["clip_id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        dup = next(x for x in ids if ids.count(x) > 1)
+        raise DataValidationError(f"clip {dup!r} (system and prompt) listed twice", file=manifest)
+    anchor_prompts = []
+    for i, (file, text) in enumerate(config.anchors, start=1):
+        path = (root / file).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise EmoconveyError(f"anchors: file {file!r} not found under {str(root)!r}")
+        rows.append(
+            {
+                "clip_id": f"anchor{i}",
+                "system": "anchor",
+                "prompt_id": f"anchor{i}",
+                "path": str(path.relative_to(root)),
+                "role": "anchor",
+            }
+        )
+        anchor_prompts.append({"prompt_id": f"anchor{i}", "text": text, "source": "anchor"})
+    engine = _engine(db)
+    meta.create_all(engine)
+    with engine.begin() as c:
+        if c.execute(select(t_study.c.key)).first() is not None:
+            raise EmoconveyError(f"db: {db} already holds a study; use a new database")
+        c.execute(
+            insert(t_study),
+            [
+                {"key": "config", "value": json.dumps(config.to_dict())},
+                {"key": "clips_root", "value": str(root)},
+            ],
+        )
+        c.execute(insert(t_clips), rows)
+        c.execute(
+            insert(t_prompts),
+            [
+                {"prompt_id": r["prompt_id"], "text": r["text"], "source": r["source"]}
+                for r in prompt_rows
+            ]
+            + anchor_prompts,
+        )
+    log.info("MOS study created in %s with %d clips", db, len(ids))
+    return MosStudy(engine)
+
+
+def open_mos_study(db: str | Path, *, seed: int | None = None) -> MosStudy:
+    """Open a MOS study database."""
+    if "://" not in str(db) and not Path(db).is_file():
+        raise EmoconveyError(f"db: {db} does not exist")
+    return MosStudy(_engine(db), seed=seed)
+
+
+def export_mos_study(
+    study: MosStudy,
+    out: str | Path,
+    *,
+    drop_invalid: bool = False,
+    split: dict[str, float] | None = None,
+    seed: int = 0,
+) -> dict[str, Path]:
+    """Write the study's ratings in the MusicEval layout, plus ``invalid_raters.csv``
+    and ``study_report.md`` (who failed which quality probe, and whether they were
+    dropped). Only main ratings are exported; clips with no rating are left out."""
+    cfg = study.config
+    long = study.long_ratings()
+    if long.empty:
+        raise EmoconveyError("export: the study has no ratings yet")
+    inv = invalid_raters(
+        long, anchor_threshold=cfg.anchor_threshold, max_repeat_difference=cfg.repeat_max_difference
+    )
+    bad = set(inv["rater"])
+    main = long[long["role"] == "main"]
+    if drop_invalid:
+        main = main[~main["rater"].isin(bad)]
+    if main.empty:
+        raise EmoconveyError("export: no ratings left after dropping invalid raters")
+    ratings = main.loc[:, ["rater", "clip_id", "scale", "score"]].reset_index(drop=True)
+    ratings["score"] = ratings["score"].astype(int)
+    means = ratings.pivot_table(index="clip_id", columns="scale", values="score")
+    clips = study.clips[
+        (study.clips["role"] == "main") & study.clips["clip_id"].isin(means.index)
+    ].copy()
+    clips = pd.DataFrame(
+        {
+            "clip_id": clips["clip_id"].to_numpy(),
+            "system": clips["system"].to_numpy(),
+            "prompt_id": clips["prompt_id"].to_numpy(),
+            "MI": clips["clip_id"].map(means["MI"]).to_numpy(float),
+            "TA": clips["clip_id"].map(means["TA"]).to_numpy(float),
+            "split": "total",
+            "audio_file": ("wav/" + clips["clip_id"] + ".wav").to_numpy(),
+        }
+    )
+    pr = study.prompts[study.prompts["prompt_id"].isin(set(clips["prompt_id"]))]
+    prompts = pd.DataFrame(
+        {
+            "prompt_id": pr["prompt_id"].to_numpy(),
+            "text": pr["text"].to_numpy(),
+            "source": pr["source"].to_numpy(),
+            "per_clip": False,
+        }
+    )
+    ds = MusicEvalDataset(
+        clips=clips, prompts=prompts, system_mos=system_mos_from_clips(clips), ratings=ratings
+    )
+    out = Path(out)
+    written = write_musiceval(ds, out, split=split, seed=seed)
+    paths = {p.relative_to(out).as_posix(): p for p in written}
+    paths["invalid"] = out / "invalid_raters.csv"
+    inv.to_csv(paths["invalid"], index=False)
+    lines = [
+        f"# {cfg.title}: MOS study export",
+        "",
+        f"* clips exported: {len(clips)}; ratings: {len(ratings)} by "
+        f"{ratings['rater'].nunique()} raters",
+        f"* quality probes: anchors below {cfg.anchor_threshold:g}, repeats differing by more "
+        f"than {cfg.repeat_max_difference:g}",
+        f"* invalid raters: {', '.join(sorted(bad)) or 'none'}"
+        + (" (dropped)" if drop_invalid and bad else " (kept)" if bad else ""),
+        "",
+    ]
+    lines += [f"- {r.rater}: {r.rule}: {r.detail}" for r in inv.itertuples()]
+    paths["report"] = out / "study_report.md"
+    paths["report"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return paths
+
+
+def invite_mos_raters(
+    study: MosStudy,
+    out: str | Path,
+    *,
+    n: int | None = None,
+    names: list[str] | None = None,
+    base_url: str = "http://127.0.0.1:8000",
+) -> Path:
+    """Invite raters to a MOS study and write their links ``<base_url>/r/<token>``
+    (CSV ``rater,link``, owner-readable only). Same checks as
+    :func:`emoconvey.survey.musiceval.invite_raters`."""
+    import csv
+    import os
+    import re
+
+    from emoconvey.survey.musiceval import check_invite_names
+
+    names = check_invite_names(n, names)
+    if not re.match(r"^https?://[^\s]+$", base_url):
+        raise EmoconveyError(f"--base-url: expected http(s)://host[:port][/path], got {base_url!r}")
+    out = Path(out)
+    if out.exists():
+        raise EmoconveyError(f"--out: {str(out)!r} exists; links are written once")
+    pairs = study.invite(names)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["rater", "link"])
+        w.writerows((name, f"{base_url.rstrip('/')}/r/{token}") for name, token in pairs)
+    return out

@@ -1,0 +1,167 @@
+"""Routes of a MOS study (``protocol: musiceval``): invited raters' pages and admin.
+
+Raters reach only their personal link ``/r/<token>`` (from ``survey invite``):
+
+1. instructions;
+2. a batch: one page per clip, the prompt text above the player (replay allowed), MI
+   and TA on 5-point scales, both required; clips of one prompt follow one another;
+3. "batch finished": a break, or the next batch; the link works over several visits;
+4. "all done" when nothing is left for them.
+
+Answers are taken in order and saved when given; a page submitted twice makes one
+rating. ``/admin`` (admin token) returns the progress as JSON: ratings per clip,
+complete clips, open batches and raters who failed a quality probe.
+
+The study (:class:`~emoconvey.survey.mos_study.MosStudy`), the compiled page template
+and the admin token live in ``app.state.mos``, ``app.state.mos_page`` and
+``app.state.mos_admin_token`` (set by :func:`emoconvey.survey.mos_app.create_mos_app`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+
+from emoconvey.errors import EmoconveyError
+from emoconvey.survey.mos_study import MosStudy
+
+__all__ = ["router"]
+
+router = APIRouter()
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+class PageConfig:
+    """What the page templates need (``language``, ``title``) plus the MOS texts."""
+
+    def __init__(self, study: MosStudy) -> None:
+        self.language = "en"
+        self.title = study.config.title
+        self.scales = study.config.scales
+        self.instructions = study.config.instructions
+        self.logo = None
+        self.header = None
+
+
+def _study(request: Request) -> MosStudy:
+    return request.app.state.mos
+
+
+def _base(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def _render(request: Request, **ctx: Any) -> HTMLResponse:
+    study = _study(request)
+    html = request.app.state.mos_page.render(
+        cfg=PageConfig(study), base=_base(request), page_title=study.config.title, **ctx
+    )
+    return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+
+def _rater(request: Request, token: str) -> dict[str, Any]:
+    if not TOKEN_RE.match(token):
+        raise HTTPException(404, "unknown link")
+    r = _study(request).rater(token)
+    if r is None:
+        raise HTTPException(404, "unknown link")
+    return r
+
+
+async def _form(request: Request, r: dict[str, Any]) -> dict[str, str]:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    if not hmac.compare_digest(form.get("csrf", "").encode(), r["csrf"].encode()):
+        raise HTTPException(403, "invalid or missing CSRF token; reload the page")
+    return form
+
+
+def _back(request: Request, token: str) -> RedirectResponse:
+    return RedirectResponse(f"{_base(request)}/r/{token}", status_code=303)
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/", response_class=HTMLResponse)
+def index() -> Any:
+    return HTMLResponse("<p>This study is by invitation: please use your personal link.</p>")
+
+
+@router.get("/r/{token}", response_class=HTMLResponse)
+def show(request: Request, token: str) -> Any:
+    study = _study(request)
+    r = _rater(request, token)
+    study.touch(token)
+    ctx: dict[str, Any] = {"token": token, "csrf": r["csrf"]}
+    if r["stage"] == "instructions":
+        return _render(request, kind="instructions", **ctx)
+    item, batch_id, pos, answered, batch_no = study.rater_view(r["name"])
+    if item is None:
+        return _render(request, kind="done" if r["stage"] == "done" else "batch_done", **ctx)
+    return _render(
+        request, kind="rate", batch_id=batch_id, position=pos, number=answered + 1,
+        total=study.batch_size_of(batch_id), batch_no=batch_no,
+        prompt=study.prompt_text.get(item.prompt_id), **ctx)
+
+
+@router.post("/r/{token}/start")
+async def start(request: Request, token: str) -> Any:
+    study = _study(request)
+    r = _rater(request, token)
+    await _form(request, r)
+    batch = study.start_batch(r["name"])
+    study.touch(token, stage="rating" if batch is not None else "done")
+    return _back(request, token)
+
+
+@router.post("/r/{token}/rate")
+async def rate(request: Request, token: str) -> Any:
+    study = _study(request)
+    r = _rater(request, token)
+    form = await _form(request, r)
+    values = {}
+    for name, lo, hi in (("batch", 1, 10**9), ("position", 0, 10**6), ("MI", 1, 5),
+                         ("TA", 1, 5)):
+        raw = form.get(name, "")
+        if not re.fullmatch(r"[0-9]{1,10}", raw) or not lo <= int(raw) <= hi:
+            raise HTTPException(422, f"field {name!r}: expected an integer {lo}-{hi}")
+        values[name] = int(raw)
+    try:
+        study.answer(r["name"], values["batch"], values["position"], values["MI"],
+                     values["TA"])
+    except EmoconveyError as exc:
+        raise HTTPException(409, str(exc)) from None
+    study.touch(token)
+    return _back(request, token)
+
+
+@router.get("/r/{token}/audio/{batch_id}/{position}")
+def audio(request: Request, token: str, batch_id: int, position: int) -> Any:
+    study = _study(request)
+    r = _rater(request, token)
+    clip_id = study.clip_at(r["name"], batch_id, position)
+    if clip_id is None:
+        raise HTTPException(404, "no such clip in this session")
+    root = study.clips_root.resolve()
+    path = (root / study.path_of[clip_id]).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise HTTPException(404, "audio file missing")
+    return FileResponse(path, headers={"cache-control": "private, max-age=3600"})
+
+
+@router.get("/admin")
+def admin(request: Request) -> Any:
+    token = request.app.state.mos_admin_token
+    if token is None:
+        raise HTTPException(404, "the admin page is disabled (no admin token set)")
+    given = request.headers.get("authorization", "").removeprefix("Bearer ")
+    given = given or request.query_params.get("token", "")
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(403, "wrong or missing admin token")
+    return JSONResponse(_study(request).progress(), headers={"cache-control": "no-store"})
