@@ -20,6 +20,7 @@ from emoconvey.analysis.agreement import (
     zscore_rank_agreement,
 )
 from emoconvey.analysis.anova import quadrant_effect, system_effect
+from emoconvey.analysis.bootstrap import DEFAULT_N_BOOT, bootstrap_ranking
 from emoconvey.analysis.descriptive import mean_deviation
 from emoconvey.analysis.deviation import clip_deviations
 from emoconvey.analysis.diversity import emotional_diversity
@@ -31,7 +32,7 @@ from emoconvey.analysis.ranking import system_ranking
 from emoconvey.analysis.summary import dataset_summary, ratings_per_clip, system_summary
 from emoconvey.data.dataset import Dataset
 
-__all__ = ["TABLES", "AnalysisResults", "analyse"]
+__all__ = ["TABLES", "AnalysisResults", "analyse", "ranking_with_uncertainty"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,10 @@ TABLES: dict[str, str] = {
     "ratings_per_clip": "Number of clips by number of ratings received.",
     "excluded_clips": "Clips left out (fewer ratings than the threshold) and why.",
     "ranking": "Systems ranked by mean distance between clip and intent in the "
-    "valence-arousal plane.",
+    "valence-arousal plane, with bootstrap CI, rank interval, probability of being best "
+    "and tie group.",
+    "ranking_uncertainty": "Every ranking metric (mean distance, MAE per axis, hit rate) "
+    "per system: bootstrap CI, rank interval, probability of being best, tie groups.",
     "clip_deviations": "Every clip: mean ratings, intent norms, deviation (mean - norm).",
     "deviation_by_system": "Mean deviation per system and axis with 95 % CI.",
     "deviation_by_quadrant": "Mean deviation per intended quadrant and axis with 95 % CI.",
@@ -96,11 +100,28 @@ class AnalysisResults:
         return iter(self.tables)
 
 
+def ranking_with_uncertainty(ranking: pd.DataFrame, boot: pd.DataFrame) -> pd.DataFrame:
+    """The ranking table with the bootstrap columns of its ``mean_distance`` metric.
+
+    Adds ``ci_low``, ``ci_high``, ``rank_low``, ``rank_high``, ``p_best`` and ``group``
+    (from :func:`~emoconvey.analysis.bootstrap.bootstrap_ranking`) after
+    ``mean_distance``; rows and other columns unchanged.
+    """
+    extra = ["ci_low", "ci_high", "rank_low", "rank_high", "p_best", "group"]
+    md = boot[boot["metric"] == "mean_distance"].set_index("system")[extra]
+    out = ranking.join(md, on="system")
+    cols = list(ranking.columns)
+    at = cols.index("mean_distance") + 1
+    return out.loc[:, cols[:at] + extra + cols[at:]]
+
+
 def analyse(
     dataset: Dataset,
     *,
     confidence: float = 0.95,
     on_step: Callable[[str], None] | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
 ) -> AnalysisResults:
     """Run the complete emotion-conveyance analysis.
 
@@ -112,6 +133,10 @@ def analyse(
         Level of confidence intervals and family-wise level of the Tukey tests.
     on_step : callable, optional
         Called with each table's name before it is computed (for progress bars).
+    n_boot : int, default 2000
+        Bootstrap replicates of the ranking (see :mod:`emoconvey.analysis.bootstrap`).
+    seed : int, default 0
+        Seed of every random step (the bootstrap).
 
     Returns
     -------
@@ -120,12 +145,22 @@ def analyse(
     confidence = check_confidence(confidence)
     clips = dataset.clips
     ratings = dataset.ratings
+    boot: dict[str, pd.DataFrame] = {}
+
+    def uncertainty() -> pd.DataFrame:
+        if "table" not in boot:
+            boot["table"] = bootstrap_ranking(
+                clips, n_boot=n_boot, confidence=confidence, seed=seed
+            )
+        return boot["table"]
+
     steps: dict[str, Callable[[], pd.DataFrame]] = {
         "summary": lambda: dataset_summary(ratings, excluded=dataset.excluded),
         "systems": lambda: system_summary(ratings),
         "ratings_per_clip": lambda: ratings_per_clip(ratings),
         "excluded_clips": lambda: dataset.excluded.copy(),
-        "ranking": lambda: system_ranking(clips),
+        "ranking": lambda: ranking_with_uncertainty(system_ranking(clips), uncertainty()),
+        "ranking_uncertainty": lambda: uncertainty().copy(),
         "clip_deviations": lambda: clip_deviations(clips),
         "deviation_by_system": lambda: mean_deviation(
             clips, by="system", confidence=confidence

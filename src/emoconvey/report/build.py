@@ -184,7 +184,11 @@ def build_report(
             from emoconvey.plots.io import save_figure
 
             (folder / "figures").mkdir(exist_ok=True)
-            for spec in figure_specs(results):
+            own_systems = (
+                [x for x in dataset.systems if x not in reference_systems]
+                if reference_systems else []
+            )
+            for spec in figure_specs(results, highlight=own_systems):
                 step(f"figure {spec.name}")
                 fig = spec.draw()
                 paths = save_figure(fig, folder / "figures", spec.name, formats=formats)

@@ -40,6 +40,45 @@ def _effect_sentence(row: pd.Series, *, what: str, factor: str) -> str:
     return f"{factor.capitalize()} {verdict} on {what} ({stat})."
 
 
+def _tied(a: str, b: str) -> bool:
+    """Two compact-letter groups share a letter (not distinguishable)."""
+    return bool(set(str(a)) & set(str(b)))
+
+
+def _ranking_sentence(rank: pd.DataFrame, *, level: int) -> str:
+    """The ranking in words, naming the systems the bootstrap cannot tell apart."""
+    best, worst = rank.iloc[0], rank.iloc[-1]
+
+    def point(row: pd.Series) -> str:
+        return (
+            f"mean distance {fmt_num(row['mean_distance'])} scale points, {level} % CI "
+            f"{fmt_num(row['ci_low'])} to {fmt_num(row['ci_high'])}, "
+            f"{fmt_num(100 * row['hit_rate'], 0)} % of clips in the intended quadrant"
+        )
+
+    ties = [r["system"] for _, r in rank.iloc[1:].iterrows() if _tied(r["group"], best["group"])]
+    low_ties = [
+        r["system"] for _, r in rank.iloc[:-1].iterrows() if _tied(r["group"], worst["group"])
+    ]
+    if len(ties) == len(rank) - 1:
+        return (
+            f"Closest to the intended emotions overall: {best['system']} ({point(best)}); "
+            f"farthest: {worst['system']} ({point(worst)}); but no system differs "
+            f"significantly from another, so all {len(rank)} are tied (bootstrap over "
+            "clips, Holm-adjusted)."
+        )
+    text = f"Closest to the intended emotions overall: {best['system']} ({point(best)}"
+    text += (
+        f"; probability of ranking first {fmt_num(100 * best['p_best'], 0)} %)"
+    )
+    if ties:
+        text += f", not significantly different from {_list([str(t) for t in ties])}"
+    text += f"; farthest: {worst['system']} ({point(worst)})"
+    if low_ties:
+        text += f", not significantly different from {_list([str(t) for t in low_ties])}"
+    return text + " (tie groups from a bootstrap over clips, Holm-adjusted)."
+
+
 def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
     """Sentences summarising the analysis, in report order.
 
@@ -78,6 +117,8 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
             f"All systems are equally close to the intended emotions (mean distance "
             f"{fmt_num(rank['mean_distance'].iloc[0])} scale points)."
         )
+    elif len(rank) > 1 and "group" in rank.columns:
+        out.append(_ranking_sentence(rank, level=round(100 * results.confidence)))
     elif len(rank) > 1:
         best, worst = rank.iloc[0], rank.iloc[-1]
         out.append(
