@@ -25,6 +25,7 @@ from emoconvey.analysis.descriptive import mean_deviation
 from emoconvey.analysis.deviation import clip_deviations
 from emoconvey.analysis.diversity import emotional_diversity
 from emoconvey.analysis.hit_rate import quadrant_hit_rate
+from emoconvey.analysis.mixed import MAX_DENSE_LEVELS, mixed_model
 from emoconvey.analysis.neutrality import neutrality_bias
 from emoconvey.analysis.plane import va_plane
 from emoconvey.analysis.posthoc import tukey_hsd
@@ -68,6 +69,12 @@ TABLES: dict[str, str] = {
     "z-scored within each listener.",
     "ranking_zscore": "Robustness: system ranking on raw vs listener-z-scored ratings, "
     "with Spearman's rho between the two.",
+    "mixed_model": "Robustness: rating-level mixed model dev ~ system + intent + "
+    "(1|listener) + (1|clip) per axis: estimated marginal mean deviation of each system "
+    "with Wald CI.",
+    "mixed_model_variance": "Robustness: the mixed model's variance components "
+    "(listener, clip, residual), intraclass correlations and Wald test of the system "
+    "effect, per axis.",
 }
 """Name and one-line description of every table :func:`analyse` returns, in order."""
 
@@ -122,6 +129,7 @@ def analyse(
     on_step: Callable[[str], None] | None = None,
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
+    mixed_max_levels: int = MAX_DENSE_LEVELS,
 ) -> AnalysisResults:
     """Run the complete emotion-conveyance analysis.
 
@@ -137,6 +145,9 @@ def analyse(
         Bootstrap replicates of the ranking (see :mod:`emoconvey.analysis.bootstrap`).
     seed : int, default 0
         Seed of every random step (the bootstrap).
+    mixed_max_levels : int, default :data:`~emoconvey.analysis.mixed.MAX_DENSE_LEVELS`
+        The mixed model is skipped (with a warning, empty tables) when the listeners and
+        the clips both exceed this number.
 
     Returns
     -------
@@ -153,6 +164,15 @@ def analyse(
                 clips, n_boot=n_boot, confidence=confidence, seed=seed
             )
         return boot["table"]
+
+    mixed: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    def mixed_fit() -> tuple[pd.DataFrame, pd.DataFrame]:
+        if "fit" not in mixed:
+            mixed["fit"] = mixed_model(
+                ratings, dataset.intents, confidence=confidence, max_levels=mixed_max_levels
+            )
+        return mixed["fit"]
 
     steps: dict[str, Callable[[], pd.DataFrame]] = {
         "summary": lambda: dataset_summary(ratings, excluded=dataset.excluded),
@@ -199,6 +219,8 @@ def analyse(
         "agreement_by_system": lambda: krippendorff_alpha(ratings, by="system"),
         "anova_zscore": lambda: rater_normalised_anova(ratings),
         "ranking_zscore": lambda: zscore_rank_agreement(ratings),
+        "mixed_model": lambda: mixed_fit()[0],
+        "mixed_model_variance": lambda: mixed_fit()[1],
     }
     tables: dict[str, pd.DataFrame] = {}
     caught: list[str] = []

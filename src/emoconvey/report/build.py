@@ -277,4 +277,16 @@ def _render_html(
         own_systems=own,
         warnings=results.warnings,
         confidence=round(100 * results.confidence),
+        mixed_skipped=_mixed_skipped(results),
+    )
+
+
+def _mixed_skipped(results: AnalysisResults) -> str:
+    """Why the mixed-model section is empty (``""`` when it is not)."""
+    var = results.tables.get("mixed_model_variance")
+    if var is not None and len(var):
+        return ""
+    why = [w for w in results.warnings if w.startswith("mixed_model")]
+    return "The mixed model was not fitted: " + (
+        why[0].split(": ", 2)[-1] if why else "not enough data."
     )

@@ -206,4 +206,23 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
                 "Spearman correlation between the system rankings on raw and on "
                 "z-scored ratings: " + ", ".join(parts) + "."
             )
+    out.extend(_mixed_sentences(t.get("mixed_model_variance"), alpha=alpha))
+    return out
+
+
+def _mixed_sentences(var: pd.DataFrame | None, *, alpha: float) -> list[str]:
+    """The rating-level mixed model in words (nothing when it was skipped)."""
+    if var is None or var.empty:
+        return []
+    out = []
+    for _, r in var.iterrows():
+        verdict = "holds" if r["p_system"] < alpha else "is not significant"
+        out.append(
+            f"In a rating-level mixed model with crossed random intercepts for listener "
+            f"and clip, the system effect on {r['axis']} {verdict} "
+            f"(Wald \u03c7\u00b2({fmt_df(r['df_system'])}) = {fmt_num(r['chi2_system'])}, "
+            f"{fmt_p(r['p_system'])}); listeners account for "
+            f"{fmt_num(100 * r['icc_listener'], 0)} % and clips for "
+            f"{fmt_num(100 * r['icc_clip'], 0)} % of the rating variance."
+        )
     return out
