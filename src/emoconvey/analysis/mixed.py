@@ -105,6 +105,8 @@ The dense Schur complement has the size of the smaller factor; at 2,500 levels o
 evaluation takes about a second, and a fit some 40 evaluations per axis.
 """
 
+_THETA_MAX = 100.0  # random-effect SD at most 100 residual SDs
+
 MIXED_SYSTEM_COLUMNS: tuple[str, ...] = (
     "axis", "system", "estimate", "se", "ci_low", "ci_high",
 )
@@ -182,10 +184,13 @@ class _Profile:
         return logdet, q
 
     def criterion(self, theta: np.ndarray) -> float:
-        logdet, q = self.parts(theta)
-        p, n = self.p, self.n
-        xtx, xty, yty = q[:p, :p], q[:p, p], q[p, p]
-        chol = linalg.cho_factor(xtx, lower=True, check_finite=False)
+        try:
+            logdet, q = self.parts(theta)
+            p, n = self.p, self.n
+            xtx, xty, yty = q[:p, :p], q[:p, p], q[p, p]
+            chol = linalg.cho_factor(xtx, lower=True, check_finite=False)
+        except linalg.LinAlgError:  # far out in theta, X'H^-1 X loses definiteness
+            return np.inf
         beta = linalg.cho_solve(chol, xty)
         rss = float(yty - xty @ beta)
         if not rss > 0:
@@ -232,7 +237,7 @@ def fit_crossed(
         for start in ((0.5, 0.5), (0.1, 1.0)):
             res = optimize.minimize(
                 prof.criterion, np.array(start), method="L-BFGS-B",
-                bounds=[(0.0, None), (0.0, None)], options={"ftol": 1e-14, "gtol": 1e-10},
+                bounds=[(0.0, _THETA_MAX), (0.0, _THETA_MAX)], options={"ftol": 1e-14, "gtol": 1e-10},
             )
             if best is None or res.fun < best.fun:
                 best = res
