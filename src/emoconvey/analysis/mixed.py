@@ -237,7 +237,8 @@ def fit_crossed(
         for start in ((0.5, 0.5), (0.1, 1.0)):
             res = optimize.minimize(
                 prof.criterion, np.array(start), method="L-BFGS-B",
-                bounds=[(0.0, _THETA_MAX), (0.0, _THETA_MAX)], options={"ftol": 1e-14, "gtol": 1e-10},
+                bounds=[(0.0, _THETA_MAX), (0.0, _THETA_MAX)],
+                options={"ftol": 1e-14, "gtol": 1e-10},
             )
             if best is None or res.fun < best.fun:
                 best = res
@@ -361,7 +362,15 @@ def mixed_model(
             raise EmoconveyError(f"axes: unknown axis {axis!r}")
         norm = ratings["intent"].astype(str).map(norms[f"norm_{axis}"]).to_numpy(dtype=float)
         y = ratings[axis].to_numpy(dtype=float) - norm
-        fit = fit_crossed(y, x, lis, clip)
+        try:
+            fit = fit_crossed(y, x, lis, clip)
+        except (linalg.LinAlgError, np.linalg.LinAlgError, ValueError) as err:
+            warn_degenerate(f"mixed_model: the {axis} model cannot be fitted ({err}); "
+                            "axis skipped")
+            continue
+        if not np.all(np.isfinite(fit.cov_beta)):
+            warn_degenerate(f"mixed_model: the {axis} fit is singular; axis skipped")
+            continue
         est = emm_x @ fit.beta
         se = np.sqrt(np.einsum("ij,jk,ik->i", emm_x, fit.cov_beta, emm_x))
         sys_rows.append(pd.DataFrame({
@@ -369,10 +378,14 @@ def mixed_model(
             "ci_low": est - z * se, "ci_high": est + z * se,
         }))
         b_sys = fit.beta[1:k]
-        if k > 1:
+        try:
             chi2 = float(b_sys @ np.linalg.solve(fit.cov_beta[1:k, 1:k], b_sys))
             p_sys = float(stats.chi2.sf(chi2, k - 1))
-        else:
+        except np.linalg.LinAlgError:
+            warn_degenerate(f"mixed_model: the {axis} system coefficients have a singular "
+                            "covariance; their test is NaN")
+            chi2 = p_sys = float("nan")
+        if k < 2:
             chi2 = p_sys = float("nan")
         total = fit.var_a + fit.var_b + fit.var_resid
         if not fit.converged:
@@ -380,13 +393,17 @@ def mixed_model(
         var_rows.append({
             "axis": axis, "n_ratings": len(y), "n_listeners": len(lis_levels),
             "n_clips": len(clip_levels), "listener": fit.var_a, "clip": fit.var_b,
-            "residual": fit.var_resid, "icc_listener": fit.var_a / total,
-            "icc_clip": fit.var_b / total, "chi2_system": chi2, "df_system": k - 1,
+            "residual": fit.var_resid,
+            "icc_listener": fit.var_a / total if total > 0 else float("nan"),
+            "icc_clip": fit.var_b / total if total > 0 else float("nan"),
+            "chi2_system": chi2, "df_system": k - 1,
             "p_system": p_sys, "reml_criterion": fit.reml_criterion,
             "converged": fit.converged,
         })
     log.debug("mixed_model: %d ratings, %d listeners, %d clips", len(lis), len(lis_levels),
               len(clip_levels))
+    if not sys_rows:
+        return empty
     return (
         pd.concat(sys_rows, ignore_index=True).loc[:, list(MIXED_SYSTEM_COLUMNS)],
         pd.DataFrame(var_rows).loc[:, list(MIXED_VARIANCE_COLUMNS)],
