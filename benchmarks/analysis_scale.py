@@ -7,7 +7,10 @@ process each time:
 
 * ``load``: reading and validating the CSV files (``load_dataset``);
 * ``analysis``: every table of the report (``analyse``);
-* ``report``: the whole report folder without figures, and with figures.
+* ``report``: the whole report folder without figures, and with figures;
+* ``mixed`` (opt-in, ``--tasks mixed``): the rating-level mixed model alone (both axes);
+  it is skipped, as in the report, when listeners and clips both exceed
+  ``emoconvey.analysis.mixed.MAX_DENSE_LEVELS``.
 
 It prints wall time (median of ``--repeat`` runs) and peak resident memory of the process,
 and the growth ratio from one size to the next (10x more ratings; linear cost = 10x).
@@ -106,7 +109,15 @@ def _child(args: argparse.Namespace) -> None:
               "listeners": int(ds.ratings["listener"].nunique()),
               "systems": len(ds.systems), "intents": len(ds.intents),
               "excluded": len(ds.excluded), "load_s": t_load}
-    if args.task == "analysis":
+    if args.task == "mixed":
+        from emoconvey.analysis.mixed import MAX_DENSE_LEVELS, mixed_model
+
+        t0 = time.perf_counter()
+        _, var = mixed_model(ds.ratings, ds.intents)
+        result["task_s"] = time.perf_counter() - t0
+        result["mixed_fitted"] = not var.empty
+        result["mixed_max_levels"] = MAX_DENSE_LEVELS
+    elif args.task == "analysis":
         t0 = time.perf_counter()
         analyse(ds)
         result["task_s"] = time.perf_counter() - t0
@@ -126,7 +137,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tasks", nargs="+",
                         default=["analysis", "report", "report+figures"],
-                        choices=["analysis", "report", "report+figures"])
+                        choices=["analysis", "report", "report+figures", "mixed"])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--task", help=argparse.SUPPRESS)
@@ -159,6 +170,9 @@ def main() -> None:
                 for key in ("load_s", "task_s", "total_s", "peak_rss_mib"):
                     row[key] = statistics.median(r[key] for r in runs)
                 rows.append(row)
+                if "mixed_fitted" in runs[0]:
+                    row["mixed_fitted"] = runs[0]["mixed_fitted"]
+                    task = f"mixed{'' if row['mixed_fitted'] else ' (skipped)'}"
                 if not args.json:
                     print(f"{size:>9,} ratings  {task:<15} total {row['total_s']:7.2f} s "
                           f"(load {row['load_s']:.2f} s)  peak RSS {row['peak_rss_mib']:7.0f} MiB"

@@ -20,10 +20,12 @@ from emoconvey.analysis.agreement import (
     zscore_rank_agreement,
 )
 from emoconvey.analysis.anova import quadrant_effect, system_effect
+from emoconvey.analysis.bootstrap import DEFAULT_N_BOOT, bootstrap_ranking
 from emoconvey.analysis.descriptive import mean_deviation
 from emoconvey.analysis.deviation import clip_deviations
 from emoconvey.analysis.diversity import emotional_diversity
 from emoconvey.analysis.hit_rate import quadrant_hit_rate
+from emoconvey.analysis.mixed import MAX_DENSE_LEVELS, mixed_model
 from emoconvey.analysis.neutrality import neutrality_bias
 from emoconvey.analysis.plane import va_plane
 from emoconvey.analysis.posthoc import tukey_hsd
@@ -31,7 +33,7 @@ from emoconvey.analysis.ranking import system_ranking
 from emoconvey.analysis.summary import dataset_summary, ratings_per_clip, system_summary
 from emoconvey.data.dataset import Dataset
 
-__all__ = ["TABLES", "AnalysisResults", "analyse"]
+__all__ = ["TABLES", "AnalysisResults", "analyse", "ranking_with_uncertainty"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,10 @@ TABLES: dict[str, str] = {
     "ratings_per_clip": "Number of clips by number of ratings received.",
     "excluded_clips": "Clips left out (fewer ratings than the threshold) and why.",
     "ranking": "Systems ranked by mean distance between clip and intent in the "
-    "valence-arousal plane.",
+    "valence-arousal plane, with bootstrap CI, rank interval, probability of being best "
+    "and tie group.",
+    "ranking_uncertainty": "Every ranking metric (mean distance, MAE per axis, hit rate) "
+    "per system: bootstrap CI, rank interval, probability of being best, tie groups.",
     "clip_deviations": "Every clip: mean ratings, intent norms, deviation (mean - norm).",
     "deviation_by_system": "Mean deviation per system and axis with 95 % CI.",
     "deviation_by_quadrant": "Mean deviation per intended quadrant and axis with 95 % CI.",
@@ -64,6 +69,12 @@ TABLES: dict[str, str] = {
     "z-scored within each listener.",
     "ranking_zscore": "Robustness: system ranking on raw vs listener-z-scored ratings, "
     "with Spearman's rho between the two.",
+    "mixed_model": "Robustness: rating-level mixed model dev ~ system + intent + "
+    "(1|listener) + (1|clip) per axis: estimated marginal mean deviation of each system "
+    "with Wald CI.",
+    "mixed_model_variance": "Robustness: the mixed model's variance components "
+    "(listener, clip, residual), intraclass correlations and Wald test of the system "
+    "effect, per axis.",
 }
 """Name and one-line description of every table :func:`analyse` returns, in order."""
 
@@ -96,11 +107,29 @@ class AnalysisResults:
         return iter(self.tables)
 
 
+def ranking_with_uncertainty(ranking: pd.DataFrame, boot: pd.DataFrame) -> pd.DataFrame:
+    """The ranking table with the bootstrap columns of its ``mean_distance`` metric.
+
+    Adds ``ci_low``, ``ci_high``, ``rank_low``, ``rank_high``, ``p_best`` and ``group``
+    (from :func:`~emoconvey.analysis.bootstrap.bootstrap_ranking`) after
+    ``mean_distance``; rows and other columns unchanged.
+    """
+    extra = ["ci_low", "ci_high", "rank_low", "rank_high", "p_best", "group"]
+    md = boot[boot["metric"] == "mean_distance"].set_index("system")[extra]
+    out = ranking.join(md, on="system")
+    cols = list(ranking.columns)
+    at = cols.index("mean_distance") + 1
+    return out.loc[:, cols[:at] + extra + cols[at:]]
+
+
 def analyse(
     dataset: Dataset,
     *,
     confidence: float = 0.95,
     on_step: Callable[[str], None] | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    mixed_max_levels: int = MAX_DENSE_LEVELS,
 ) -> AnalysisResults:
     """Run the complete emotion-conveyance analysis.
 
@@ -112,6 +141,13 @@ def analyse(
         Level of confidence intervals and family-wise level of the Tukey tests.
     on_step : callable, optional
         Called with each table's name before it is computed (for progress bars).
+    n_boot : int, default 2000
+        Bootstrap replicates of the ranking (see :mod:`emoconvey.analysis.bootstrap`).
+    seed : int, default 0
+        Seed of every random step (the bootstrap).
+    mixed_max_levels : int, default :data:`~emoconvey.analysis.mixed.MAX_DENSE_LEVELS`
+        The mixed model is skipped (with a warning, empty tables) when the listeners and
+        the clips both exceed this number.
 
     Returns
     -------
@@ -120,12 +156,31 @@ def analyse(
     confidence = check_confidence(confidence)
     clips = dataset.clips
     ratings = dataset.ratings
+    boot: dict[str, pd.DataFrame] = {}
+
+    def uncertainty() -> pd.DataFrame:
+        if "table" not in boot:
+            boot["table"] = bootstrap_ranking(
+                clips, n_boot=n_boot, confidence=confidence, seed=seed
+            )
+        return boot["table"]
+
+    mixed: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    def mixed_fit() -> tuple[pd.DataFrame, pd.DataFrame]:
+        if "fit" not in mixed:
+            mixed["fit"] = mixed_model(
+                ratings, dataset.intents, confidence=confidence, max_levels=mixed_max_levels
+            )
+        return mixed["fit"]
+
     steps: dict[str, Callable[[], pd.DataFrame]] = {
         "summary": lambda: dataset_summary(ratings, excluded=dataset.excluded),
         "systems": lambda: system_summary(ratings),
         "ratings_per_clip": lambda: ratings_per_clip(ratings),
         "excluded_clips": lambda: dataset.excluded.copy(),
-        "ranking": lambda: system_ranking(clips),
+        "ranking": lambda: ranking_with_uncertainty(system_ranking(clips), uncertainty()),
+        "ranking_uncertainty": lambda: uncertainty().copy(),
         "clip_deviations": lambda: clip_deviations(clips),
         "deviation_by_system": lambda: mean_deviation(
             clips, by="system", confidence=confidence
@@ -164,6 +219,8 @@ def analyse(
         "agreement_by_system": lambda: krippendorff_alpha(ratings, by="system"),
         "anova_zscore": lambda: rater_normalised_anova(ratings),
         "ranking_zscore": lambda: zscore_rank_agreement(ratings),
+        "mixed_model": lambda: mixed_fit()[0],
+        "mixed_model_variance": lambda: mixed_fit()[1],
     }
     tables: dict[str, pd.DataFrame] = {}
     caught: list[str] = []

@@ -184,7 +184,11 @@ def build_report(
             from emoconvey.plots.io import save_figure
 
             (folder / "figures").mkdir(exist_ok=True)
-            for spec in figure_specs(results):
+            own_systems = (
+                [x for x in dataset.systems if x not in reference_systems]
+                if reference_systems else []
+            )
+            for spec in figure_specs(results, highlight=own_systems):
                 step(f"figure {spec.name}")
                 fig = spec.draw()
                 paths = save_figure(fig, folder / "figures", spec.name, formats=formats)
@@ -273,4 +277,16 @@ def _render_html(
         own_systems=own,
         warnings=results.warnings,
         confidence=round(100 * results.confidence),
+        mixed_skipped=_mixed_skipped(results),
+    )
+
+
+def _mixed_skipped(results: AnalysisResults) -> str:
+    """Why the mixed-model section is empty (``""`` when it is not)."""
+    var = results.tables.get("mixed_model_variance")
+    if var is not None and len(var):
+        return ""
+    why = [w for w in results.warnings if w.startswith("mixed_model")]
+    return "The mixed model was not fitted: " + (
+        why[0].split(": ", 2)[-1] if why else "not enough data."
     )

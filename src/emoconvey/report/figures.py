@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,12 +28,16 @@ def _fig(ax_or_fig: Axes | Figure) -> Figure:
     return fig  # type: ignore[return-value]
 
 
-def figure_specs(results: AnalysisResults) -> list[FigureSpec]:
+def figure_specs(
+    results: AnalysisResults, *, highlight: Sequence[str] = ()
+) -> list[FigureSpec]:
     """Every figure of the report, in order, drawn lazily.
 
     Parameters
     ----------
     results : AnalysisResults
+    highlight : sequence of str
+        The user's own systems (told apart from reference systems where figures can).
 
     Returns
     -------
@@ -111,6 +115,15 @@ def figure_specs(results: AnalysisResults) -> list[FigureSpec]:
         )
     specs.append(
         FigureSpec(
+            "ranking",
+            f"Every ranking metric per system with its {level} % bootstrap interval (clips "
+            "resampled within system \u00d7 intent); labels give the bootstrap rank interval, "
+            "letters the tie groups (systems sharing a letter do not differ, Holm-adjusted).",
+            lambda: _ranking_figure(t["ranking_uncertainty"], colors, highlight),
+        )
+    )
+    specs.append(
+        FigureSpec(
             "va_planes",
             "Clip means in the valence\u2013arousal plane, one panel per system: points "
             "coloured by intended quadrant, quadrant means (stars), intent norms (X) and "
@@ -146,4 +159,18 @@ def _neutrality_figure(clips: Any, neutrality: Any, colors: dict[str, str]) -> F
     fig = Figure(figsize=(12.0, 5.2), layout="constrained")
     for ax, axis in zip(fig.subplots(1, 2), ("valence", "arousal"), strict=True):
         plot_neutrality(clips, neutrality, axis=axis, ax=ax, colors=colors)
+    return fig
+
+
+def _ranking_figure(
+    table: Any, colors: dict[str, str], highlight: Sequence[str]
+) -> Figure:
+    from emoconvey.plots.ranking import plot_ranking
+
+    metrics = list(dict.fromkeys(table["metric"].astype(str)))
+    n_sys = table["system"].nunique()
+    fig = Figure(figsize=(13.0, 1.6 + 0.9 * n_sys), layout="constrained")
+    axes = fig.subplots(2, 2).ravel() if len(metrics) == 4 else fig.subplots(1, len(metrics))
+    for ax, metric in zip(list(axes), metrics, strict=False):
+        plot_ranking(table, metric=metric, ax=ax, colors=colors, highlight=highlight)
     return fig

@@ -40,6 +40,45 @@ def _effect_sentence(row: pd.Series, *, what: str, factor: str) -> str:
     return f"{factor.capitalize()} {verdict} on {what} ({stat})."
 
 
+def _tied(a: str, b: str) -> bool:
+    """Two compact-letter groups share a letter (not distinguishable)."""
+    return bool(set(str(a)) & set(str(b)))
+
+
+def _ranking_sentence(rank: pd.DataFrame, *, level: int) -> str:
+    """The ranking in words, naming the systems the bootstrap cannot tell apart."""
+    best, worst = rank.iloc[0], rank.iloc[-1]
+
+    def point(row: pd.Series) -> str:
+        return (
+            f"mean distance {fmt_num(row['mean_distance'])} scale points, {level} % CI "
+            f"{fmt_num(row['ci_low'])} to {fmt_num(row['ci_high'])}, "
+            f"{fmt_num(100 * row['hit_rate'], 0)} % of clips in the intended quadrant"
+        )
+
+    ties = [r["system"] for _, r in rank.iloc[1:].iterrows() if _tied(r["group"], best["group"])]
+    low_ties = [
+        r["system"] for _, r in rank.iloc[:-1].iterrows() if _tied(r["group"], worst["group"])
+    ]
+    if len(ties) == len(rank) - 1:
+        return (
+            f"Closest to the intended emotions overall: {best['system']} ({point(best)}); "
+            f"farthest: {worst['system']} ({point(worst)}); but no system differs "
+            f"significantly from another, so all {len(rank)} are tied (bootstrap over "
+            "clips, Holm-adjusted)."
+        )
+    text = f"Closest to the intended emotions overall: {best['system']} ({point(best)}"
+    text += (
+        f"; probability of ranking first {fmt_num(100 * best['p_best'], 0)} %)"
+    )
+    if ties:
+        text += f", not significantly different from {_list([str(t) for t in ties])}"
+    text += f"; farthest: {worst['system']} ({point(worst)})"
+    if low_ties:
+        text += f", not significantly different from {_list([str(t) for t in low_ties])}"
+    return text + " (tie groups from a bootstrap over clips, Holm-adjusted)."
+
+
 def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
     """Sentences summarising the analysis, in report order.
 
@@ -78,6 +117,8 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
             f"All systems are equally close to the intended emotions (mean distance "
             f"{fmt_num(rank['mean_distance'].iloc[0])} scale points)."
         )
+    elif len(rank) > 1 and "group" in rank.columns:
+        out.append(_ranking_sentence(rank, level=round(100 * results.confidence)))
     elif len(rank) > 1:
         best, worst = rank.iloc[0], rank.iloc[-1]
         out.append(
@@ -165,4 +206,23 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
                 "Spearman correlation between the system rankings on raw and on "
                 "z-scored ratings: " + ", ".join(parts) + "."
             )
+    out.extend(_mixed_sentences(t.get("mixed_model_variance"), alpha=alpha))
+    return out
+
+
+def _mixed_sentences(var: pd.DataFrame | None, *, alpha: float) -> list[str]:
+    """The rating-level mixed model in words (nothing when it was skipped)."""
+    if var is None or var.empty:
+        return []
+    out = []
+    for _, r in var.iterrows():
+        verdict = "holds" if r["p_system"] < alpha else "is not significant"
+        out.append(
+            f"In a rating-level mixed model with crossed random intercepts for listener "
+            f"and clip, the system effect on {r['axis']} {verdict} "
+            f"(Wald \u03c7\u00b2({fmt_df(r['df_system'])}) = {fmt_num(r['chi2_system'])}, "
+            f"{fmt_p(r['p_system'])}); listeners account for "
+            f"{fmt_num(100 * r['icc_listener'], 0)} % and clips for "
+            f"{fmt_num(100 * r['icc_clip'], 0)} % of the rating variance."
+        )
     return out

@@ -25,7 +25,17 @@ Schema (version 1). Numbers are plain JSON numbers, unrounded; missing values ar
     Same keys for the rater-normalised robustness check (``test`` =
     ``system_effect_z``).
 ``ranking`` : list of objects
-    Rows of the ranking table.
+    Rows of the ranking table, each with the bootstrap uncertainty of its mean
+    distance: ``ci_low``, ``ci_high``, ``rank_low``, ``rank_high``, ``p_best``,
+    ``group`` (compact letters; systems sharing one are tied).
+``mixed_model`` : object
+    Per axis (``valence``, ``arousal``): ``variance`` (``listener``, ``clip``,
+    ``residual``: variances of the rating-level model dev ~ system + intent +
+    (1|listener) + (1|clip), REML), ``icc_listener``, ``icc_clip``, ``chi2_system``,
+    ``df_system``, ``p_system`` (Wald test of the system effect), and ``systems``: one
+    object per system with ``system``, ``estimate`` (estimated marginal mean deviation),
+    ``se``, ``ci_low``, ``ci_high``. Empty (``{}``) when the model was skipped (too many
+    levels; see ``warnings``).
 ``summary`` : list of str
     The report's sentences.
 ``warnings`` : list of str
@@ -56,6 +66,24 @@ def _anova_rows(table: Any) -> list[dict[str, Any]]:
     effects = table[table["source"] != "Residual"]
     keys = [k for k in _ANOVA_KEYS if k in effects.columns]
     return json_records(effects.loc[:, keys])
+
+
+def _mixed_model(t: dict[str, Any]) -> dict[str, Any]:
+    var = t.get("mixed_model_variance")
+    sys_t = t.get("mixed_model")
+    if var is None or sys_t is None or var.empty:
+        return {}
+    out: dict[str, Any] = {}
+    for rec in json_records(var):
+        axis = rec["axis"]
+        rows = sys_t[sys_t["axis"] == axis].drop(columns="axis")
+        out[axis] = {
+            "variance": {k: rec[k] for k in ("listener", "clip", "residual")},
+            **{k: rec[k] for k in ("icc_listener", "icc_clip", "chi2_system", "df_system",
+                                   "p_system", "n_ratings", "n_listeners", "n_clips")},
+            "systems": json_records(rows),
+        }
+    return out
 
 
 def results_document(
@@ -89,6 +117,7 @@ def results_document(
         "anova": _anova_rows(t["anova"]),
         "anova_zscore": _anova_rows(t["anova_zscore"]),
         "ranking": json_records(t["ranking"]),
+        "mixed_model": _mixed_model(t),
         "summary": list(summary),
         "warnings": list(results.warnings),
         "tables": {

@@ -1,0 +1,130 @@
+"""Bootstrap uncertainty of the ranking: coverage, rank intervals, tie groups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from emoconvey.analysis.bootstrap import (
+    BOOTSTRAP_COLUMNS,
+    bootstrap_ranking,
+    holm,
+    pairwise_bootstrap_p,
+    rank_intervals,
+    tie_groups,
+)
+from emoconvey.errors import EmoconveyError
+from emoconvey.intents import aimoclips_intents
+
+
+def _clips(shift: dict[str, float], *, per_cell: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Clip table whose valence deviation is N(shift[system], 1), arousal N(0, 1)."""
+    intents = aimoclips_intents()
+    rows = []
+    for system, mu in shift.items():
+        for _, it in intents.iterrows():
+            for n in range(per_cell):
+                dv, da = rng.normal(mu, 1.0), rng.normal(0.0, 1.0)
+                rows.append({
+                    "clip": f"{system}_{it['intent']}_{n}", "system": system,
+                    "intent": it["intent"], "quadrant": it["quadrant"],
+                    "valence": it["norm_valence"] + dv, "arousal": it["norm_arousal"] + da,
+                    "norm_valence": it["norm_valence"], "norm_arousal": it["norm_arousal"],
+                })
+    return pd.DataFrame(rows)
+
+
+def test_coverage_on_simulated_studies_with_known_truth():
+    shifts = {"A": 0.0, "B": 0.5, "C": 1.0}
+    big = np.random.default_rng(99)
+    truth = {}
+    for s, mu in shifts.items():
+        dv, da = big.normal(mu, 1.0, 1_000_000), big.normal(0.0, 1.0, 1_000_000)
+        truth[(s, "mean_distance")] = float(np.hypot(dv, da).mean())
+        truth[(s, "mae_valence")] = float(np.abs(dv).mean())
+    rng = np.random.default_rng(7)
+    hits = {"mean_distance": [], "mae_valence": []}
+    for rep in range(150):
+        table = bootstrap_ranking(_clips(shifts, per_cell=4, rng=rng), n_boot=400, seed=rep)
+        for metric in hits:
+            for _, r in table[table["metric"] == metric].iterrows():
+                hits[metric].append(r["ci_low"] <= truth[(r["system"], metric)] <= r["ci_high"])
+    for metric, h in hits.items():
+        coverage = float(np.mean(h))
+        # 450 intervals: binomial SE ~ 0.01; percentile intervals at n = 48 run a bit short
+        assert 0.90 <= coverage <= 0.985, (metric, coverage)
+
+
+def test_rank_intervals_clear_order():
+    rng = np.random.default_rng(0)
+    reps = np.column_stack([rng.normal(m, 0.01, 500) for m in (1.0, 2.0, 3.0)])
+    ri = rank_intervals(reps)
+    assert ri["rank_low"].tolist() == [1, 2, 3]
+    assert ri["rank_high"].tolist() == [1, 2, 3]
+    assert ri["p_best"].tolist() == [1.0, 0.0, 0.0]
+    ri = rank_intervals(reps, smaller_is_better=False)
+    assert ri["rank_low"].tolist() == [3, 2, 1]
+    assert ri["p_best"].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_rank_intervals_exact_tie_and_exchangeable_pair():
+    # an exact tie: both share rank 1 in every replicate
+    reps = np.tile([1.0, 1.0, 5.0], (100, 1))
+    ri = rank_intervals(reps)
+    assert ri["rank_low"].tolist() == [1, 1, 3]
+    assert ri["rank_high"].tolist() == [1, 1, 3]
+    assert ri["p_best"].tolist() == [1.0, 1.0, 0.0]
+    # two systems swapping places half of the time: both have rank interval 1-2
+    a = np.r_[np.zeros(50), np.ones(50)]
+    reps = np.column_stack([a, 1 - a, np.full(100, 9.0)])
+    ri = rank_intervals(reps)
+    assert ri["rank_low"].tolist() == [1, 1, 3]
+    assert ri["rank_high"].tolist() == [2, 2, 3]
+    assert ri["p_best"].tolist() == [0.5, 0.5, 0.0]
+    p = pairwise_bootstrap_p(reps)
+    assert p[0, 1] == 1.0 and p[0, 2] == 0.0 and p[2, 0] == 0.0
+
+
+def test_tie_groups_constructed():
+    systems = ["A", "B", "C"]
+    p = np.array([[1, 0.5, 0.001], [0.5, 1, 0.5], [0.001, 0.5, 1]])
+    assert tie_groups(systems, p, alpha=0.05) == {"A": "a", "B": "ab", "C": "b"}
+    assert tie_groups(systems, np.ones((3, 3)), alpha=0.05) == {"A": "a", "B": "a", "C": "a"}
+    zero = np.zeros((3, 3))
+    assert tie_groups(systems, zero, alpha=0.05) == {"A": "a", "B": "b", "C": "c"}
+
+
+def test_holm_matches_statsmodels():
+    p = np.array([0.01, 0.04, 0.03, 0.2, 0.001])
+    np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=0, atol=1e-15)
+
+
+def test_bootstrap_ranking_on_aimoclips_is_seeded_and_consistent(aimoclips):
+    a = bootstrap_ranking(aimoclips.clips, n_boot=300, seed=1)
+    b = bootstrap_ranking(aimoclips.clips, n_boot=300, seed=1)
+    pd.testing.assert_frame_equal(a, b)
+    assert tuple(a.columns) == BOOTSTRAP_COLUMNS
+    assert (a["ci_low"] <= a["estimate"]).all() and (a["estimate"] <= a["ci_high"]).all()
+    assert (a["rank_low"] <= a["rank"]).all() and (a["rank"] <= a["rank_high"]).all()
+    for _, grp in a.groupby("metric"):
+        assert grp["p_best"].sum() >= 1.0 - 1e-12
+    # estimates are the point values of the plain ranking
+    from emoconvey.analysis import system_ranking
+
+    plain = system_ranking(aimoclips.clips).set_index("system")
+    md = a[a["metric"] == "mean_distance"].set_index("system")
+    np.testing.assert_allclose(md["estimate"], plain.loc[md.index, "mean_distance"], rtol=1e-14)
+    assert aimoclips.clips.equals(aimoclips.clips.copy())
+
+
+def test_bootstrap_ranking_rejects_bad_options(aimoclips):
+    with pytest.raises(EmoconveyError, match="n_boot"):
+        bootstrap_ranking(aimoclips.clips, n_boot=0)
+    with pytest.raises(EmoconveyError, match="seed"):
+        bootstrap_ranking(aimoclips.clips, seed=1.5)  # type: ignore[arg-type]
+    with pytest.raises(EmoconveyError, match="confidence"):
+        bootstrap_ranking(aimoclips.clips, confidence=1.5)
+    with pytest.raises(EmoconveyError, match="replicates"):
+        rank_intervals(np.ones(3))
