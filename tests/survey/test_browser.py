@@ -22,7 +22,8 @@ CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 """axe-core from npm (``scripts/system-deps.sh`` installs it from tests/survey/package.json)."""
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -98,6 +99,14 @@ def test_participant_session_in_chromium(live_server, tmp_path):
         submit(page)
         assert page.locator("audio").count() == 1  # sample clip
         check_accessibility(page, "sample", axe)
+        # the player says when the clip has been played to the end
+        status = page.locator(".play-status")
+        assert status.get_attribute("data-state") == "waiting"
+        assert not page.locator(".play-status .done-text").is_visible()
+        page.evaluate("document.querySelector('audio').play()")
+        page.wait_for_selector(".play-status[data-state=done]", timeout=15_000)
+        assert page.locator(".play-status .done-text").is_visible()
+        assert not page.locator(".play-status .waiting-text").is_visible()
         submit(page)
         check_accessibility(page, "instructions", axe)
         submit(page)  # instructions -> ratings

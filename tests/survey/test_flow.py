@@ -225,3 +225,30 @@ def test_optional_logo_and_header(demo_study):
         with TestClient(create_app(demo_study, admin_token=None)) as c:
             assert c.get("/logo").status_code == 404  # outside the folder / not an image
     logo.unlink()
+
+
+def test_require_full_play_page_and_server_check(demo_study):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import func, select
+
+    from emoconvey.survey.app import create_app
+    from emoconvey.survey.db import Rating
+
+    demo_study.config = replace(demo_study.config, require_full_play=True)
+    with TestClient(create_app(demo_study, admin_token=None, seed=2)) as c:
+        token = start_session(c)
+        csrf = to_ratings(c, token)
+        html = c.get(f"/s/{token}").text
+        assert 'data-require-play="1"' in html
+        status = re.search(r'<p class="play-status" data-state="waiting"[^>]*>(.*?)</p>', html,
+                           re.S).group(1)
+        assert demo_study.config.text("play_hint") in status
+        assert demo_study.config.text("played_through") in status  # shown by survey.js
+        pos = current_position(c, token)
+        r = c.post(f"/s/{token}/rate", data={"csrf": csrf, "position": str(pos),
+                                             "valence": "5", "arousal": "5", "played": "0"})
+        assert r.status_code == 422
+        with demo_study.store.read() as s:
+            assert s.scalar(select(func.count()).select_from(Rating)) == 0
