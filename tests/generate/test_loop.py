@@ -39,7 +39,10 @@ def test_survey_init_takes_the_output(tmp_path, generated, use_manifest, monkeyp
     study = open_study(tmp_path / "s" / "study.db")
     manifest = pd.read_csv(generated / "manifest.csv")
     with study.store.engine.connect() as conn:
-        rows = conn.execute(sa.text("select system, intent from clips")).fetchall()
+        # the practice clip is stored with role 'sample' and no system
+        rows = conn.execute(
+            sa.text("select system, intent from clips where role = 'main'")
+        ).fetchall()
     study.store.engine.dispose()
     assert sorted(map(tuple, rows)) == sorted(zip(manifest["system"], manifest["intent"],
                                                   strict=True))
