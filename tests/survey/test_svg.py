@@ -4,6 +4,7 @@ scale is about (valence: mouth, brows, eyes; arousal: eyes, burst, motion lines)
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_valence_figures_go_from_frown_to_smile():
     assert len(row) == LEVELS and len(set(row)) == LEVELS
     bends = [mouth_bend(svg) for svg in row]
     assert bends[0] < -20 and bends[-1] > 20  # deep frown, broad smile
-    assert all(b - a >= 10 for a, b in zip(bends, bends[1:], strict=False))
+    assert all(b - a >= 10 for a, b in pairwise(bends))
     assert [f"face-{i}" in svg for i, svg in enumerate(row)] == [True] * LEVELS
     assert 'class="mouth"' in row[-1]  # open smile at the top
 
@@ -43,10 +44,10 @@ def test_arousal_figures_grow_their_explosion_and_open_their_eyes():
     row = manikin_row("arousal")
     assert len(set(row)) == LEVELS
     bursts = [burst_radius(svg) for svg in row]
-    assert bursts[0] == 0 and all(b - a >= 6 for a, b in zip(bursts, bursts[1:], strict=False))
+    assert bursts[0] == 0 and all(b - a >= 6 for a, b in pairwise(bursts))
     eyes = [eye_radius(svg) for svg in row]
     assert eyes[0] == 0  # asleep: closed eyes
-    assert all(b > a for a, b in zip(eyes, eyes[1:], strict=False))
+    assert all(b > a for a, b in pairwise(eyes))
     assert [svg.count("line thin") for svg in row][3:] == [3, 5]  # motion lines
 
 
