@@ -147,3 +147,28 @@ def test_study_without_sample_clip_still_has_the_practice_step(tmp_path, demo_fi
         to_ratings(c, tok)
         assert finish_session(c, tok) == 4  # the practice clip adds no rating slot
     study.store.engine.dispose()
+
+
+def test_release_command(tmp_path, demo_files, monkeypatch):
+    monkeypatch.delenv("EMOCONVEY_SURVEY_DB", raising=False)
+    clips, config = demo_files
+    res = runner.invoke(app, ["init", str(tmp_path / "r"), "--clips", str(clips),
+                              "--config", str(config)])
+    assert res.exit_code == 0, res.output
+    study = open_study(tmp_path / "r" / "study.db")
+    application = create_app(study, admin_token=None)
+    with TestClient(application) as first:
+        token = start_session(first, pid="LOST1")
+    second = TestClient(application)
+    assert second.get("/?PROLIFIC_PID=LOST1", follow_redirects=False).status_code == 409
+    res = runner.invoke(app, ["release", str(tmp_path / "r"), "--pid", "NOBODY"])
+    assert res.exit_code == 2 and "no session has the platform ID 'NOBODY'" in res.output
+    res = runner.invoke(app, ["release", str(tmp_path / "r"), "--pid", "LOST1"])
+    assert res.exit_code == 0 and "released 1 session(s)" in res.output
+    from survey_helpers import csrf_of
+
+    r = second.get("/?PROLIFIC_PID=LOST1")
+    r = second.post("/start", data={"csrf": csrf_of(r.text), "consent": "yes", "pid": "LOST1"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(token)
+    study.store.engine.dispose()

@@ -7,13 +7,14 @@ from collections import Counter
 from html import escape
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from emoconvey.survey.db import Clip, Participant, Rating, now
 from emoconvey.survey.qc import compute_flags
 from emoconvey.survey.study import OpenStudy
 
-__all__ = ["TIMELINE_POINTS", "histogram_svg", "progress", "timeline_svg"]
+__all__ = ["TIMELINE_POINTS", "histogram_svg", "progress", "release_platform_id",
+           "timeline_svg"]
 
 TIMELINE_POINTS = 24
 """Points of the started/finished/dropped curves (evenly spaced from the first start)."""
@@ -69,6 +70,24 @@ def progress(study: OpenStudy) -> dict[str, Any]:
         "flags": flags.to_dict(orient="records"),
         "timeline": _timeline(people, t_now, expiry),
     }
+
+
+def release_platform_id(study: OpenStudy, pid: str) -> int:
+    """Let the next browser that presents platform ID ``pid`` take over its session.
+
+    Resuming through the platform ID is bound to the browser that started the session
+    (see :mod:`emoconvey.survey.routers.participant`); a participant who lost that
+    browser asks the researcher, who releases the ID. Returns the number of sessions
+    released (0: no session has this ID).
+    """
+    from emoconvey.survey.routers.participant import RELEASED
+
+    pid = pid.strip()[:128]
+    if not pid:
+        return 0
+    with study.store.write() as s:
+        return s.execute(update(Participant).where(Participant.platform_pid == pid)
+                         .values(resume_hash=RELEASED)).rowcount
 
 
 def _timeline(people: list[Any], t_now: float, expiry: float) -> list[dict[str, float]]:

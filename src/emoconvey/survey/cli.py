@@ -6,6 +6,7 @@ Usage::
     emoconvey survey init demo --demo
     emoconvey survey serve mystudy [--host 127.0.0.1] [--port 8000]
     emoconvey survey export mystudy --out results/ [--drop-flagged]
+    emoconvey survey release mystudy --pid PLATFORM_ID
 
 A study folder holds ``study.db`` (SQLite) and ``admin_token``; give ``--db URL`` (or
 set ``EMOCONVEY_SURVEY_DB``) to keep the data in PostgreSQL instead. The admin token
@@ -378,3 +379,30 @@ def _serve_mos(
     uvicorn.run(application, host=host, port=port, root_path=root_path,
                 access_log=access_log, log_level="info", workers=1)
     return True
+@app.command()
+def release(
+    study_dir: StudyDir,
+    pid: Annotated[str, typer.Option("--pid", help="The participant's platform ID.")],
+    db: DbOpt = None,
+) -> None:
+    """Let the next browser that opens the study with a platform ID continue its session.
+
+    Returning through the platform ID works only in the browser that started the session;
+    release it when a participant asks to continue elsewhere (same as the admin page).
+    """
+    from emoconvey.survey.admin import release_platform_id
+    from emoconvey.survey.study import open_study
+
+    try:
+        target = _db(study_dir, db)
+        if "://" not in target and not Path(target).is_file():
+            raise EmoconveyError(f"db: {target} does not exist")
+        study = open_study(target)
+        n = release_platform_id(study, pid)
+        study.store.engine.dispose()
+        if n == 0:
+            raise EmoconveyError(f"--pid: no session has the platform ID {pid!r}")
+    except EmoconveyError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"released {n} session(s) with platform ID {pid!r}: the next browser that "
+               "opens the study with it continues the session")

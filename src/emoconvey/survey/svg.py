@@ -41,10 +41,16 @@ def _valence(level: int) -> list[str]:
         '<path class="body" d="M34 66 Q50 60 66 66 L74 116 L26 116 Z"/>',
         f'<circle class="head face-{level}" cx="50" cy="36" r="27"/>',  # tint in survey.css
     ]
-    # eyebrows: inner ends raised when sad, flat when neutral, arched when happy
-    tilt = (2 - level) * 3.0
-    parts.append(f'<path class="line thin" d="M32 {22 + tilt:.1f} L44 {22 - tilt:.1f} '
-                 f'M56 {22 - tilt:.1f} L68 {22 + tilt:.1f}"/>')
+    # eyebrows: inner ends raised when sad, flat when neutral, raised arches when happy
+    if level < 2:
+        tilt = (2 - level) * 3.0
+        parts.append(f'<path class="line thin" d="M32 {22 + tilt:.1f} L44 {22 - tilt:.1f} '
+                     f'M56 {22 - tilt:.1f} L68 {22 + tilt:.1f}"/>')
+    else:
+        lift = (level - 2) * 2.0
+        parts.append(f'<path class="line thin" d="M32 {22 - lift:.1f} Q38 {18 - 2 * lift:.1f} '
+                     f'44 {22 - lift:.1f} M56 {22 - lift:.1f} Q62 {18 - 2 * lift:.1f} '
+                     f'68 {22 - lift:.1f}"/>')
     if level == 4:  # smiling eyes
         parts.append('<path class="line" d="M33 33 Q38 27 43 33 M57 33 Q62 27 67 33"/>')
     else:

@@ -13,9 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import update
 
-from emoconvey.survey.db import Participant
 from emoconvey.survey.deps import (
     Ctx,
     SurveyContext,
@@ -24,7 +22,6 @@ from emoconvey.survey.deps import (
     require_admin,
     wants_json,
 )
-from emoconvey.survey.routers.participant import RELEASED
 
 __all__ = ["router"]
 
@@ -66,12 +63,9 @@ async def admin_release(request: Request, ctx: Ctx, form: AdminForm) -> Any:
     if not pid:
         raise HTTPException(422, "field 'pid' is required")
 
-    def release() -> int:
-        with ctx.store.write() as s:
-            return s.execute(update(Participant).where(Participant.platform_pid == pid)
-                             .values(resume_hash=RELEASED)).rowcount
+    from emoconvey.survey.admin import release_platform_id
 
-    n = await ctx.db(release)
+    n = await ctx.db(lambda: release_platform_id(ctx.study, pid))
     if n == 0:
         raise HTTPException(404, f"no session has the platform ID {pid!r}")
     log.info("admin released platform ID %r (%d session(s))", pid, n)
