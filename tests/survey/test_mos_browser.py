@@ -125,6 +125,10 @@ def test_mos_batch_in_chromium(mos_server, tmp_path):
         assert "Batch finished" in page.content()
         page.screenshot(path=str(shots / "mos_batch_done.png"), full_page=True)
         check_accessibility(page, "mos_batch_done", axe)
+        page.goto(link.split("/r/")[0] + "/admin?token=" + "a" * 24)
+        assert "MOS study progress" in page.content()
+        page.screenshot(path=str(shots / "mos_admin.png"), full_page=True)
+        check_accessibility(page, "mos_admin", axe)
         browser.close()
     assert not csp_errors
     assert all(not v for v in axe.values()), axe

@@ -154,8 +154,11 @@ def test_invited_raters_complete_the_study(mos_dir, tmp_path):
             if "Next batch" in html:
                 client.post(f"/r/{token}/start", data={"csrf": _csrf(html)})
             assert "All done" in client.get(f"/r/{token}").text
-        status = client.get("/admin?token=admin-secret-0123456789").json()
+        status = client.get("/admin?token=admin-secret-0123456789&format=json").json()
         assert client.get("/admin").status_code == 403
+        html = client.get("/admin?token=admin-secret-0123456789").text
+        assert "12 of 12 clips have all their ratings" in html
+    assert [r["complete"] for r in status["systems"]] == [4, 4, 4]
     assert status["ratings_per_clip"] == {"2": 12} and status["complete_clips"] == 12
     assert status["invalid"] == []
     paths = export_mos_study(study, tmp_path / "me")
