@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from survey_helpers import free_port
+from test_browser import check_accessibility
 from test_mos_study import make_files
 
 from emoconvey.data.musiceval import load_musiceval
@@ -96,8 +97,10 @@ def test_mos_batch_in_chromium(mos_server, tmp_path):
             "console",
             lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
         )
+        axe: dict[str, list] = {}
         page.goto(link)
         assert "Start" in page.content()
+        check_accessibility(page, "mos_instructions", axe)
         page.screenshot(path=str(shots / "mos_instructions.png"), full_page=True)
         with page.expect_navigation():
             page.get_by_role("button", name="Start").click()
@@ -109,6 +112,7 @@ def test_mos_batch_in_chromium(mos_server, tmp_path):
             assert page.locator("audio").count() == 1
             if n == 0:
                 page.screenshot(path=str(shots / "mos_rating.png"), full_page=True)
+                check_accessibility(page, "mos_rating", axe)
             # an unanswered scale keeps the page (required fields)
             page.locator("#scale-MI input[value='4']").check()
             page.get_by_role("button", name="Next").click()
@@ -120,8 +124,14 @@ def test_mos_batch_in_chromium(mos_server, tmp_path):
             assert n < 50
         assert "Batch finished" in page.content()
         page.screenshot(path=str(shots / "mos_batch_done.png"), full_page=True)
+        check_accessibility(page, "mos_batch_done", axe)
+        page.goto(link.split("/r/")[0] + "/admin?token=" + "a" * 24)
+        assert "MOS study progress" in page.content()
+        page.screenshot(path=str(shots / "mos_admin.png"), full_page=True)
+        check_accessibility(page, "mos_admin", axe)
         browser.close()
     assert not csp_errors
+    assert all(not v for v in axe.values()), axe
     assert all(p.lower().startswith("text prompt:") for p in prompts)
     assert any("Prompt number" in p for p in prompts) and any("A real" in p for p in prompts)
     answers = study.answers()

@@ -154,8 +154,11 @@ def test_invited_raters_complete_the_study(mos_dir, tmp_path):
             if "Next batch" in html:
                 client.post(f"/r/{token}/start", data={"csrf": _csrf(html)})
             assert "All done" in client.get(f"/r/{token}").text
-        status = client.get("/admin?token=admin-secret-0123456789").json()
+        status = client.get("/admin?token=admin-secret-0123456789&format=json").json()
         assert client.get("/admin").status_code == 403
+        html = client.get("/admin?token=admin-secret-0123456789").text
+        assert "12 of 12 clips have all their ratings" in html
+    assert [r["complete"] for r in status["systems"]] == [4, 4, 4]
     assert status["ratings_per_clip"] == {"2": 12} and status["complete_clips"] == 12
     assert status["invalid"] == []
     paths = export_mos_study(study, tmp_path / "me")
@@ -208,14 +211,26 @@ def test_probe_failures_are_reported_and_can_be_dropped(mos_dir, tmp_path):
     report = (tmp_path / "drop" / "study_report.md").read_text()
     assert "R02: anchor: scored anchor" in report and "(dropped)" in report
     # the CLI: export --format musiceval, then the MOS report
-    res = CliRunner().invoke(app, ["export", str(mos_dir), "--out", str(tmp_path / "cli"),
-                                   "--format", "musiceval", "--drop-flagged"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "export",
+            str(mos_dir),
+            "--out",
+            str(tmp_path / "cli"),
+            "--format",
+            "musiceval",
+            "--drop-flagged",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "R02" not in set(load_musiceval(tmp_path / "cli").ratings["rater"])
     from emoconvey.cli import app as main_app
 
-    res = CliRunner().invoke(main_app, ["report", "--mos", str(tmp_path / "cli"), "-o",
-                                        str(tmp_path / "rep"), "--no-figures"])
+    res = CliRunner().invoke(
+        main_app,
+        ["report", "--mos", str(tmp_path / "cli"), "-o", str(tmp_path / "rep"), "--no-figures"],
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "rep" / "tables" / "mos_system.csv").is_file()
 
@@ -283,3 +298,29 @@ def test_init_and_config_errors(tmp_path):
     study = open_mos_study(tmp_path / "c.db")
     with pytest.raises(EmoconveyError, match="no ratings yet"):
         export_mos_study(study, tmp_path / "out")
+
+
+def test_idle_batches_are_released_to_others(tmp_path):
+    from emoconvey.survey.mos_study import invite_mos_raters
+
+    files = make_files(tmp_path / "f", systems=2, prompts=2)
+    cfg = MosConfig(ratings_per_clip=1, batch_size=4, repeats_per_batch=0, session_expiry_minutes=0)
+    study = init_mos_study(
+        tmp_path / "m.db",
+        files["root"],
+        manifest=files["manifest"],
+        prompts=files["prompts"],
+        config=cfg,
+    )
+    invite_mos_raters(study, tmp_path / "inv.csv", names=["A", "B"])
+    a = study.start_batch("A")
+    study.answer("A", a.batch_id, 0, 3, 3)
+    assert study.start_batch("B") is not None  # A idle (expiry 0): released to B
+    assert not a.open and a.reached == 2
+    b = study.current_batch("B")
+    assert sorted(b.main_clips) == sorted(a.main_clips[1:])
+    with pytest.raises(EmoconveyError, match="batch was closed"):
+        study.answer("A", a.batch_id, 1, 3, 3)
+    reopened = open_mos_study(tmp_path / "m.db")
+    assert reopened.assigner.progress()["done"].sum() == 1
+    assert reopened.current_batch("A") is None

@@ -42,6 +42,7 @@ def create_mos_app(study: MosStudy, *, admin_token: str | None) -> FastAPI:
     app = FastAPI(title=study.config.title, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.mos = study
     app.state.mos_page = env.get_template("mos_page.html")
+    app.state.mos_admin = env.get_template("mos_admin.html")
     app.state.mos_admin_token = admin_token
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

@@ -493,7 +493,8 @@ class MosStudy:
         )
 
     def progress(self) -> dict[str, Any]:
-        """Admin summary: raters, batches, ratings-per-clip histogram, invalid raters."""
+        """Admin summary: raters, batches, ratings-per-clip histogram, per-system progress
+        (``systems``: clips, complete clips, ratings) and invalid raters."""
         with self.lock:
             prog = self.assigner.progress()
             n_batches = len(self.assigner.batches)
@@ -506,8 +507,15 @@ class MosStudy:
             anchor_threshold=cfg.anchor_threshold,
             max_repeat_difference=cfg.repeat_max_difference,
         )
+        k = cfg.ratings_per_clip
+        per_system = [
+            {"system": sysname, "clips": len(g), "complete": int((g["done"] >= k).sum()),
+             "ratings": int(g["done"].sum())}
+            for sysname, g in prog.groupby("system", sort=True)
+        ]
         return {
             "clips": len(prog),
+            "systems": per_system,
             "ratings_per_clip": {
                 int(k): int(v) for k, v in prog["done"].value_counts().sort_index().items()
             },

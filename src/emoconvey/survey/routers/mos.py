@@ -9,8 +9,9 @@ Raters reach only their personal link ``/r/<token>`` (from ``survey invite``):
 4. "all done" when nothing is left for them.
 
 Answers are taken in order and saved when given; a page submitted twice makes one
-rating. ``/admin`` (admin token) returns the progress as JSON: ratings per clip,
-complete clips, open batches and raters who failed a quality probe.
+rating. ``/admin`` (admin token) shows the progress: ratings per clip, complete clips and
+ratings per system, open batches, and raters who failed a quality probe
+(``?format=json`` or ``Accept: application/json`` for JSON).
 
 The study (:class:`~emoconvey.survey.mos_study.MosStudy`), the compiled page template
 and the admin token live in ``app.state.mos``, ``app.state.mos_page`` and
@@ -105,9 +106,16 @@ def show(request: Request, token: str) -> Any:
     if item is None:
         return _render(request, kind="done" if r["stage"] == "done" else "batch_done", **ctx)
     return _render(
-        request, kind="rate", batch_id=batch_id, position=pos, number=answered + 1,
-        total=study.batch_size_of(batch_id), batch_no=batch_no,
-        prompt=study.prompt_text.get(item.prompt_id), **ctx)
+        request,
+        kind="rate",
+        batch_id=batch_id,
+        position=pos,
+        number=answered + 1,
+        total=study.batch_size_of(batch_id),
+        batch_no=batch_no,
+        prompt=study.prompt_text.get(item.prompt_id),
+        **ctx,
+    )
 
 
 @router.post("/r/{token}/start")
@@ -126,15 +134,13 @@ async def rate(request: Request, token: str) -> Any:
     r = _rater(request, token)
     form = await _form(request, r)
     values = {}
-    for name, lo, hi in (("batch", 1, 10**9), ("position", 0, 10**6), ("MI", 1, 5),
-                         ("TA", 1, 5)):
+    for name, lo, hi in (("batch", 1, 10**9), ("position", 0, 10**6), ("MI", 1, 5), ("TA", 1, 5)):
         raw = form.get(name, "")
         if not re.fullmatch(r"[0-9]{1,10}", raw) or not lo <= int(raw) <= hi:
             raise HTTPException(422, f"field {name!r}: expected an integer {lo}-{hi}")
         values[name] = int(raw)
     try:
-        study.answer(r["name"], values["batch"], values["position"], values["MI"],
-                     values["TA"])
+        study.answer(r["name"], values["batch"], values["position"], values["MI"], values["TA"])
     except EmoconveyError as exc:
         raise HTTPException(409, str(exc)) from None
     study.touch(token)
@@ -164,4 +170,13 @@ def admin(request: Request) -> Any:
     given = given or request.query_params.get("token", "")
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise HTTPException(403, "wrong or missing admin token")
-    return JSONResponse(_study(request).progress(), headers={"cache-control": "no-store"})
+    status = _study(request).progress()
+    if request.query_params.get("format") == "json" or "application/json" in request.headers.get(
+        "accept", ""
+    ):
+        return JSONResponse(status, headers={"cache-control": "no-store"})
+    study = _study(request)
+    html = request.app.state.mos_admin.render(
+        cfg=PageConfig(study), base=_base(request), page_title="Progress", s=status, token=given
+    )
+    return HTMLResponse(html, headers={"cache-control": "no-store"})
