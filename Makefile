@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= emoconvey-report
+DEV_EXTRAS ?= survey,postgres,test,generate,ray,predict,text
 
 .PHONY: report test install install-dev system-deps lint clean
 
@@ -16,8 +17,11 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# torch==2.13.0 first: the CPU build that lies on these machines' disk (see README); the
+# extras' looser torch requirements are then already met and pull nothing more.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[survey,postgres,test]"
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[$(DEV_EXTRAS)]"
 	touch $@ $(VENV)/.installed-base
 
 install: $(VENV)/.installed-base

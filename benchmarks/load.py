@@ -56,7 +56,7 @@ from emoconvey.survey.app import create_app
 from emoconvey.survey.study import open_study
 profile = os.environ.get("EMOCONVEY_LOAD_PROFILE")
 if profile:  # run thread-pool work inline so that cProfile (main thread) sees it
-    import cProfile, fastapi.routing, starlette.concurrency, emoconvey.survey.app as ea
+    import cProfile, fastapi.routing, starlette.concurrency, emoconvey.survey.deps as ea
     async def inline(func, *args, **kwargs):
         return func(*args, **kwargs)
     async def inline_db(func, limiter):
@@ -252,11 +252,12 @@ class Participant:
         r = await self.call("consent", "GET", f"/?PROLIFIC_PID={pid}", (200,))
         self.stats.started += 1
         cookie = r.cookies.get("ec_csrf", "")
+        resume = r.cookies.get("ec_resume", "")  # binds the platform ID to this "browser"
         await self.think()
         r = await self.call("start", "POST", "/start", (303,),
                             data={"csrf": CSRF_RE.search(r.text).group(1), "consent": "yes",
                                   "pid": pid},
-                            headers={"cookie": f"ec_csrf={cookie}"})
+                            headers={"cookie": f"ec_csrf={cookie}; ec_resume={resume}"})
         token = r.headers["location"].rsplit("/", 1)[-1]
         page = f"/s/{token}"
         while True:

@@ -107,11 +107,24 @@ def _load(
             )
         return load_aimoclips(min_ratings=min_ratings), []
     dataset = load_dataset(ratings, clips, intents, min_ratings=min_ratings)
+    _check_not_all_excluded(dataset)
     if not with_reference:
         return dataset, []
     reference = load_aimoclips(min_ratings=min_ratings)
     combined = combine_datasets([dataset, reference], labels=["yours", "aimoclips"])
     return combined, reference.systems
+
+
+def _check_not_all_excluded(dataset: Dataset) -> None:
+    """Refuse, with the reason and the fix, a dataset whose every clip was excluded."""
+    if len(dataset.ratings) == 0 and len(dataset.excluded):
+        most = int(dataset.excluded["n_ratings"].max())
+        raise EmoconveyError(
+            f"--min-ratings: all {len(dataset.excluded)} clip(s) have fewer than "
+            f"{dataset.min_ratings} ratings (the most any clip has is {most}), so every clip "
+            f"was excluded; lower the threshold, e.g. --min-ratings {max(most, 1)} (a survey "
+            "export's study_report.md and 'analyse with' hint give the study's own value)"
+        )
 
 
 @app.command()

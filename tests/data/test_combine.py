@@ -62,3 +62,21 @@ def test_combine_argument_errors(aimoclips):
         combine_datasets([])
     with pytest.raises(EmoconveyError, match="labels"):
         combine_datasets([aimoclips], labels=["a", "b"])
+
+
+def test_combine_tolerates_float_noise_but_not_real_differences(aimoclips):
+    # 2.53 read back through a lossy float path is 2.5300000000000002 (one ulp away)
+    noisy = aimoclips.intents.copy()
+    noisy["norm_valence"] = [float(repr(v + 0.0)) for v in noisy["norm_valence"]]
+    angry = noisy["intent"] == "angry"
+    noisy.loc[angry, "norm_valence"] = 2.5300000000000002
+    assert noisy.loc[angry, "norm_valence"].iloc[0] != 2.53
+    mine = load_dataset(synthetic_ratings(systems=("Noisy",)), intents=noisy)
+    both = combine_datasets([mine, aimoclips], labels=["yours", "aimoclips"])
+    assert set(both.systems) == {"Noisy", *aimoclips.systems}
+    # a difference in the 8th significant digit is a different norm
+    close = aimoclips.intents.copy()
+    close.loc[close["intent"] == "angry", "norm_valence"] = 2.5300001
+    other = load_dataset(synthetic_ratings(systems=("Close",)), intents=close)
+    with pytest.raises(EmoconveyError, match=r"norm_valence 2\.5300001 in 'yours' but 2\.53"):
+        combine_datasets([other, aimoclips], labels=["yours", "aimoclips"])

@@ -19,6 +19,8 @@ from emoconvey.survey.export import export_study
 from emoconvey.survey.study import init_study, open_study
 
 CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core from npm (``scripts/system-deps.sh`` installs it from tests/survey/package.json)."""
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -49,6 +51,23 @@ def live_server(tmp_path, demo_files):
     thread.join(10)
 
 
+def check_accessibility(page, name: str, found: dict) -> None:
+    """Run axe-core in the page (WCAG 2.x A/AA rules); keep its serious/critical findings.
+
+    axe is evaluated through the DevTools protocol, so the page's strict CSP (no inline
+    scripts) stays in force.
+    """
+    if not AXE.is_file():
+        pytest.skip(f"{AXE} not found (run scripts/system-deps.sh: npm install axe-core)")
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,"
+        " target: v.nodes[0] && v.nodes[0].target.join(' ')}))")
+    found[name] = [v for v in result if v["impact"] in ("serious", "critical")]
+
+
 def submit(page) -> None:
     with page.expect_navigation():
         page.get_by_role("button").click()
@@ -64,19 +83,28 @@ def test_participant_session_in_chromium(live_server, tmp_path):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
                                 has_touch=True, device_scale_factor=1)
+        csp_errors: list[str] = []
+        page.on("console", lambda m: csp_errors.append(m.text)
+                if "Content Security Policy" in m.text else None)
+        axe: dict[str, list] = {}
         page.goto(f"{url}/?PROLIFIC_PID=BROWSER1")
+        check_accessibility(page, "consent", axe)
         page.get_by_role("checkbox").check()
         submit(page)
+        check_accessibility(page, "demographics", axe)
         page.select_option("#gender", "Female")
         page.fill("#age", "34")
-        page.get_by_role("checkbox").check()
+        page.check("input[name=fluency][value=yes]")
         submit(page)
         assert page.locator("audio").count() == 1  # sample clip
+        check_accessibility(page, "sample", axe)
         submit(page)
+        check_accessibility(page, "instructions", axe)
         submit(page)  # instructions -> ratings
         n = 0
         while page.locator("form.rate-form").count():
             if n == 0:
+                check_accessibility(page, "rating", axe)
                 # required scales: submitting empty keeps us on the page
                 page.get_by_role("button").click()
                 assert page.locator("form.rate-form input[name=position]").input_value() == "0"
@@ -98,8 +126,21 @@ def test_participant_session_in_chromium(live_server, tmp_path):
             n += 1
             assert n < 20
         assert page.locator("#completion-code").inner_text() == "DEMO-1234"
+        check_accessibility(page, "completion", axe)
         page.screenshot(path=str(shots / "done_page.png"), full_page=True)
+        page.goto(f"{url}/no-such-page")
+        check_accessibility(page, "error", axe)
+        page.goto(f"{url}/admin?token={'a' * 24}")
+        assert page.locator("#finished").inner_text() == "1"
+        check_accessibility(page, "admin", axe)
+        page.locator("#sec-flags summary").click()  # sections fold; state survives reload
+        page.reload()
+        assert page.locator("#sec-flags").get_attribute("open") is None
         browser.close()
+    assert {k for k, v in axe.items() if v} == set(), axe  # no serious/critical violation
+    assert set(axe) == {"consent", "demographics", "sample", "instructions", "rating",
+                        "completion", "error", "admin"}
+    assert csp_errors == []  # the pages need nothing the CSP forbids
     assert n == 8
     paths = export_study(study, tmp_path / "export")
     ds = load_dataset(paths["ratings"], paths["clips"], paths["intents"], min_ratings=1)

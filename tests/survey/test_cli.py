@@ -95,3 +95,55 @@ def test_missing_study(tmp_path, cmd):
                                             if cmd == "export" else [])
     res = runner.invoke(app, args)
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_failed_init_leaves_no_folder_and_demo_config_says_how_to_change(tmp_path, demo_files,
+                                                                          monkeypatch):
+    monkeypatch.delenv("EMOCONVEY_ADMIN_TOKEN", raising=False)
+    monkeypatch.delenv("EMOCONVEY_SURVEY_DB", raising=False)
+    clips, _ = demo_files
+    (tmp_path / "bad.yaml").write_text("clips_per_particpant: 3\n")
+    res = runner.invoke(app, ["init", str(tmp_path / "new"), "--clips", str(clips),
+                              "--config", str(tmp_path / "bad.yaml")])
+    assert res.exit_code == 2 and not (tmp_path / "new").exists()
+    (tmp_path / "kept").mkdir()  # a folder the user made is never removed
+    res = runner.invoke(app, ["init", str(tmp_path / "kept"), "--clips", str(clips),
+                              "--config", str(tmp_path / "bad.yaml")])
+    assert res.exit_code == 2 and (tmp_path / "kept").is_dir()
+    # the demo's study.yaml: its advice to change settings works as written
+    res = runner.invoke(app, ["init", str(tmp_path / "d"), "--demo"])
+    assert res.exit_code == 0, res.output
+    yaml_text = (tmp_path / "d" / "study.yaml").read_text()
+    assert "re-run init" not in yaml_text
+    assert "emoconvey survey init NEW_FOLDER --clips THIS_FOLDER/clips" in yaml_text
+    (tmp_path / "d" / "study.yaml").write_text(
+        yaml_text.replace("clips_per_participant: 6", "clips_per_participant: 4"))
+    res = runner.invoke(app, ["init", str(tmp_path / "d2"), "--clips",
+                              str(tmp_path / "d" / "clips"), "--config",
+                              str(tmp_path / "d" / "study.yaml")])
+    assert res.exit_code == 0, res.output
+    assert open_study(tmp_path / "d2" / "study.db").config.clips_per_participant == 4
+
+
+def test_study_without_sample_clip_still_has_the_practice_step(tmp_path, demo_files):
+    clips, _ = demo_files
+    (tmp_path / "k.yaml").write_text("clips_per_participant: 4\ncompletion_code: K\n")
+    res = runner.invoke(app, ["init", str(tmp_path / "n"), "--clips", str(clips),
+                              "--config", str(tmp_path / "k.yaml")])
+    assert res.exit_code == 0, res.output
+    study = open_study(tmp_path / "n" / "study.db")
+    assert study.config.sample_clip is None
+    with TestClient(create_app(study, admin_token=None, seed=1)) as c:
+        tok = start_session(c)
+        from survey_helpers import session_csrf
+
+        csrf = session_csrf(c, tok)
+        c.post(f"/s/{tok}/demographics",
+               data={"csrf": csrf, "gender": "Male", "age": "40", "fluency": "yes"})
+        page = c.get(f"/s/{tok}").text
+        assert study.config.text("sample_title") in page and "<audio" in page
+        audio = c.get(f"/s/{tok}/audio/sample")
+        assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
+        to_ratings(c, tok)
+        assert finish_session(c, tok) == 4  # the practice clip adds no rating slot
+    study.store.engine.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from survey_helpers import (
@@ -110,3 +112,116 @@ def test_admin_page(client):
     st = client.get(f"/admin/status.json?token={ADMIN}").json()
     assert st["started"] == 1 and st["finished"] == 1 and st["ratings"] == 6
     assert sum(n for _, n in st["histogram"]) == 72
+
+
+def test_fluency_is_an_explicit_required_choice_and_mistakes_can_be_corrected(client):
+    token = start_session(client)
+    html = client.get(f"/s/{token}").text
+    radios = re.findall(r'<input type="radio" name="fluency" value="(yes|no)" required', html)
+    assert radios == ["yes", "no"]
+    csrf = session_csrf(client, token)
+    client.post(f"/s/{token}/demographics",
+                data={"csrf": csrf, "gender": "Male", "age": "30", "fluency": "no"})
+    page = client.get(f"/s/{token}").text
+    assert "do not meet the requirements" in page
+    assert 'action="/s/' + token + '/demographics"' in page  # correction form
+    # a corrected resubmission (and a return with the same link) continues the study
+    r = client.post(f"/s/{token}/demographics",
+                    data={"csrf": csrf, "gender": "Male", "age": "30", "fluency": "yes"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert "A sample clip" in client.get(f"/s/{token}").text
+
+
+def test_screenout_code_and_url_for_ineligible_participants(demo_study):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from emoconvey.survey.app import create_app
+
+    demo_study.config = replace(demo_study.config, screenout_code="SCR-77",
+                                screenout_url="https://platform.example/out?cc={code}")
+    with TestClient(create_app(demo_study, admin_token=None)) as c:
+        token = start_session(c)
+        c.post(f"/s/{token}/demographics", data={"csrf": session_csrf(c, token),
+                                                 "gender": "Male", "age": "15",
+                                                 "fluency": "yes"})
+        page = c.get(f"/s/{token}").text
+    assert 'id="screenout-code">SCR-77<' in page
+    assert 'href="https://platform.example/out?cc=SCR-77"' in page
+
+
+def test_pages_have_distinct_titles_favicon_and_html_errors(client, demo_study):
+    title = demo_study.config.title
+    token = start_session(client)
+    seen = []
+    for step in range(3):
+        html = client.get(f"/s/{token}").text
+        t = re.search(r"<title>(.*?)</title>", html).group(1)
+        assert t.count(title) == 1, t
+        seen.append(t)
+        if step == 0:
+            to_ratings(client, token)
+    assert len(set(seen)) == 2  # the demographics page and the first rating page
+    assert re.search(r"<title>Clip 1 of 8 – ", client.get(f"/s/{token}").text)
+    fav = client.get("/favicon.ico")
+    assert fav.status_code == 200 and fav.headers["content-type"].startswith("image/svg+xml")
+    assert 'rel="icon"' in client.get("/").text
+    for method, url, status in (("get", "/nope", 404), ("get", "/s/" + "x" * 40, 404),
+                                ("post", "/", 405), ("get", "/start", 405)):
+        r = getattr(client, method)(url)
+        assert r.status_code == status
+        assert r.headers["content-type"].startswith("text/html")
+        assert '<html lang="en">' in r.text and "{&#34;detail" not in r.text
+        assert '{"detail"' not in r.text and "Not Found" not in r.text
+        assert "Method Not Allowed" not in r.text
+        assert demo_study.config.text(f"error_{status}") in r.text
+    # JSON clients and the admin routes still get JSON
+    r = client.get("/nope", headers={"accept": "application/json"})
+    assert r.status_code == 404 and r.json()["detail"]
+    assert client.get("/admin/nope").headers["content-type"].startswith("application/json")
+
+
+def test_error_pages_speak_the_study_language(tmp_path, demo_files):
+    from fastapi.testclient import TestClient
+
+    from emoconvey.survey.app import create_app
+    from emoconvey.survey.config import StudyConfig
+    from emoconvey.survey.study import init_study, open_study
+
+    clips, _ = demo_files
+    cfg = StudyConfig.from_dict({"language": "ko", "clips_per_participant": 4,
+                                 "texts": {"error_404": "페이지를 찾을 수 없습니다."}})
+    init_study(tmp_path / "ko.db", clips, config=cfg)
+    with TestClient(create_app(open_study(tmp_path / "ko.db"), admin_token=None)) as c:
+        r = c.get("/does-not-exist")
+    assert r.status_code == 404 and '<html lang="ko">' in r.text
+    assert "페이지를 찾을 수 없습니다." in r.text
+
+
+def test_optional_logo_and_header(demo_study):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from emoconvey.survey.app import create_app
+
+    logo = demo_study.clips_root / "extras" / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4"/>')
+    plain = TestClient(create_app(demo_study, admin_token=None)).get("/").text
+    assert "/logo" not in plain and "site-header" not in plain
+    assert TestClient(create_app(demo_study, admin_token=None)).get("/logo").status_code == 404
+    demo_study.config = replace(demo_study.config, logo="extras/logo.svg",
+                                header="Institute of Music Studies")
+    with TestClient(create_app(demo_study, admin_token=None)) as c:
+        page = c.get("/").text
+        assert '<img class="logo" src="/logo" alt=""' in page
+        assert "Institute of Music Studies" in page
+        r = c.get("/logo")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml"
+    for bad in ("../study.db", "music_clips/ToneGen/ToneGen_happy_1.wav"):
+        demo_study.config = replace(demo_study.config, logo=bad)
+        with TestClient(create_app(demo_study, admin_token=None)) as c:
+            assert c.get("/logo").status_code == 404  # outside the folder / not an image
+    logo.unlink()

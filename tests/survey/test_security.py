@@ -126,3 +126,136 @@ def test_admin_requires_token(client):
     assert client.get("/admin").status_code == 401
     assert client.get("/admin/status.json").status_code == 401
     assert client.get("/admin", headers={"authorization": "Bearer nope"}).status_code == 403
+
+
+# ----------------------------------------------------------------------------- platform IDs
+
+
+def other_browser(client):
+    """A second browser (its own cookie jar) on the same application."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(client.app, base_url="http://testserver")
+
+
+def finished_session_with_pid(client, pid: str) -> str:
+    from survey_helpers import finish_session
+
+    token = start_session(client, pid=pid)
+    to_ratings(client, token)
+    finish_session(client, token)
+    assert "DEMO-1234" in client.get(f"/s/{token}").text
+    return token
+
+
+def assert_nothing_revealed(r, token: str) -> None:
+    body = r.text
+    assert token not in body and token not in r.headers.get("location", "")
+    assert "DEMO-1234" not in body and 'name="contact"' not in body
+    assert "/s/" not in body
+
+
+def test_platform_id_does_not_open_session_in_other_browser(client, demo_study):
+    token = finished_session_with_pid(client, "VICTIM1")
+    attacker = other_browser(client)
+    r = attacker.get("/?PROLIFIC_PID=VICTIM1", follow_redirects=False)
+    assert r.status_code == 409
+    assert_nothing_revealed(r, token)
+    assert "contact the researcher" in r.text
+    # the attacker's consent form (fresh CSRF cookie) with the victim's ID
+    csrf = attacker.get("/").cookies.get("ec_csrf") or attacker.cookies.get("ec_csrf")
+    r = attacker.post("/start", data={"csrf": csrf, "consent": "yes", "pid": "VICTIM1"},
+                      follow_redirects=False)
+    assert r.status_code == 409
+    assert_nothing_revealed(r, token)
+    r = attacker.post("/start", data={"csrf": csrf, "consent": "yes", "pid": "VICTIM1"},
+                      headers={"accept": "application/json"})
+    assert r.status_code == 409 and token not in r.text
+    with demo_study.store.read() as s:  # no second session was created for the ID
+        assert s.scalar(select(func.count()).select_from(Participant)
+                        .where(Participant.platform_pid == "VICTIM1")) == 1
+    # the participant's own browser still resumes by ID
+    r = client.get("/?PROLIFIC_PID=VICTIM1", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(token)
+
+
+def test_resume_cookie_is_httponly_lax_and_only_its_hash_is_stored(client, demo_study):
+    token = start_session(client, pid="P-COOKIE")
+    cookie = client.cookies.get("ec_resume")
+    assert cookie and len(cookie) >= 32
+    r = client.get("/")
+    header = r.headers.get("set-cookie", "").lower()
+    assert "ec_resume" not in header or ("httponly" in header and "samesite=lax" in header)
+    r = other_browser(client).get("/")
+    morsels = [c for c in r.headers.get_list("set-cookie") if c.startswith("ec_resume=")]
+    assert morsels and "httponly" in morsels[0].lower() and "samesite=lax" in morsels[0].lower()
+    with demo_study.store.read() as s:
+        p = s.scalar(select(Participant).where(Participant.token == token))
+        assert p.resume_hash and cookie not in p.resume_hash
+        import hashlib
+
+        assert p.resume_hash == hashlib.sha256(cookie.encode()).hexdigest()
+
+
+def test_admin_releases_a_stuck_platform_id(client, demo_study):
+    from survey_helpers import ADMIN, csrf_of
+
+    token = start_session(client, pid="STUCK1")
+    new = other_browser(client)
+    assert new.get("/?PROLIFIC_PID=STUCK1", follow_redirects=False).status_code == 409
+    page = client.get(f"/admin?token={ADMIN}").text
+    admin_csrf = csrf_of(page)
+    url = "/admin/release"
+    # no token, wrong token, no CSRF, cross-origin, unknown ID: refused, nothing changes
+    assert client.post(url, data={"csrf": admin_csrf, "pid": "STUCK1"}).status_code == 401
+    assert client.post(url, data={"csrf": admin_csrf, "pid": "STUCK1",
+                                  "token": "wrong"}).status_code == 403
+    assert client.post(url, data={"pid": "STUCK1", "token": ADMIN}).status_code == 403
+    assert client.post(url, data={"csrf": admin_csrf, "pid": "STUCK1", "token": ADMIN},
+                       headers={"origin": "https://evil.example"}).status_code == 403
+    assert client.post(url, data={"csrf": admin_csrf, "pid": "NOPE",
+                                  "token": ADMIN}).status_code == 404
+    assert new.get("/?PROLIFIC_PID=STUCK1", follow_redirects=False).status_code == 409
+    r = client.post(url, data={"csrf": admin_csrf, "pid": "STUCK1", "token": ADMIN})
+    assert r.status_code == 200 and "released" in r.text
+    # the next browser presenting the ID consents and continues the same session ...
+    r = new.get("/?PROLIFIC_PID=STUCK1", follow_redirects=False)
+    assert r.status_code == 200
+    r = new.post("/start", data={"csrf": csrf_of(r.text), "consent": "yes", "pid": "STUCK1"},
+                 follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(token)
+    assert new.get("/?PROLIFIC_PID=STUCK1", follow_redirects=False).status_code == 303
+    # ... and is now the only one that may
+    assert client.get("/?PROLIFIC_PID=STUCK1", follow_redirects=False).status_code == 409
+    third = other_browser(client)
+    assert third.get("/?PROLIFIC_PID=STUCK1", follow_redirects=False).status_code == 409
+
+
+def test_streamed_oversized_body_is_413_and_errors_name_no_internals(client, demo_study,
+                                                                      rating_session):
+    token, csrf, pos = rating_session
+    url = f"/s/{token}/rate"
+
+    def chunks():  # 10 MB without a Content-Length (chunked transfer)
+        yield f"csrf={csrf}&position={pos}&valence=5&arousal=5&pad=".encode()
+        for _ in range(160):
+            yield b"x" * 65536
+
+    r = client.post(url, content=chunks(),
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413, r.text
+    bodies = [
+        client.post(url, content=b"--xx\r\nnonsense",
+                    headers={"content-type": "multipart/form-data; boundary=xx"}),
+        client.post(url, content=b"csrf=\xff\xfe&valence=5",
+                    headers={"content-type": "application/x-www-form-urlencoded"}),
+        client.post(url, content="&".join(f"f{i}=1" for i in range(100)),
+                    headers={"content-type": "application/x-www-form-urlencoded"}),
+    ]
+    assert [r.status_code for r in bodies[1:]] == [400, 400]
+    assert bodies[0].status_code in (400, 422)
+    for r in bodies:
+        for name in ("HTTPException", "ValueError", "UnicodeDecodeError", "_TooLarge",
+                     "Exception", "Traceback"):
+            assert name not in r.text
+    assert n_ratings(demo_study) == 0

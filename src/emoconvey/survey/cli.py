@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -87,6 +88,7 @@ def init(
     from emoconvey.survey.config import load_config
     from emoconvey.survey.study import init_study
 
+    created = not study_dir.exists()
     try:
         study_dir.mkdir(parents=True, exist_ok=True)
         if demo:
@@ -104,6 +106,8 @@ def init(
                            intents=intents_df)
         study.store.engine.dispose()
     except EmoconveyError as exc:
+        if created:  # leave nothing behind from a failed init
+            shutil.rmtree(study_dir, ignore_errors=True)
         raise _fail(exc) from None
     token_path = study_dir / TOKEN_FILE
     if not os.environ.get(ADMIN_ENV) and not token_path.exists():
@@ -175,6 +179,7 @@ def export(
         if "://" not in target and not Path(target).is_file():
             raise EmoconveyError(f"db: {target} does not exist")
         study = open_study(target)
+        min_ratings = study.config.min_ratings
         paths = export_study(study, out, drop_flagged=drop_flagged)
         if contacts is not None:
             if contacts.resolve().parent == out.resolve():
@@ -187,5 +192,5 @@ def export(
         typer.echo(f"{kind}: {path}")
     typer.echo(
         f"analyse with: emoconvey report --ratings {paths['ratings']} --clips {paths['clips']} "
-        f"--intents {paths['intents']}"
+        f"--intents {paths['intents']} --min-ratings {min_ratings}"
     )

@@ -88,6 +88,29 @@ DEFAULT_TEXTS: dict[str, str] = {
     "contact_button": "Save contact",
     "contact_saved": "Thank you, your contact was saved.",
     "error_title": "Something went wrong",
+    "error_404": "This page does not exist. Please check the link you were given.",
+    "error_405": "This page cannot be used like that. Please go back and use the buttons "
+                 "on the page.",
+    "error_4xx": "Your answer could not be saved. Please go back, check it and try again.",
+    "error_5xx": "The server had a problem. Please wait a moment and reload the page.",
+    "error_detail": "Details:",
+    "screenout_body": "If you came from a recruitment platform, return there with this code:",
+    "ineligible_fix": "I made a mistake in my answers",
+    "fluency_yes": "Yes",
+    "fluency_no": "No",
+    "played_through": "Played to the end",
+    "not_played_yet": "Not yet played to the end",
+    "steps": "Consent|About you|Practice|Instructions|Ratings|Done",
+    "step_label": "Step {n} of {total}: {name}",
+    "pid_in_use_title": "This ID has already started the study",
+    "pid_in_use_body": (
+        "The participant ID in your link has already started this study in another "
+        "browser or on another device. To continue, please open the study link in the "
+        "browser you started in. If that is not possible, please contact the researcher "
+        "and give them your participant ID; they can release it so that you can continue "
+        "here."
+    ),
+    "contact_researcher": "Contact the researcher: {contact}",
     "required_missing": "Please answer every scale before continuing.",
 }
 """Every participant-facing text, in English; override any of them in ``texts``."""
@@ -244,6 +267,20 @@ class StudyConfig:
     collect_contact : bool
         Offer an optional contact field on the completion page.
     quality : Quality
+    researcher_contact : str or None
+        How participants reach the researcher (e.g. an e-mail address), shown on pages
+        that ask them to get in touch.
+    screenout_code : str or None
+        Code shown to participants who are not eligible (recruitment platforms pay or
+        release them with it).
+    screenout_url : str or None
+        Where to send a participant who is not eligible, ``{code}`` replaced by
+        ``screenout_code`` (e.g. Prolific's screen-out link).
+    logo : str or None
+        Image shown in the page header, relative to the clips folder (PNG, JPEG, SVG
+        or WebP; served at ``/logo``).
+    header : str or None
+        Line of text shown in the page header (e.g. the institution).
     """
 
     title: str = "Music emotion listening study"
@@ -262,6 +299,11 @@ class StudyConfig:
     assignment: str = "just_in_time"
     collect_contact: bool = True
     quality: Quality = Quality()
+    researcher_contact: str | None = None
+    screenout_code: str | None = None
+    screenout_url: str | None = None
+    logo: str | None = None
+    header: str | None = None
 
     def text(self, key: str, **kwargs: Any) -> str:
         """A participant-facing text with ``{placeholders}`` filled in."""
@@ -298,7 +340,8 @@ class StudyConfig:
         for key in ("title", "language", "completion_code", "platform_param"):
             if key in data:
                 kw[key] = _str(data[key], f"{source}: {key}")
-        for key in ("sample_clip", "completion_url"):
+        for key in ("sample_clip", "completion_url", "researcher_contact", "screenout_code",
+                    "screenout_url", "logo", "header"):
             if data.get(key) is not None:
                 kw[key] = _str(data[key], f"{source}: {key}")
         for key in ("clips_per_participant", "min_ratings"):

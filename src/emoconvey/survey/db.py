@@ -121,6 +121,10 @@ class Participant(Base):
     """Roles of the presentation slots when clips are assigned just in time (JSON list of
     ``[role, ref]``, see :func:`emoconvey.survey.assignment.make_plan`); ``None`` when
     every clip was assigned at the start."""
+    resume_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """SHA-256 (hex) of the resume cookie of the browser that started the session: only
+    it may come back through the platform ID; ``"released"``: the next browser that
+    presents the ID takes the session over; ``None``: never by ID (migration 0004)."""
 
 
 class Assignment(Base):

@@ -23,7 +23,9 @@ DEMO_SYSTEMS: tuple[str, ...] = ("ToneGen", "PulseNet", "ChordBox")
 RATE = 16_000
 
 DEMO_CONFIG = """\
-# Demo study written by 'emoconvey survey init --demo'; edit and re-run init to change.
+# Demo study written by 'emoconvey survey init --demo'. A study's settings are fixed when
+# it is created: to change them, edit this file and create a new study from it, e.g.
+#   emoconvey survey init NEW_FOLDER --clips THIS_FOLDER/clips --config THIS_FOLDER/study.yaml
 title: emoconvey demo listening study
 clips_per_participant: 6
 completion_code: DEMO-1234

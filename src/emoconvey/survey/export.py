@@ -104,6 +104,7 @@ def export_study(
     demo.insert(0, "user", demo["pid"].map(listener))
     demo["completed"] = demo["stage"] == "done"
     demo["n_ratings"] = demo["pid"].map(counts).fillna(0).astype(int)
+    demo["age"] = demo["age"].astype("Int64")  # whole years, blank when not given
     paths["demographics"] = out / "demographics.csv"
     demo.loc[:, ["user", "gender", "age", "fluency", "completed", "n_ratings"]].to_csv(
         paths["demographics"], index=False

@@ -7,7 +7,6 @@ in the clips folder, whose path is stored too.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from dataclasses import dataclass
@@ -91,6 +90,10 @@ def init_study(
     if config.sample_clip:
         extra.append((str(safe_relative(root, config.sample_clip, where="sample_clip")),
                       "sample"))
+    else:  # the protocol always has a practice step: use the first clip for it
+        first = str(clips["path"].iloc[0])
+        log.warning("no sample_clip in the config: the practice step plays %s", first)
+        extra.append((first, "sample"))
     for i, att in enumerate(config.quality.attention):
         extra.append(
             (str(safe_relative(root, att.file, where=f"quality.attention[{i}]")), "attention")
@@ -105,7 +108,7 @@ def init_study(
             Study(
                 id=1,
                 config_json=json.dumps(config.to_dict()),
-                intents_json=intents.to_json(orient="records"),
+                intents_json=_intents_json(intents),
                 clips_root=str(root),
                 created_at=now(),
             )
@@ -137,9 +140,24 @@ def open_study(db: str | Path, *, pool_size: int = 20) -> OpenStudy:
                 f"db: {db} holds no study; create one with 'emoconvey survey init'"
             )
         config = config_from_stored(json.loads(study.config_json))
-        intents = pd.read_json(io.StringIO(study.intents_json), orient="records")
+        intents = _intents_from_json(study.intents_json)
         root = Path(study.clips_root)
     return OpenStudy(store, config, intents, root)
+
+
+def _intents_json(intents: pd.DataFrame) -> str:
+    """The intents table as JSON records; floats in Python's shortest exact form, so that
+    reading them back gives the very same numbers (pandas' ``to_json`` rounds to 10
+    digits and its reader adds noise such as ``2.5300000000000002``)."""
+    records = [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+               for row in intents.to_dict(orient="records")]
+    return json.dumps(records, ensure_ascii=False)
+
+
+def _intents_from_json(text: str) -> pd.DataFrame:
+    """Inverse of :func:`_intents_json` (also reads the pandas JSON of older studies:
+    its at most 10 significant digits parse back exactly)."""
+    return pd.DataFrame(json.loads(text))
 
 
 def clip_table(study: OpenStudy) -> pd.DataFrame:

@@ -6,9 +6,23 @@
     var button = form.querySelector("button[type=submit]");
     var audio = form.querySelector("audio");
     var played = form.querySelector("input[name=played]");
-    if (audio && played) {
+    var status = form.querySelector(".play-status");
+    function setState(state) {
+      if (!status || status.dataset.state === "done") { return; }
+      status.dataset.state = state;
+      if (state === "done") {
+        status.querySelector(".waiting-text").hidden = true;
+        status.querySelector(".done-text").hidden = false;
+      }
+    }
+    if (audio) {
+      audio.addEventListener("play", function () { setState("playing"); });
+      audio.addEventListener("pause", function () {
+        if (!audio.ended) { setState("waiting"); }
+      });
       audio.addEventListener("ended", function () {
-        played.value = "1";
+        setState("done");
+        if (played) { played.value = "1"; }
         if (button) { button.disabled = false; }
       });
     }
