@@ -162,7 +162,7 @@ def test_train_on_aimoclips_format_by_intent(tmp_path: Path) -> None:
         for intent, (v, a) in targets.items():
             sf.write(folder / f"{system}_{intent}_1.wav",
                      synthesize_clip(v, a, seed=s, duration=1.5), 22050)
-            rows += [f"P{k},{system}_{intent}_1_crop.wav,{min(9, v + s)},{a + k % 2 + s}"
+            rows += [f"P{k},{system}_{intent}_1_crop.wav,{min(9, v + s)},{min(9, a + k % 2 + s)}"
                      for k in range(4)]
     ratings = tmp_path / "ratings.csv"
     ratings.write_text("\n".join(rows) + "\n")
