@@ -5,8 +5,8 @@ are stored as plain arrays (:meth:`Head.arrays`, written as safetensors), so tha
 model is loaded and applied with numpy/torch tensors only, never by unpickling.
 
 * ``ridge``: ridge regression on standardised features (the estimator of scikit-learn's
-  ``Ridge``, solved for all strengths at once by SVD; the tests pin it to scikit-learn),
-  one regularisation strength per target chosen by seeded inner K-fold cross-validation
+  ``Ridge``, solved for all strengths at once by one eigen-decomposition; the tests pin
+  it to scikit-learn), one regularisation strength per target chosen by seeded inner K-fold cross-validation
   (K = min(5, n), lowest mean squared error) over
   :math:`\\alpha \\in \\{10^{-3}, 10^{-2.5}, \\dots, 10^{5}\\}`; prediction
   :math:`\\hat y = z(x) W^\\top + b`.
@@ -20,14 +20,13 @@ model is loaded and applied with numpy/torch tensors only, never by unpickling.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 
 import numpy as np
 
 from emoconvey.errors import EmoconveyError
+from emoconvey.predict._threads import single_threaded
 
 __all__ = ["HEADS", "Head", "MLPHead", "RidgeHead", "head_from_arrays", "make_head"]
 
@@ -41,20 +40,6 @@ def _standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scale = X.std(axis=0)
     scale[scale < 1e-12] = 1.0
     return mean, scale
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread (restored after): for a head this small, extra threads only
-    add synchronisation (on a busy 2-core machine, 1.3 s instead of 44 s for a fit)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class Head(ABC):
@@ -82,16 +67,20 @@ class Head(ABC):
 def _ridge_path(Z: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ridge solutions for every alpha of :data:`ALPHAS` with an unpenalised intercept.
 
-    With the centred data :math:`Z_c = U S V^\\top`, the coefficients are
-    :math:`W_\\alpha = V \\,\\mathrm{diag}(s / (s^2 + \\alpha))\\, U^\\top Y_c` (Hoerl &
-    Kennard, 1970) and the intercept :math:`\\bar y - \\bar z W_\\alpha`. Returns coefficients
+    With the centred data :math:`Z_c` and the eigen-decomposition
+    :math:`Z_c^\\top Z_c = V \\Lambda V^\\top` (d x d, cheap for the few dozen to few
+    thousand features of a head), the coefficients are
+    :math:`W_\\alpha = V (\\Lambda + \\alpha I)^{-1} V^\\top Z_c^\\top Y_c` (Hoerl & Kennard,
+    1970) and the intercept :math:`\\bar y - \\bar z W_\\alpha`. Returns coefficients
     ``(n_alphas, d, t)`` and intercepts ``(n_alphas, t)``.
     """
     z_mean, y_mean = Z.mean(axis=0), Y.mean(axis=0)
-    U, sv, Vt = np.linalg.svd(Z - z_mean, full_matrices=False)
-    UtY = U.T @ (Y - y_mean)
-    shrink = sv[None, :] / (sv[None, :] ** 2 + ALPHAS[:, None])  # (a, r)
-    coef = np.einsum("rd,ar,rt->adt", Vt, shrink, UtY)
+    Zc = Z - z_mean
+    eig, V = np.linalg.eigh(Zc.T @ Zc)
+    eig = np.clip(eig, 0.0, None)
+    VtZtY = V.T @ (Zc.T @ (Y - y_mean))  # (d, t)
+    inv = 1.0 / (eig[None, :] + ALPHAS[:, None])  # (a, d)
+    coef = np.einsum("dr,ar,rt->adt", V, inv, VtZtY, optimize=True)
     intercept = y_mean[None, :] - np.einsum("d,adt->at", z_mean, coef)
     return coef, intercept
 
@@ -110,6 +99,10 @@ class RidgeHead(Head):
         self.alpha: np.ndarray | None = None
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> RidgeHead:
+        with single_threaded():
+            return self._fit(X, Y)
+
+    def _fit(self, X: np.ndarray, Y: np.ndarray) -> RidgeHead:
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
         if len(X) < 3:
@@ -192,7 +185,7 @@ class MLPHead(Head):
         )
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> MLPHead:
-        with _one_thread():
+        with single_threaded(torch_too=True):
             return self._fit(X, Y)
 
     def _fit(self, X: np.ndarray, Y: np.ndarray) -> MLPHead:
@@ -245,7 +238,7 @@ class MLPHead(Head):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        with _one_thread():
+        with single_threaded(torch_too=True):
             return self._predict(X)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
