@@ -6,8 +6,8 @@ model is loaded and applied with numpy/torch tensors only, never by unpickling.
 
 * ``ridge``: ridge regression on standardised features (the estimator of scikit-learn's
   ``Ridge``, solved for all strengths at once by one eigen-decomposition; the tests pin
-  it to scikit-learn), one regularisation strength per target chosen by seeded inner K-fold cross-validation
-  (K = min(5, n), lowest mean squared error) over
+  it to scikit-learn), one regularisation strength per target chosen by seeded inner
+  K-fold cross-validation (K = min(5, n), lowest mean squared error) over
   :math:`\\alpha \\in \\{10^{-3}, 10^{-2.5}, \\dots, 10^{5}\\}`; prediction
   :math:`\\hat y = z(x) W^\\top + b`.
 * ``mlp``: the MusicEval head (Liu et al., 2025; d -> 256 -> 64 -> targets) **with** ReLU
