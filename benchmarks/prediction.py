@@ -10,8 +10,9 @@ Measures, each part in a fresh process so that peak memory is its own:
 * ``train``: fitting and 5-fold by-system evaluation (bootstrap CIs included) of the
   ``ridge`` and ``mlp`` heads on 1,000 and 10,000 clips of synthetic 60-d features
   (40 systems), wall time and peak resident memory.
-* ``agreement``: learned vs shuffled-label agreement of ``handcrafted`` + ``ridge`` on held-out
-  systems of the synthetic rated set (:mod:`emoconvey.predict.synthetic`).
+* ``agreement``: learned vs shuffled-label agreement of ``handcrafted`` + ``ridge`` on
+  held-out systems of the synthetic rated set (:mod:`emoconvey.predict.synthetic`), the
+  control also summarised over 20 permutations.
 
 Usage::
 
@@ -129,8 +130,18 @@ def part_agreement(n_systems: int, per_system: int) -> dict[str, object]:
     cols = ["target", "level", "split", "n", "MSE", "LCC", "SRCC", "KTAU", "LCC_ci_low",
             "LCC_ci_high"]
     rows = [*learned[cols].to_dict("records"), *shuffled[cols].to_dict("records")]
+    # the control over 20 permutations: its LCC should scatter around 0
+    lcc: dict[str, list[float]] = {}
+    for k in range(20):
+        control, _ = cross_validate(data, X, split="by-system", shuffle_labels=True, seed=k,
+                                    n_boot=0)
+        for rec in control.to_dict("records"):
+            lcc.setdefault(f"{rec['target']}/{rec['level']}", []).append(rec["LCC"])
+    spread = {key: {"mean": statistics.mean(v), "sd": statistics.stdev(v)}
+              for key, v in lcc.items()}
     return {"part": "agreement", "systems": n_systems, "clips": len(data.clips),
-            "records": rows, "peak_rss_mib": _peak_mib()}
+            "records": rows, "shuffled_lcc_20_permutations": spread,
+            "peak_rss_mib": _peak_mib()}
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -208,6 +219,9 @@ def main() -> None:
                 print(f"  {m['target']:8s} {m['level']:9s} {m['split']:19s} {m['n']:4d} "
                       f"{m['MSE']:7.3f} {m['LCC']:7.3f} {m['SRCC']:7.3f} {m['KTAU']:7.3f}  "
                       f"[{m['LCC_ci_low']:.3f}, {m['LCC_ci_high']:.3f}]")
+            print("  shuffled-label control over 20 permutations (seeds 0-19), LCC mean (sd):")
+            for key, v in r["shuffled_lcc_20_permutations"].items():
+                print(f"    {key:20s} {v['mean']:+.3f} ({v['sd']:.3f})")
 
 
 if __name__ == "__main__":
