@@ -156,6 +156,14 @@ def report(
             "scales (MI/TA); see 'Analysing MOS data' in the README.",
         ),
     ] = None,
+    predicted: Annotated[
+        Path | None,
+        typer.Option(
+            "--predicted",
+            help="predictions.csv of 'predict run': report predicted ratings (marked so); "
+            "--ratings or --with-reference add a predicted-vs-human comparison.",
+        ),
+    ] = None,
 ) -> None:
     """Analyse ratings and write index.html, tables/, figures/ and results.json.
 
@@ -163,8 +171,15 @@ def report(
     """
     from emoconvey.report import build_report
 
+    if mos is not None and predicted is not None:
+        with _friendly_errors():
+            raise EmoconveyError("--mos and --predicted: give one of them")
     if mos is not None:
         _report_mos(mos, ratings, out_dir, min_ratings, figures, confidence)
+        return
+    if predicted is not None:
+        _report_predicted(predicted, ratings, clips, intents, with_reference, out_dir,
+                          min_ratings, figures, confidence)
         return
     with _friendly_errors():
         dataset, reference = _load(ratings, clips, intents, min_ratings, with_reference)
@@ -389,6 +404,42 @@ _mount_generate()
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def _report_predicted(
+    predicted: Path,
+    ratings: Path | None,
+    clips: Path | None,
+    intents: Path | None,
+    with_reference: bool,
+    out_dir: Path,
+    min_ratings: int,
+    figures: bool,
+    confidence: float,
+) -> None:
+    """``emoconvey report --predicted``: see :mod:`emoconvey.report.predicted`."""
+    from emoconvey.data import load_aimoclips, load_dataset
+    from emoconvey.report.predicted import build_predicted_report, read_predictions
+
+    with _friendly_errors():
+        if ratings is not None and with_reference:
+            raise EmoconveyError(
+                "--predicted: compare with either your --ratings or the AImoclips reference "
+                "(--with-reference), not both"
+            )
+        preds = read_predictions(predicted)
+        human = None
+        if ratings is not None:
+            human = load_dataset(ratings, clips, intents, min_ratings=min_ratings)
+        elif with_reference:
+            human = load_aimoclips(min_ratings=min_ratings)
+        folder = build_predicted_report(
+            preds, out=out_dir, human=human, intents=intents, source=str(predicted),
+            figures=figures, confidence=confidence, progress=console.is_terminal,
+        )
+    out.print(f"[bold green]Report of PREDICTED ratings written[/] to {folder}/ "
+              f"({len(preds)} clips)")
+    out.print(f"  open {folder / 'index.html'}")
 
 
 def _mount_predict() -> None:

@@ -154,3 +154,17 @@ def test_clap_errors(tmp_path: Path) -> None:
     except ImportError:
         with pytest.raises(EmoconveyError, match="needs the laion_clap package"):
             get_extractor("clap", checkpoint=str(tmp_path / "music_audioset_epoch_15.pt"))
+
+
+def test_entry_point_extractors_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emoconvey.predict.extractors import base
+
+    class FakeEntryPoint:
+        name = "thirdparty-test"
+
+        def load(self) -> type[CountingExtractor]:
+            return CountingExtractor
+
+    monkeypatch.setattr(base, "_entry_points", lambda: {"thirdparty-test": FakeEntryPoint()})
+    assert "thirdparty-test" in available_extractors()
+    assert isinstance(get_extractor("thirdparty-test", scale=3.0), CountingExtractor)

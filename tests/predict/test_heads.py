@@ -82,3 +82,32 @@ def test_splits() -> None:
         make_folds(clips, "by-system", k=1)
     with pytest.raises(EmoconveyError, match="at least 7 clips"):
         make_folds(clips.head(5), "random")
+
+
+def test_ridge_is_pinned_to_scikit_learn() -> None:
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import PredefinedSplit, cross_val_score
+
+    from emoconvey.predict.heads import ALPHAS
+
+    X, Y = _data(90, seed=3)
+    head = make_head("ridge", seed=5).fit(X, Y)
+    Z = (X - X.mean(0)) / X.std(0)
+    # the same seeded inner folds, scored by scikit-learn
+    order = np.random.default_rng(5).permutation(len(X))
+    fold = np.empty(len(X), int)
+    for k, part in enumerate(np.array_split(order, 5)):
+        fold[part] = k
+    for j in range(2):
+        # fold sizes differ by at most one: weight as the head does (per clip)
+        sizes = np.bincount(fold)
+        weighted = [
+            sum(-s * n for s, n in zip(
+                cross_val_score(Ridge(alpha=a), Z, Y[:, j], cv=PredefinedSplit(fold),
+                                scoring="neg_mean_squared_error"), sizes, strict=True))
+            for a in ALPHAS
+        ]
+        assert head.alpha[j] == ALPHAS[int(np.argmin(weighted))]
+        ref = Ridge(alpha=head.alpha[j]).fit(Z, Y[:, j])
+        np.testing.assert_allclose(head.coef[j], ref.coef_, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(head.intercept[j], ref.intercept_, rtol=1e-8)

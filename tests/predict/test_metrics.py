@@ -152,3 +152,18 @@ def test_score_frames_errors(tmp_path: Path) -> None:
     q.write_text("clip_id,valence\na_1,1\nb_1,2\n")
     with pytest.raises(EmoconveyError, match="no target in common"):
         score_frames(read_scores(t), read_scores(q))
+
+
+def test_cli_and_metrics_do_not_import_the_heavy_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, emoconvey.cli, emoconvey.predict, emoconvey.report.predicted\n"
+        "heavy = [m for m in ('torch', 'librosa', 'sklearn', 'transformers', 'soundfile',"
+        " 'safetensors') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == ""

@@ -40,11 +40,18 @@ def test_held_out_systems_agree_and_shuffled_control_does_not(
         assert utt["SRCC"] > 0.8
         assert utt["LCC_ci_low"] < utt["LCC"] < utt["LCC_ci_high"]
     assert _get(metrics, "arousal", "system")["LCC"] > 0.8
-    control, _ = cross_validate(synthetic_data, features, split="by-system",
-                                shuffle_labels=True, n_boot=0)
-    assert set(control["split"]) == {"by-system+shuffled"}
-    for target in ("valence", "arousal"):
-        assert abs(_get(control, target, "utterance")["LCC"]) < 0.3
+    # the shuffled-label control: one permutation scatters (sd about 0.2 here), the
+    # mean over several stays near zero
+    lcc = {"valence": [], "arousal": []}
+    for seed in range(6):
+        control, _ = cross_validate(synthetic_data, features, split="by-system",
+                                    shuffle_labels=True, n_boot=0, seed=seed)
+        assert set(control["split"]) == {"by-system+shuffled"}
+        for target in lcc:
+            lcc[target].append(_get(control, target, "utterance")["LCC"])
+    for target, values in lcc.items():
+        assert abs(np.mean(values)) < 0.25, (target, values)
+        assert np.mean(values) < _get(metrics, target, "utterance")["LCC"] - 0.5
 
 
 def test_other_splits(synthetic_data: RatedClips, features: np.ndarray) -> None:

@@ -146,3 +146,37 @@ def test_audiomos_needs_mi_and_ta(
     _fails(["predict", "run", "--model", str(model), "--audio", str(synthetic_folder), "--out",
             str(tmp_path / "a.txt"), "--format", "audiomos", "--cache-dir", str(feature_cache)],
            "needs a model predicting MI and TA")
+
+
+def test_train_on_aimoclips_format_by_intent(tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from emoconvey.predict.synthetic import synthesize_clip
+
+    rows = ["user,audio_file,valence,arousal"]
+    targets = {"happy": (8, 7), "angry": (2, 8), "sad": (2, 2), "calm": (7, 2)}
+    for s, system in enumerate(("SysA", "SysB", "SysC")):
+        folder = tmp_path / "audio" / "music_clips" / system
+        folder.mkdir(parents=True)
+        for intent, (v, a) in targets.items():
+            sf.write(folder / f"{system}_{intent}_1.wav",
+                     synthesize_clip(v, a, seed=s, duration=1.5), 22050)
+            rows += [f"P{k},{system}_{intent}_1_crop.wav,{min(9, v + s)},{min(9, a + k % 2 + s)}"
+                     for k in range(4)]
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "model"
+    _ok(["predict", "train", "--ratings", str(ratings), "--audio-root", str(tmp_path / "audio"),
+         "--split", "by-intent", "--n-boot", "0", "--workers", "1", "--out", str(model),
+         "--cache-dir", str(tmp_path / "cache")])
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert {m["split"] for m in metrics} == {"by-intent"}
+    assert {m["n"] for m in metrics if m["level"] == "utterance"} == {12}
+    pred = tmp_path / "p.csv"
+    _ok(["predict", "run", "--model", str(model), "--audio", str(tmp_path / "audio"),
+         "--out", str(pred), "--cache-dir", str(tmp_path / "cache")])
+    table = pd.read_csv(pred)
+    assert sorted(set(table["intent"])) == sorted(targets)
+    assert set(table["system"]) == {"SysA", "SysB", "SysC"}
+    assert np.isfinite(table[["valence", "arousal"]].to_numpy()).all()

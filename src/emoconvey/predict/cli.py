@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -73,15 +74,27 @@ def score_cmd(
         out.print(_metrics_rich_table(table, f"{pred} vs {truth}"))
 
 
+class _Bar:
+    """Callbacks of a rich progress bar: ``advance(k)`` and ``stage(text)``."""
+
+    def __init__(self, bar: Progress, task: TaskID) -> None:
+        self._bar, self._task = bar, task
+
+    def advance(self, k: int) -> None:
+        self._bar.advance(self._task, k)
+
+    def stage(self, text: str) -> None:
+        self._bar.update(self._task, description=text)
+
+
 @contextlib.contextmanager
-def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr; yields ``advance(k)``."""
+def _progress(label: str, total: int) -> Iterator[_Bar]:
+    """A rich progress bar on stderr (extraction, then the training stages)."""
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
     ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda k: bar.advance(task, k)
+        yield _Bar(bar, bar.add_task(label, total=total))
 
 
 def _load_training_data(
@@ -188,11 +201,12 @@ def train_cmd(
             extractor, **_extractor_options(extractor, clap_model, clap_checkpoint, workers)
         )
         console.print(f"{data!r}", highlight=False)
-        with _progress(f"{ext.id} features", len(data.clips)) as advance:
+        with _progress(f"{ext.id} features", len(data.clips)) as bar:
             result = train_predictor(
                 data, extractor=ext, head=head, split=split, seed=seed, folds=folds,
                 text_targets=tuple(text_targets) if text_targets else DEFAULT_TEXT_TARGETS,
-                n_boot=n_boot, cache_dir=cache_dir, progress=advance, out=out_dir,
+                n_boot=n_boot, cache_dir=cache_dir, progress=bar.advance,
+                on_stage=bar.stage, out=out_dir,
             )
     console.print(
         f"features: {result.extracted} extracted, {len(data.clips) - result.extracted} "
@@ -225,8 +239,9 @@ def run_cmd(
             raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
         predictor = load_predictor(model)
         clips_df = audio_manifest(audio)
-        with _progress("features", len(clips_df)) as advance:
-            pred = run_predictor(predictor, clips_df, cache_dir=cache_dir, progress=advance)
+        with _progress("features", len(clips_df)) as bar:
+            pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
+                                 progress=bar.advance)
         output.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "audiomos":
             write_answer(pred, output, targets=predictor.targets)

@@ -332,18 +332,15 @@ def from_musiceval(root: str | Path, *, check: bool = True) -> RatedClips:
     Targets ``MI`` (overall musical impression) and ``TA`` (textual alignment), both on
     1-5; ``text`` is the clip's prompt (``demo_prompt_info.txt`` first, then
     ``prompt_info.txt``); ``split`` the name of the ``sets/<split>_mos_list.txt`` file.
-    Reads with :func:`emoconvey.data.musiceval.load_musiceval` when that module exists,
-    else with a minimal reader of the same layout.
+    Read and validated by :func:`emoconvey.data.musiceval.load_musiceval` (errors name
+    file, line and column).
     """
+    from emoconvey.data.musiceval import load_musiceval
+
     root = Path(root)
-    try:
-        from emoconvey.data.musiceval import load_musiceval
-    except ImportError:
-        clips, texts = _read_musiceval_minimal(root)
-    else:
-        ds = load_musiceval(root)
-        clips = ds.clips.copy()
-        texts = _prompt_texts(ds)
+    ds = load_musiceval(root)
+    clips = ds.clips
+    texts = dict(zip(ds.clip_prompts()["clip_id"], ds.clip_prompts()["text"], strict=True))
     out = pd.DataFrame(
         {
             "clip_id": clips["clip_id"].astype(str),
@@ -355,80 +352,6 @@ def from_musiceval(root: str | Path, *, check: bool = True) -> RatedClips:
             "TA": clips["TA"].astype(float),
         }
     )
-    out["text"] = [texts.get(c, texts.get(p)) for c, p in zip(out["clip_id"], out["prompt_id"],
-                                                                 strict=True)]
+    out["text"] = [texts.get(c) for c in out["clip_id"]]
     scales = {"MI": (1.0, 5.0), "TA": (1.0, 5.0)}
     return _finish(out, ["MI", "TA"], scales, str(root), check=check)
-
-
-def _prompt_texts(ds: object) -> dict[str, str]:
-    """``clip id or prompt id -> text`` from a MusicEvalDataset's prompts table."""
-    prompts = ds.prompts  # type: ignore[attr-defined]
-    return {str(k): str(v) for k, v in zip(prompts["prompt_id"], prompts["text"], strict=True)
-            if v is not None and not (isinstance(v, float) and np.isnan(v))}
-
-
-_CLIP_ID = re.compile(r"^(?:.*-)?(?P<system>[^_\-]+)_(?P<prompt>[^_\-]+)$")
-
-
-def _read_musiceval_minimal(root: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    """A minimal reader of the release layout (used when emoconvey.data.musiceval is absent)."""
-    if not root.is_dir():
-        raise EmoconveyError(f"--musiceval: {str(root)!r} is not a folder")
-    lists = sorted((root / "sets").glob("*_mos_list.txt"))
-    if not lists:
-        raise EmoconveyError(
-            f"--musiceval: {str(root)!r} has no sets/<split>_mos_list.txt (MusicEval layout)"
-        )
-    rows = []
-    for path in lists:
-        split = path.name[: -len("_mos_list.txt")]
-        for i, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-            if not line.strip():
-                continue
-            parts = [p.strip() for p in line.split(",")]
-            if len(parts) != 3:
-                raise DataValidationError(
-                    f"expected '<clip>.wav,MI,TA', found {len(parts)} field(s)", file=path, row=i
-                )
-            cid = _AUDIO_SUFFIX.sub("", parts[0])
-            m = _CLIP_ID.match(cid)
-            if m is None:
-                raise DataValidationError(
-                    f"clip id {cid!r} is not '<prefix>-<system>_<prompt>'", file=path, row=i,
-                    column="clip",
-                )
-            scores = []
-            for col, text in zip(("MI", "TA"), parts[1:], strict=True):
-                try:
-                    value = float(text)
-                except ValueError:
-                    value = float("nan")
-                if not 1.0 <= value <= 5.0:
-                    raise DataValidationError(
-                        f"expected a score from 1 to 5, found {text!r}", file=path, row=i,
-                        column=col,
-                    )
-                scores.append(value)
-            rows.append({"clip_id": cid, "system": m["system"], "prompt_id": m["prompt"],
-                         "MI": scores[0], "TA": scores[1], "split": split,
-                         "audio_file": f"wav/{cid}.wav"})
-    texts: dict[str, str] = {}
-    for name in ("prompt_info.txt", "demo_prompt_info.txt"):
-        path = root / name
-        if not path.is_file():
-            continue
-        for i, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-            if i == 1 or not line.strip():
-                continue  # header "id<TAB>text"
-            parts = line.split("\t")
-            if len(parts) < 2:
-                raise DataValidationError("expected '<id><TAB><text>'", file=path, row=i)
-            texts[_AUDIO_SUFFIX.sub("", parts[0].strip())] = parts[1].strip()
-    clips = pd.DataFrame(rows)
-    dup = clips["clip_id"].duplicated()
-    if dup.any():
-        raise EmoconveyError(
-            f"--musiceval: clip {clips.loc[dup, 'clip_id'].iloc[0]!r} listed twice in sets/"
-        )
-    return clips, texts

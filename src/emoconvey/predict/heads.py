@@ -4,9 +4,11 @@ Both standardise the inputs (z-scores with the training mean and standard deviat
 are stored as plain arrays (:meth:`Head.arrays`, written as safetensors), so that a saved
 model is loaded and applied with numpy/torch tensors only, never by unpickling.
 
-* ``ridge``: scikit-learn ``RidgeCV`` on standardised features, one regularisation
-  strength per target chosen by inner K-fold cross-validation (K = min(5, n)) over
-  :math:`\\alpha \\in \\{10^{-3}, \\dots, 10^{5}\\}`; prediction
+* ``ridge``: ridge regression on standardised features (the estimator of scikit-learn's
+  ``Ridge``, solved for all strengths at once by one eigen-decomposition; the tests pin
+  it to scikit-learn), one regularisation strength per target chosen by seeded inner
+  K-fold cross-validation (K = min(5, n), lowest mean squared error) over
+  :math:`\\alpha \\in \\{10^{-3}, 10^{-2.5}, \\dots, 10^{5}\\}`; prediction
   :math:`\\hat y = z(x) W^\\top + b`.
 * ``mlp``: the MusicEval head (Liu et al., 2025; d -> 256 -> 64 -> targets) **with** ReLU
   activations and dropout between the layers (the released head has none, making it a
@@ -18,14 +20,13 @@ model is loaded and applied with numpy/torch tensors only, never by unpickling.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 
 import numpy as np
 
 from emoconvey.errors import EmoconveyError
+from emoconvey.predict._threads import single_threaded
 
 __all__ = ["HEADS", "Head", "MLPHead", "RidgeHead", "head_from_arrays", "make_head"]
 
@@ -39,20 +40,6 @@ def _standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scale = X.std(axis=0)
     scale[scale < 1e-12] = 1.0
     return mean, scale
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread (restored after): for a head this small, extra threads only
-    add synchronisation (on a busy 2-core machine, 1.3 s instead of 44 s for a fit)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class Head(ABC):
@@ -77,6 +64,27 @@ class Head(ABC):
         return {"kind": self.kind}
 
 
+def _ridge_path(Z: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge solutions for every alpha of :data:`ALPHAS` with an unpenalised intercept.
+
+    With the centred data :math:`Z_c` and the eigen-decomposition
+    :math:`Z_c^\\top Z_c = V \\Lambda V^\\top` (d x d, cheap for the few dozen to few
+    thousand features of a head), the coefficients are
+    :math:`W_\\alpha = V (\\Lambda + \\alpha I)^{-1} V^\\top Z_c^\\top Y_c` (Hoerl & Kennard,
+    1970) and the intercept :math:`\\bar y - \\bar z W_\\alpha`. Returns coefficients
+    ``(n_alphas, d, t)`` and intercepts ``(n_alphas, t)``.
+    """
+    z_mean, y_mean = Z.mean(axis=0), Y.mean(axis=0)
+    Zc = Z - z_mean
+    eig, V = np.linalg.eigh(Zc.T @ Zc)
+    eig = np.clip(eig, 0.0, None)
+    VtZtY = V.T @ (Zc.T @ (Y - y_mean))  # (d, t)
+    inv = 1.0 / (eig[None, :] + ALPHAS[:, None])  # (a, d)
+    coef = np.einsum("dr,ar,rt->adt", V, inv, VtZtY, optimize=True)
+    intercept = y_mean[None, :] - np.einsum("d,adt->at", z_mean, coef)
+    return coef, intercept
+
+
 class RidgeHead(Head):
     """Standardised ridge regression, alpha per target by inner cross-validation."""
 
@@ -91,26 +99,30 @@ class RidgeHead(Head):
         self.alpha: np.ndarray | None = None
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> RidgeHead:
-        from sklearn.linear_model import RidgeCV
-        from sklearn.model_selection import KFold
+        with single_threaded():
+            return self._fit(X, Y)
 
+    def _fit(self, X: np.ndarray, Y: np.ndarray) -> RidgeHead:
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
         if len(X) < 3:
             raise EmoconveyError(f"ridge: expected at least 3 training clips, got {len(X)}")
         self.mean, self.scale = _standardise(X)
         Z = (X - self.mean) / self.scale
-        folds = min(5, len(X))
-        alphas = np.empty(Y.shape[1])
-        coef = np.empty((Y.shape[1], X.shape[1]))
-        intercept = np.empty(Y.shape[1])
-        for j in range(Y.shape[1]):
-            cv = KFold(folds, shuffle=True, random_state=self.seed)
-            model = RidgeCV(alphas=ALPHAS, cv=cv).fit(Z, Y[:, j])
-            alphas[j] = model.alpha_
-            coef[j] = model.coef_
-            intercept[j] = model.intercept_
-        self.alpha, self.coef, self.intercept = alphas, coef, intercept
+        k = min(5, len(X))
+        order = np.random.default_rng(self.seed).permutation(len(X))
+        mse = np.zeros((len(ALPHAS), Y.shape[1]))
+        for test in np.array_split(order, k):
+            train = np.setdiff1d(order, test)
+            coef, intercept = _ridge_path(Z[train], Y[train])
+            pred = np.einsum("nd,adt->ant", Z[test], coef) + intercept[:, None, :]
+            mse += ((pred - Y[test][None]) ** 2).mean(axis=1) * len(test)
+        best = mse.argmin(axis=0)
+        coef, intercept = _ridge_path(Z, Y)
+        cols = np.arange(Y.shape[1])
+        self.alpha = ALPHAS[best]
+        self.coef = coef[best, :, cols]
+        self.intercept = intercept[best, cols]
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -173,7 +185,7 @@ class MLPHead(Head):
         )
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> MLPHead:
-        with _one_thread():
+        with single_threaded(torch_too=True):
             return self._fit(X, Y)
 
     def _fit(self, X: np.ndarray, Y: np.ndarray) -> MLPHead:
@@ -226,7 +238,7 @@ class MLPHead(Head):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        with _one_thread():
+        with single_threaded(torch_too=True):
             return self._predict(X)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:

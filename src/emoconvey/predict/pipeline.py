@@ -87,6 +87,7 @@ def train_predictor(
     n_boot: int = 1000,
     cache_dir: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
     out: str | Path | None = None,
 ) -> TrainResult:
     """Extract features, evaluate on ``split`` and fit the model to save.
@@ -94,7 +95,8 @@ def train_predictor(
     The held-out metrics come from :func:`~emoconvey.predict.model.cross_validate`. The
     saved model is then fitted on the training part of a single split (``random``,
     ``official``), or on all the clips after a K-fold split (``by-system``,
-    ``by-intent``). With ``out`` the model folder is written there.
+    ``by-intent``). With ``out`` the model folder is written there. ``progress(k)`` is
+    called as files are featurised, ``on_stage(text)`` when a stage begins.
     """
     from emoconvey.predict.heads import HEADS
     from emoconvey.predict.splits import make_folds
@@ -113,11 +115,15 @@ def train_predictor(
         data.clips["text"].tolist() if use_text else None,
         cache_dir=cache_dir, progress=progress,
     )
+    if on_stage is not None:
+        on_stage(f"cross-validating {head} ({split}, {len(fold_list)} fold(s))")
     metrics, heldout = cross_validate(
         data, X, T, split=split, head=head, text_targets=text_targets, seed=seed, folds=folds,
         n_boot=n_boot,
     )
     rows = fold_list[0].train if len(fold_list) == 1 else None
+    if on_stage is not None:
+        on_stage(f"fitting the {head} model")
     model = fit_predictor(
         data, X, T, extractor=_extractor_info(ext), head=head, text_targets=text_targets,
         seed=seed, rows=rows,

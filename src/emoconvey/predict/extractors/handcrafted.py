@@ -147,7 +147,10 @@ def warm_up() -> None:
 
 
 def _file_features(path: str) -> np.ndarray:
-    return clip_features(load_audio(path, SR), SR)
+    from emoconvey.predict._threads import single_threaded
+
+    with single_threaded():
+        return clip_features(load_audio(path, SR), SR)
 
 
 class HandcraftedExtractor(Extractor):

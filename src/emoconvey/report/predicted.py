@@ -1,0 +1,297 @@
+"""The emotion-conveyance report from *predicted* ratings (``emoconvey report --predicted``).
+
+A trained predictor (``emoconvey predict run``) gives each clip a predicted valence and
+arousal. :func:`predicted_dataset` turns those into a :class:`~emoconvey.data.Dataset`
+with **one predicted "rating" per clip** from the listener ``predicted`` (kept as
+continuous values), so that the whole analysis runs unchanged; :func:`build_predicted_report`
+writes the usual report folder and marks it as predicted everywhere: the page title and a
+banner in ``index.html``, ``"predicted": true`` and a ``prediction`` block in
+``results.json``, and a ``PREDICTED.txt`` note beside the tables and figures.
+
+Statistics that need several listeners per clip (agreement, listener z-scores) are not
+meaningful with one predicted rating per clip and say so in their own warnings.
+
+Where human ratings exist for the same clips, a comparison section is added (HTML,
+``comparison/*.csv`` and ``results.json["prediction"]["comparison"]``):
+
+* agreement of predicted and human clip means per axis, at clip and at system level
+  (MSE, LCC, SRCC, KTAU as in MusicEval; :mod:`emoconvey.predict.metrics`);
+* the system ranking of both reports (rank by mean distance to the intent norms) with
+  Kendall's tau-b and Spearman's rho between the two rankings, and per-system deviations
+  (predicted minus human mean distance and mean valence/arousal deviations).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from emoconvey.data import Dataset
+from emoconvey.errors import DataValidationError, EmoconveyError
+
+__all__ = ["PREDICTED_LISTENER", "build_predicted_report", "compare_with_human",
+           "predicted_dataset", "read_predictions"]
+
+log = logging.getLogger(__name__)
+
+PREDICTED_LISTENER = "predicted"
+"""The listener id every predicted rating carries."""
+
+_BANNER = (
+    '<div class="warn" id="predicted-banner"><b>PREDICTED RATINGS — no listening test.</b> '
+    "Every number on this page comes from an automatic predictor's valence and arousal "
+    "(one predicted rating per clip, listener &ldquo;predicted&rdquo;), not from people. "
+    "{model}</div>"
+)
+
+
+def read_predictions(path: str | Path) -> pd.DataFrame:
+    """Read ``predictions.csv`` of ``emoconvey predict run`` (``audio_file``, ``system``,
+    ``intent``, ``valence``, ``arousal``), checking every row (file, line, column)."""
+    path = Path(path)
+    if not path.is_file():
+        raise EmoconveyError(f"--predicted: {str(path)!r} not found")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataValidationError("the file is empty", file=path) from None
+    need = ["audio_file", "system", "intent", "valence", "arousal"]
+    missing = [c for c in need if c not in raw]
+    if missing:
+        raise DataValidationError(
+            f"missing column(s) {', '.join(map(repr, missing))}; expected the predictions.csv "
+            "of emoconvey predict run with a model predicting valence and arousal",
+            file=path,
+        )
+    if not len(raw):
+        raise DataValidationError("no data rows", file=path)
+    for col in ("system", "intent"):
+        blank = raw[col].str.strip().eq("")
+        if blank.any():
+            pos = int(np.flatnonzero(blank.to_numpy())[0])
+            hint = (" (name clips <system>_<intent>_<n>.wav or give predict run a manifest "
+                    "with an intent column)" if col == "intent" else "")
+            raise DataValidationError(f"empty {col}{hint}", file=path, row=pos + 2, column=col)
+    out = raw.loc[:, ["audio_file", "system", "intent"]].apply(lambda s: s.str.strip())
+    for col in ("valence", "arousal"):
+        values = pd.to_numeric(raw[col].str.strip(), errors="coerce").to_numpy(float)
+        bad = ~(np.isfinite(values) & (values >= 1) & (values <= 9))
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise DataValidationError(
+                f"expected a predicted rating from 1 to 9, found {raw[col].iloc[pos]!r}",
+                file=path, row=pos + 2, column=col,
+            )
+        out[col] = values
+    return out
+
+
+def predicted_dataset(
+    predictions: pd.DataFrame, *, intents: str | Path | pd.DataFrame | None = None,
+    source: str = "predicted",
+) -> Dataset:
+    """A Dataset with one continuous predicted rating per clip (listener ``predicted``).
+
+    The clip names are ``<system>_<intent>_<n>.wav`` (numbered per system and intent in
+    file order) so that the usual validation applies; ``clip_file`` in the clips table
+    keeps the original audio file.
+    """
+    from emoconvey.data import load_dataset
+
+    pred = predictions.reset_index(drop=True)
+    idx = pred.groupby(["system", "intent"], sort=False).cumcount() + 1
+    names = pred["system"] + "_" + pred["intent"] + "_" + idx.astype(str) + ".wav"
+    ratings = pd.DataFrame({
+        "user": PREDICTED_LISTENER,
+        "audio_file": names,
+        "valence": np.clip(np.round(pred["valence"]), 1, 9).astype(int),
+        "arousal": np.clip(np.round(pred["arousal"]), 1, 9).astype(int),
+    })
+    clips = pd.DataFrame({
+        "audio_file": names, "model": pred["system"], "emotion": pred["intent"],
+        "n_ratings": 1, "valence": ratings["valence"], "arousal": ratings["arousal"],
+    })
+    ds = load_dataset(ratings, clips, intents, min_ratings=1, source=source)
+    # keep the continuous predictions (validation needed integers)
+    by_name = pd.Series(range(len(names)), index=names.str.replace(".wav", "", regex=False))
+    stem = ds.ratings["clip"].str.replace(r"(?:_crop)?\.wav$", "", regex=True)
+    pos = by_name.reindex(stem).to_numpy()
+    r = ds.ratings.copy()
+    r["valence"] = pred["valence"].to_numpy(float)[pos]
+    r["arousal"] = pred["arousal"].to_numpy(float)[pos]
+    c = ds.clips.copy()
+    cstem = c["clip"].str.replace(r"(?:_crop)?\.wav$", "", regex=True)
+    cpos = by_name.reindex(cstem).to_numpy()
+    c["valence"] = pred["valence"].to_numpy(float)[cpos]
+    c["arousal"] = pred["arousal"].to_numpy(float)[cpos]
+    c["clip_file"] = pred["audio_file"].to_numpy()[cpos]
+    return replace(ds, ratings=r, clips=c)
+
+
+def _clip_key(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.replace(r"^.*[/\\]", "", regex=True).str.replace(
+        r"(?:_crop)?\.(?i:wav|flac|mp3|ogg)$", "", regex=True
+    )
+
+
+def compare_with_human(
+    predicted: Dataset, human: Dataset, *, n_boot: int = 1000, seed: int = 0
+) -> dict[str, pd.DataFrame] | None:
+    """Predicted vs human results for the clips both have (None when they share none).
+
+    Returns
+    -------
+    dict of DataFrame
+        ``agreement`` (metrics records per axis and level), ``ranking`` (per system:
+        ``system``, ``rank_human``, ``rank_predicted``, ``mean_distance_human``,
+        ``mean_distance_predicted``, ``diff_mean_distance``, ``diff_mean_dev_valence``,
+        ``diff_mean_dev_arousal``, ``n_clips``) and ``ranking_agreement`` (``statistic``,
+        ``value``, ``p_value``, ``n_systems``).
+    """
+    from emoconvey.analysis.pipeline import analyse
+    from emoconvey.predict.metrics import metrics_table, score_predictions
+
+    pc = predicted.clips.assign(key=_clip_key(predicted.clips["clip_file"]))
+    hc = human.clips.assign(key=_clip_key(human.clips["clip"]))
+    merged = pc.merge(hc[["key", "system", "valence", "arousal"]], on="key",
+                      suffixes=("_pred", "_human"))
+    if merged.empty:
+        return None
+    records = []
+    for axis in ("valence", "arousal"):
+        records += score_predictions(
+            merged[f"{axis}_human"], merged[f"{axis}_pred"], merged["system_human"],
+            target=axis, split="predicted-vs-human", n_boot=n_boot, seed=seed,
+        )
+    agreement = metrics_table(records)
+    # rankings on the shared clips only
+    shared_h = human.clips["clip"][_clip_key(human.clips["clip"]).isin(merged["key"])]
+    shared_p = pc["clip"][pc["key"].isin(merged["key"])]
+    h_ds = replace(human, clips=human.clips[human.clips["clip"].isin(shared_h)],
+                   ratings=human.ratings[human.ratings["clip"].isin(shared_h)])
+    p_ds = replace(predicted, clips=predicted.clips[predicted.clips["clip"].isin(shared_p)],
+                   ratings=predicted.ratings[predicted.ratings["clip"].isin(shared_p)])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rh = analyse(h_ds).tables["ranking"].set_index("system")
+        rp = analyse(p_ds).tables["ranking"].set_index("system")
+    systems = [s for s in rh.index if s in rp.index]
+    ranking = pd.DataFrame({
+        "system": systems,
+        "rank_human": rh.loc[systems, "rank"].to_numpy(),
+        "rank_predicted": rp.loc[systems, "rank"].to_numpy(),
+        "mean_distance_human": rh.loc[systems, "mean_distance"].to_numpy(),
+        "mean_distance_predicted": rp.loc[systems, "mean_distance"].to_numpy(),
+    })
+    ranking["diff_mean_distance"] = (ranking["mean_distance_predicted"]
+                                     - ranking["mean_distance_human"])
+    for axis in ("valence", "arousal"):
+        ranking[f"diff_mean_dev_{axis}"] = (rp.loc[systems, f"mean_dev_{axis}"].to_numpy()
+                                            - rh.loc[systems, f"mean_dev_{axis}"].to_numpy())
+    ranking["n_clips"] = rh.loc[systems, "n"].to_numpy()
+    rows = []
+    if len(systems) >= 2:
+        kt = stats.kendalltau(ranking["rank_human"], ranking["rank_predicted"], variant="b")
+        sp = stats.spearmanr(ranking["rank_human"], ranking["rank_predicted"])
+        rows = [("kendall_tau_b", kt.statistic, kt.pvalue), ("spearman_rho", sp.statistic,
+                                                               sp.pvalue)]
+    ranking_agreement = pd.DataFrame(rows, columns=["statistic", "value", "p_value"])
+    ranking_agreement["n_systems"] = len(systems)
+    return {"agreement": agreement, "ranking": ranking, "ranking_agreement": ranking_agreement}
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for _, row in df.iterrows():
+        cells = []
+        for v in row:
+            if isinstance(v, float | np.floating):
+                cells.append("<td>–</td>" if not np.isfinite(v) else f"<td>{v:.3f}</td>")
+            else:
+                cells.append(f"<td>{html.escape(str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(body) + "</tbody></table></div>")
+
+
+def build_predicted_report(
+    predictions: pd.DataFrame,
+    *,
+    out: str | Path,
+    human: Dataset | None = None,
+    intents: str | Path | pd.DataFrame | None = None,
+    model_info: str = "",
+    source: str = "predicted",
+    figures: bool = True,
+    confidence: float = 0.95,
+    progress: bool = False,
+    n_boot: int = 1000,
+) -> Path:
+    """Write the report of predicted ratings to ``out``, marked as predicted (see module doc).
+
+    Returns the folder.
+    """
+    from emoconvey.predict.metrics import records_to_json
+    from emoconvey.report import build_report
+
+    ds = predicted_dataset(predictions, intents=intents, source=f"PREDICTED: {source}")
+    paths = build_report(
+        ds, out=out, figures=figures, confidence=confidence, progress=progress,
+        title="Emotion conveyance report — PREDICTED ratings (no listening test)",
+    )
+    folder = paths.folder
+    comparison = compare_with_human(ds, human, n_boot=n_boot) if human is not None else None
+    note = ("These tables and figures were computed from PREDICTED valence and arousal (one "
+            f"automatic prediction per clip), not from listeners. Source: {source}. "
+            f"{model_info}\n")
+    (folder / "tables" / "PREDICTED.txt").write_text(note)
+    if (folder / "figures").is_dir():
+        (folder / "figures" / "PREDICTED.txt").write_text(note)
+    doc = json.loads(paths.results.read_text())
+    doc["predicted"] = True
+    doc["prediction"] = {"listener": PREDICTED_LISTENER, "source": source, "model": model_info,
+                         "comparison": None}
+    section = ""
+    if comparison is not None:
+        cdir = folder / "comparison"
+        cdir.mkdir(exist_ok=True)
+        for name, df in comparison.items():
+            df.to_csv(cdir / f"{name}.csv", index=False)
+        doc["prediction"]["comparison"] = {
+            "agreement": json.loads(records_to_json(comparison["agreement"])),
+            "ranking": json.loads(records_to_json(comparison["ranking"])),
+            "ranking_agreement": json.loads(records_to_json(comparison["ranking_agreement"])),
+        }
+        cols = ["target", "level", "n", "MSE", "LCC", "SRCC", "KTAU"]
+        section = (
+            '<h2 id="predicted-vs-human">Predicted vs human ratings</h2>'
+            "<p class=\"desc\">Clips that have both a prediction and human ratings: agreement "
+            "of the predicted with the human clip means (MusicEval metrics, clip and system "
+            'level). <span class="file"><a href="comparison/agreement.csv">'
+            "comparison/agreement.csv</a></span></p>"
+            + _html_table(comparison["agreement"][cols])
+            + "<p class=\"desc\">System ranking (by mean distance to the intent norms) from "
+            "the human and from the predicted ratings, and the predicted-minus-human "
+            'deviations. <span class="file"><a href="comparison/ranking.csv">'
+            "comparison/ranking.csv</a></span></p>"
+            + _html_table(comparison["ranking"])
+            + _html_table(comparison["ranking_agreement"])
+        )
+    paths.results.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    page = paths.index.read_text(encoding="utf-8")
+    banner = _BANNER.format(model=html.escape(model_info))
+    page = page.replace("<main>", "<main>\n" + banner, 1)
+    if section:
+        page = page.replace("</main>", section + "\n</main>", 1)
+    paths.index.write_text(page, encoding="utf-8")
+    return folder
