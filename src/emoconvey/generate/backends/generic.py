@@ -275,7 +275,6 @@ class DiffusersBackend(Backend):
             **({"negative_prompt": str(negative)} if "negative_prompt" in kwargs else {}),
             "pipeline": type(self._pipe).__name__,
             "dtype": str(self._dtype).removeprefix("torch."),
-            "batch_size": len(requests),
             **extra_params,
         }
         out = []

@@ -180,7 +180,6 @@ class MusicGenBackend(Backend):
             "max_new_tokens": max_new_tokens,
             "frame_rate": frame_rate,
             "dtype": str(self._dtype).removeprefix("torch."),
-            "batch_size": len(requests),
         }
         out = []
         for row in audio:
