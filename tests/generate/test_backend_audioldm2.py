@@ -25,7 +25,7 @@ from emoconvey.generate.backends.base import BackendUnavailableError
 from emoconvey.generate.tiny import TINY_SAMPLE_RATES, build_tiny_checkpoint
 
 RATE = TINY_SAMPLE_RATES["audioldm2"]
-SECONDS = 0.125
+SECONDS = 0.125  # 200 samples at 1.6 kHz: 12.5 mel frames of 16 samples
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +47,14 @@ def test_class_attributes() -> None:
     assert AudioLDM2Backend.default_options == {"num_inference_steps": 200, "guidance_scale": 3.5}
 
 
+@pytest.mark.parametrize("seconds", [0.01, 0.125, 0.13, 1.0, 2.345])
+def test_lengths_that_are_not_whole_frames(backend: AudioLDM2Backend, seconds: float) -> None:
+    """The pipeline floors to whole mel frames; the backend asks for enough of them."""
+    clip = backend.generate(requests(seconds, [1]))[0]
+    assert_clip(clip, seconds=seconds, rate=RATE, channels=1)
+    assert clip.flags == []
+
+
 def test_saved_like_the_hub_checkpoint(audioldm2_dir: str) -> None:
     """The tiny pipeline keeps the hub layout, GPT2Model language model included."""
     index = json.loads((Path(audioldm2_dir) / "model_index.json").read_text())
@@ -59,7 +67,8 @@ def test_length_rate_channels_and_params(backend: AudioLDM2Backend) -> None:
     for clip in clips:
         assert_clip(clip, seconds=SECONDS, rate=RATE, channels=1)
         assert clip.flags == []
-        assert clip.params["audio_length_in_s"] == SECONDS
+        # whole frames covering the request, plus half a frame: (13 + 0.5) * 16 / 1600
+        assert clip.params["audio_length_in_s"] == pytest.approx(0.135)
         assert clip.params["num_inference_steps"] == 2  # the option beats the default 200
         assert clip.params["guidance_scale"] == 3.5
         assert clip.params["pipeline"] == "AudioLDM2Pipeline"

@@ -22,7 +22,7 @@ from emoconvey.generate.backends.base import BackendUnavailableError
 from emoconvey.generate.backends.stable_audio import StableAudioBackend
 from emoconvey.generate.tiny import TINY_SAMPLE_RATES, build_tiny_checkpoint
 
-RATE = TINY_SAMPLE_RATES["stable-audio"]  # 64 Hz; the tiny window is 64 * 2 / 64 = 2 s
+RATE = TINY_SAMPLE_RATES["stable-audio"]  # 64 Hz; the tiny window is 256 * 2 / 64 = 8 s
 
 pytestmark = pytest.mark.filterwarnings("ignore:Should have:UserWarning")  # torchsde, tiny sigmas
 
@@ -47,29 +47,29 @@ def test_class_attributes() -> None:
 
 
 def test_stereo_trimmed_to_the_asked_length_and_flagged(backend: StableAudioBackend) -> None:
-    assert backend.window_seconds() == 2.0
+    assert backend.window_seconds() == 8.0
     clips = backend.generate(requests(1.0, [1, 2]))
     for clip in clips:
         assert_clip(clip, seconds=1.0, rate=RATE, channels=2)
         assert clip.flags == ["trimmed_padding"]
         assert clip.params["audio_end_in_s"] == 1.0
-        assert clip.params["window_s"] == 2.0
-        # the decoded window is 127 samples long (Oobleck trims its edges): 63 cut
-        assert clip.params["trimmed_s"] == pytest.approx(63 / 64, abs=1e-4)
+        assert clip.params["window_s"] == 8.0
+        # the tiny VAE decodes the window to 511 samples (one short of 256 * 2): 447 cut
+        assert clip.params["trimmed_s"] == pytest.approx(447 / 64, abs=1e-4)
         assert clip.params["guidance_scale"] == 7.0
         assert clip.params["num_inference_steps"] == 2
 
 
 def test_full_window_is_not_flagged(backend: StableAudioBackend) -> None:
-    # 1.98 s = 127 samples at 64 Hz, the whole decoded window
-    clip = backend.generate(requests(127 / 64, [1]))[0]
-    assert clip.audio.shape == (2, 127)
+    # 511 samples at 64 Hz, the whole decoded window
+    clip = backend.generate(requests(511 / 64, [1]))[0]
+    assert clip.audio.shape == (2, 511)
     assert clip.flags == []
 
 
 def test_longer_than_window_is_an_error(backend: StableAudioBackend) -> None:
-    with pytest.raises(EmoconveyError, match=r"at most 2\.00 s per clip"):
-        backend.generate(requests(3.0, [1]))
+    with pytest.raises(EmoconveyError, match=r"at most 8\.00 s per clip; use --seconds 8"):
+        backend.generate(requests(9.0, [1]))
 
 
 def test_seeds_reproduce_differ_and_batch_equals_singles(backend: StableAudioBackend) -> None:

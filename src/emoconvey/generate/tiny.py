@@ -31,9 +31,9 @@ TINY_BACKENDS = ("musicgen", "audioldm2", "stable-audio", "diffusers", "transfor
 #: Native sample rate (Hz) of each tiny checkpoint.
 TINY_SAMPLE_RATES = {
     "musicgen": 800,
-    "audioldm2": 16000,
+    "audioldm2": 1600,
     "stable-audio": 64,
-    "diffusers": 16000,
+    "diffusers": 1600,
     "transformers": 800,
 }
 
@@ -232,7 +232,7 @@ def _build_audioldm2(out: Path) -> None:
         ClapConfig(text_config=text_cfg.to_dict(), audio_config=audio_cfg.to_dict(),
                    projection_dim=16)
     )
-    feature_extractor = ClapFeatureExtractor(feature_size=16, sampling_rate=16000, hop_length=7900)
+    feature_extractor = ClapFeatureExtractor(feature_size=16, sampling_rate=1600, hop_length=790)
     tokenizer_2 = _t5_tokenizer()
     text_encoder_2 = T5EncoderModel(
         T5Config(vocab_size=len(tokenizer_2), d_model=16, d_ff=32, d_kv=4, num_heads=2,
@@ -245,10 +245,11 @@ def _build_audioldm2(out: Path) -> None:
     projection_model = AudioLDM2ProjectionModel(
         text_encoder_dim=16, text_encoder_1_dim=16, langauge_model_dim=16
     )
-    # 16 mel bins (the VAE sees 16 x frames; factor 2 down); hop 4*4 = 16 samples per frame
+    # 8 mel bins (model_in_dim); hop 4*4 = 16 samples per mel frame,
+    # 100 frames per second at 1.6 kHz (the real model: hop 160 at 16 kHz, also 100 per second)
     vocoder = SpeechT5HifiGan(
         SpeechT5HifiGanConfig(
-            model_in_dim=8, sampling_rate=16000, upsample_initial_channel=8,
+            model_in_dim=8, sampling_rate=1600, upsample_initial_channel=8,
             upsample_rates=[4, 4], upsample_kernel_sizes=[8, 8], resblock_kernel_sizes=[3],
             resblock_dilation_sizes=[[1, 3]], normalize_before=False,
         )
@@ -272,9 +273,9 @@ def _build_stable_audio(out: Path) -> None:
     )
     from transformers import T5Config, T5EncoderModel
 
-    # max length = sample_size * hop / sampling_rate = 64 * 2 / 64 = 2 s
+    # window = sample_size * hop / sampling_rate = 256 * 2 / 64 = 8 s
     transformer = StableAudioDiTModel(
-        sample_size=64, in_channels=3, num_layers=1, attention_head_dim=4,
+        sample_size=256, in_channels=3, num_layers=1, attention_head_dim=4,
         num_attention_heads=2, num_key_value_attention_heads=2, out_channels=3,
         cross_attention_dim=8, time_proj_dim=8, global_states_input_dim=8,
         cross_attention_input_dim=4,

@@ -210,7 +210,7 @@ class DiffusersBackend(Backend):
     def _call_kwargs(self, seconds: float) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if "audio_length_in_s" in self._call_params:
-            kwargs["audio_length_in_s"] = seconds
+            kwargs["audio_length_in_s"] = self._frame_aligned_length(seconds)
         elif "audio_end_in_s" in self._call_params:
             kwargs["audio_end_in_s"] = seconds
         for key in ("num_inference_steps", "guidance_scale"):
@@ -218,6 +218,25 @@ class DiffusersBackend(Backend):
             if value is not None and key in self._call_params:
                 kwargs[key] = value
         return kwargs
+
+    def _frame_aligned_length(self, seconds: float) -> float:
+        """``audio_length_in_s`` that yields at least ``round(seconds * rate)`` samples.
+
+        The AudioLDM family turns the length into ``int(seconds / frame)`` mel frames
+        (``frame = prod(vocoder.upsample_rates) / rate``, 10 ms for the released models),
+        which drops a partial frame: 0.125 s gives 12 frames, 1,920 of 2,000 samples. Asking
+        for the whole number of frames that covers the request, plus half a frame against
+        rounding, gives enough samples; the surplus is cut afterwards.
+        """
+        vocoder = getattr(self._pipe, "vocoder", None)
+        rates = getattr(getattr(vocoder, "config", None), "upsample_rates", None)
+        if not rates:
+            return seconds
+        hop = int(np.prod(rates))
+        frames = math.ceil(round(seconds * self._sample_rate) / hop)
+        # the pipelines refuse fewer mel frames than the VAE's downsampling factor
+        frames = max(frames, int(getattr(self._pipe, "vae_scale_factor", 1) or 1))
+        return (frames + 0.5) * hop / self._sample_rate
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedAudio]:
         if self._pipe is None:
@@ -256,7 +275,6 @@ class DiffusersBackend(Backend):
             **({"negative_prompt": str(negative)} if "negative_prompt" in kwargs else {}),
             "pipeline": type(self._pipe).__name__,
             "dtype": str(self._dtype).removeprefix("torch."),
-            "batch_size": len(requests),
             **extra_params,
         }
         out = []

@@ -22,6 +22,7 @@ with ``sequential=True`` (one item per call) not even that.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -159,7 +160,7 @@ class MusicGenBackend(Backend):
         gen_config.max_length = None
 
         generators = _torch.item_generators([r.seed for r in requests], self._device)
-        processors = _CFGFirstList(
+        processors = _cfg_first(
             [_PerItemGumbelSampler(generators, settings["top_k"], settings["temperature"])]
         )
         inputs = self._processor(
@@ -180,7 +181,6 @@ class MusicGenBackend(Backend):
             "max_new_tokens": max_new_tokens,
             "frame_rate": frame_rate,
             "dtype": str(self._dtype).removeprefix("torch."),
-            "batch_size": len(requests),
         }
         out = []
         for row in audio:
@@ -205,7 +205,8 @@ class MusicGenBackend(Backend):
         }
 
 
-def _cfg_first_list() -> type:
+@functools.cache
+def _cfg_first_list_class() -> type:
     from transformers import ClassifierFreeGuidanceLogitsProcessor, LogitsProcessorList
 
     class CFGFirstList(LogitsProcessorList):
@@ -225,8 +226,9 @@ def _cfg_first_list() -> type:
     return CFGFirstList
 
 
-def _CFGFirstList(processors: list[Any]) -> Any:
-    return _cfg_first_list()(processors)
+def _cfg_first(processors: list[Any]) -> Any:
+    """A ``LogitsProcessorList`` of ``processors`` that puts guidance in front."""
+    return _cfg_first_list_class()(processors)
 
 
 class _PerItemGumbelSampler:
