@@ -11,8 +11,8 @@ Measures, and prints as text and then as one JSON document:
 * ``cues``: time per 30 s clip of the ``cues`` generator with each renderer; wall time and
   CPU time (this process plus FluidSynth's). Goal: under 0.5 s on one core.
 * ``tiny``: clips/s of each model backend on a tiny randomly initialised checkpoint
-  (``emoconvey.generate.tiny.build_tiny_checkpoint``; rows are skipped with a note when
-  that module or a backend is not installed).
+  (``emoconvey.generate.tiny.build_tiny_checkpoint``; 4 s clips, 10 diffusion steps;
+  rows are skipped with a note when that module or a backend is not installed).
 * ``real`` (``--real``): real-time factor (generation seconds per second of audio) of each
   model backend with its default weights, on the best device, when the weights are in the
   local Hugging Face cache (nothing is downloaded).
@@ -48,6 +48,8 @@ from emoconvey.generate.backends.base import (
 )
 from emoconvey.intents import aimoclips_intents
 
+DIFFUSION_BACKENDS = ("audioldm2", "stable-audio", "diffusers")
+TINY_STEPS = 10  # diffusion steps on tiny models (the defaults, ~200, measure the sampler)
 MODEL_BACKENDS = ("musicgen", "audioldm2", "stable-audio", "mustango", "diffusers",
                   "transformers")
 
@@ -182,7 +184,9 @@ def bench_tiny(quick: bool) -> list[dict]:
                 kw = {"backend": name, "checkpoint": ckpt, "system": "Tiny",
                       "out": Path(tmp) / "out", "intents": _intents(2),
                       "clips_per_intent": 1 if quick else 2, "seconds": 4.0, "crop": 2.0,
-                      "device": "auto"}
+                      "device": "auto",
+                      "options": ({"num_inference_steps": TINY_STEPS}
+                                  if name in DIFFUSION_BACKENDS else {})}
                 t0 = time.perf_counter()
                 df = run_generation(**kw)
                 wall = time.perf_counter() - t0
