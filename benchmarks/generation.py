@@ -11,8 +11,8 @@ Measures, and prints as text and then as one JSON document:
 * ``cues``: time per 30 s clip of the ``cues`` generator with each renderer; wall time and
   CPU time (this process plus FluidSynth's). Goal: under 0.5 s on one core.
 * ``tiny``: clips/s of each model backend on a tiny randomly initialised checkpoint
-  (``emoconvey.generate.tiny.build_tiny_checkpoint``; rows are skipped with a note when
-  that module or a backend is not installed).
+  (``emoconvey.generate.tiny.build_tiny_checkpoint``; 2 s clips, 10 diffusion steps;
+  rows are skipped with a note when that module or a backend is not installed).
 * ``real`` (``--real``): real-time factor (generation seconds per second of audio) of each
   model backend with its default weights, on the best device, when the weights are in the
   local Hugging Face cache (nothing is downloaded).
@@ -48,6 +48,9 @@ from emoconvey.generate.backends.base import (
 )
 from emoconvey.intents import aimoclips_intents
 
+DIFFUSION_BACKENDS = ("audioldm2", "stable-audio", "diffusers")
+TINY_STEPS = 10  # diffusion steps on tiny models (the defaults, ~200, measure the sampler)
+TINY_BACKENDS = ("musicgen", "audioldm2", "stable-audio", "diffusers", "transformers")
 MODEL_BACKENDS = ("musicgen", "audioldm2", "stable-audio", "mustango", "diffusers",
                   "transformers")
 
@@ -175,14 +178,16 @@ def bench_tiny(quick: bool) -> list[dict]:
     except ImportError as exc:
         return [{"backend": "*", "note": f"tiny checkpoints unavailable ({exc})"}]
     rows = []
-    for name in MODEL_BACKENDS:
+    for name in TINY_BACKENDS:
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 ckpt = build_tiny_checkpoint(name, Path(tmp) / "ckpt")
                 kw = {"backend": name, "checkpoint": ckpt, "system": "Tiny",
                       "out": Path(tmp) / "out", "intents": _intents(2),
-                      "clips_per_intent": 1 if quick else 2, "seconds": 4.0, "crop": 2.0,
-                      "device": "auto"}
+                      "clips_per_intent": 1 if quick else 2, "seconds": 2.0, "crop": 1.0,
+                      "device": "auto",
+                      "options": ({"num_inference_steps": TINY_STEPS}
+                                  if name in DIFFUSION_BACKENDS else {})}
                 t0 = time.perf_counter()
                 df = run_generation(**kw)
                 wall = time.perf_counter() - t0
@@ -268,7 +273,7 @@ def _print_text(r: dict) -> None:
                 print(f"  {row['backend']:>12}: skipped, {row['note']}")
             else:
                 print(f"  {row['backend']:>12}: {row['clips_per_s']:.2f} clips/s on "
-                      f"{row['device']} ({row['clips']} clips of 4 s)")
+                      f"{row['device']} ({row['clips']} clips of 2 s)")
     if r["real"] is not None:
         print("real weights, real-time factor (generation s per audio s):")
         for row in r["real"]:

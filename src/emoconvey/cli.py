@@ -2,11 +2,11 @@
 
 ``emoconvey report``            analyse ratings and write the report folder
 ``emoconvey validate``          check data files and show what would be analysed
+``emoconvey generate ...``      make clips under the AImoclips protocol (``generate`` extra)
 ``emoconvey intents list``      the 12 AImoclips intents
 ``emoconvey intents select``    the AImoclips intent-selection rule on candidate words
 ``emoconvey intents from-words`` an intents file for custom words
 ``emoconvey survey ...``        the listening-test server (needs the ``survey`` extra)
-``emoconvey generate ...``      make clips under the AImoclips protocol (``generate`` extra)
 """
 
 from __future__ import annotations

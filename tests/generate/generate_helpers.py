@@ -24,7 +24,8 @@ class ToneBackend(Backend):
 
     Options: ``fail_on_call`` (raise on that generate call, 1-based: a simulated crash),
     ``oom`` (raise OutOfMemoryError), ``kind`` (``"silent"``, ``"clipped"``, ``"nan"``,
-    ``"short"``: degenerate outputs), ``channels``, ``seconds_out`` (override the length).
+    ``"short"``: degenerate outputs), ``channels``, ``seconds_out`` (override the length),
+    ``neighbours`` (the output depends on the other requests of the batch).
     """
 
     name = "tone"
@@ -61,6 +62,8 @@ class ToneBackend(Backend):
                 audio = np.clip(audio * 10, -1, 1)
             elif kind == "nan":
                 audio[:, 10] = np.nan
+            if self.options.get("neighbours"):  # like batched sampling: depends on the batch
+                audio += 1e-3 * (sum(r.seed for r in requests) % 7)
             out.append(GeneratedAudio(audio=audio.astype(np.float32), sample_rate=RATE,
                                       params={"f": f}, flags=[]))
         return out

@@ -220,3 +220,20 @@ def test_native_length_too_short_for_the_crop(tmp_path):
     crop, _ = sf.read(tmp_path / df["file"][0])
     full, _ = sf.read(tmp_path / df["full_file"][0])
     np.testing.assert_array_equal(crop, full)
+
+
+def test_resume_keeps_batch_neighbours(tmp_path):
+    """A clip redone on resume is generated in the same batch as in an uninterrupted run."""
+    opts = {"neighbours": True}
+    ref = tmp_path / "ref"
+    run_generation(out=ref, **run_kwargs(intents=TWO, batch_size=3, options=opts))
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_generation(out=out, **run_kwargs(intents=TWO, batch_size=3,
+                                             options={**opts, "fail_on_call": 2}))
+    (out / "full" / "Tone" / f"Tone_{TWO.intent[0]}_2.wav").unlink()  # of the first batch
+    run_generation(out=out, **run_kwargs(intents=TWO, batch_size=3, options=opts))
+    assert folder_digest(out) == folder_digest(ref)
+    other = tmp_path / "other"  # other neighbours give other bits: the test has teeth
+    run_generation(out=other, **run_kwargs(intents=TWO, batch_size=2, options=opts))
+    assert folder_digest(other) != folder_digest(ref)

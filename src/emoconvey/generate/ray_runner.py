@@ -65,18 +65,19 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None, device: str,
-               options: Mapping[str, Any], items: Sequence[Any], seconds: float,
-               batch_size: int, address: str | None, workers: int | None,
+               options: Mapping[str, Any], batches: Sequence[list[Any]], keep: set[Any],
+               seconds: float, batch_size: int, address: str | None, workers: int | None,
                finish: Callable[..., dict[str, Any]],
                on_done: Callable[[list[dict[str, Any]]], Any]) -> None:
-    """Generate ``items`` on Ray; ``finish``/``on_done`` run on the driver."""
+    """Generate ``batches`` on Ray; ``finish``/``on_done`` run on the driver for the
+    items in ``keep``."""
     try:
         import ray
     except ImportError:
         raise EmoconveyError(
             "--ray: needs ray; install it with pip install \"emoconvey[ray]\""
         ) from None
-    from emoconvey.generate.run import _chunks, _oom_error
+    from emoconvey.generate.run import _oom_error
 
     started = False
     if not ray.is_initialized():
@@ -99,7 +100,6 @@ def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None,
                 f"--ray: the cluster has no {'GPU' if gpu else 'CPU'}; use --device cpu"
                 if gpu else "--ray: the cluster has no CPU"
             )
-        batches = list(_chunks(items, batch_size))
         n = min(workers or available, available, len(batches))
         actor_cls = ray.remote(num_gpus=1 if gpu else 0, num_cpus=0 if gpu else 1)(_Worker)
         target: str | type[Backend] = backend_name if cls.__module__.startswith(
@@ -142,7 +142,7 @@ def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None,
                                          f"clip(s) for {len(batch)} request(s)")
                 per = wall / len(batch)
                 on_done([finish(it, gen, info, per) for it, gen in
-                         zip(batch, results, strict=True)])
+                         zip(batch, results, strict=True) if it in keep])
         for a in actors:
             ray.kill(a)
     finally:

@@ -331,6 +331,12 @@ def run_generation(
             "device": info.get("device", device), "wall_seconds": wall,
         }
 
+    # Batches are cut from the whole item list, not from what is left to do, so that a
+    # resumed run gives every clip the same batch neighbours as an uninterrupted one
+    # (batched sampling can differ in the last bit with other neighbours). Clips of a
+    # batch that are already done are generated again but not rewritten.
+    keep = set(todo)
+    batches = [b for b in _chunks(items, batch_size) if any(it in keep for it in b)]
     bar = _Progress(len(todo), f"{system} ({backend_name})", progress)
     try:
         if todo and ray not in (None, False):
@@ -338,14 +344,16 @@ def run_generation(
 
             run_on_ray(
                 cls=cls, backend_name=backend_name, checkpoint=checkpoint, device=device,
-                options=opts, items=todo, seconds=seconds, batch_size=batch_size,
+                options=opts, batches=batches, keep=keep, seconds=seconds,
+                batch_size=batch_size,
                 address=None if ray in (True, "local") else str(ray), workers=workers,
                 finish=finish, on_done=lambda rows: (append_rows(out, rows),
                                                      bar.advance(len(rows))),
             )
         elif todo:
-            _run_local(cls, backend_name, checkpoint, device, opts, todo, seconds, batch_size,
-                       finish, lambda rows: (append_rows(out, rows), bar.advance(len(rows))))
+            _run_local(cls, backend_name, checkpoint, device, opts, batches, keep, seconds,
+                       batch_size, finish,
+                       lambda rows: (append_rows(out, rows), bar.advance(len(rows))))
     finally:
         bar.close()
     final = read_manifest(out)
@@ -388,12 +396,13 @@ def _todo(out: Path, manifest: pd.DataFrame, system: str, items: Sequence[WorkIt
 
 
 def _run_local(cls: type[Backend], backend_name: str, checkpoint: str | None, device: str,
-               options: Mapping[str, Any], todo: Sequence[WorkItem], seconds: float,
-               batch_size: int, finish: Callable[..., dict[str, Any]],
+               options: Mapping[str, Any], batches: Sequence[list[WorkItem]],
+               keep: set[WorkItem], seconds: float, batch_size: int,
+               finish: Callable[..., dict[str, Any]],
                on_done: Callable[[list[dict[str, Any]]], Any]) -> None:
     backend = _make_backend(cls, checkpoint, device, options)
     info = backend.info()
-    for batch in _chunks(todo, batch_size):
+    for batch in batches:
         t0 = time.perf_counter()
         try:
             results = _generate(backend, [it.request(seconds) for it in batch])
@@ -404,7 +413,8 @@ def _run_local(cls: type[Backend], backend_name: str, checkpoint: str | None, de
                 raise _oom_error(batch_size, backend_name, seconds) from None
             raise
         wall = (time.perf_counter() - t0) / len(batch)
-        on_done([finish(it, gen, info, wall) for it, gen in zip(batch, results, strict=True)])
+        on_done([finish(it, gen, info, wall) for it, gen in zip(batch, results, strict=True)
+                 if it in keep])
 
 
 def _summarise_flags(system: str, rows: pd.DataFrame) -> Counter[str]:
