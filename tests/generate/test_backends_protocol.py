@@ -1,8 +1,8 @@
 """Every model backend through the whole protocol, on tiny checkpoints (CPU).
 
-Runs ``emoconvey.generate.run.run_generation`` (skipped where the protocol runner is not
-installed): real loading code, native rate and channels kept, flags in the manifest,
-and a rerun after a crash in the middle of a batch gives the same files.
+Runs ``emoconvey.generate.run.run_generation``: real loading code, native rate and
+channels kept, flags in the manifest, and a rerun after a crash in the middle of a batch
+gives the same files.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("diffusers")
-pytest.importorskip("emoconvey.generate.run")
 
 from backend_testing import one_torch_thread  # noqa: F401 - autouse fixture
-from emoconvey.generate.run import run_generation
 
+from emoconvey.generate.run import run_generation
 from emoconvey.generate.tiny import TINY_OPTIONS, TINY_SAMPLE_RATES, build_tiny_checkpoint
 
 INTENTS = pd.DataFrame(

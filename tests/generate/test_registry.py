@@ -97,3 +97,17 @@ def test_direct_import_path(monkeypatch):
     monkeypatch.setitem(sys.modules, "fake_direct_backend", types.ModuleType("fake_direct_backend"))
     assert registry.get_backend("fake_direct_backend.sub:ToneBackend") is ToneBackend
     assert issubclass(registry.get_backend("fake_direct_backend.sub:ToneBackend"), Backend)
+
+
+def test_a_backend_off_pypi_gives_its_own_install_instructions():
+    from emoconvey.generate.backends.mustango import MUSTANGO_INSTALL, MustangoBackend
+
+    spec = next(s for s in registry.available_backends() if s.name == "mustango")
+    assert spec.install == MUSTANGO_INSTALL == MustangoBackend.install_command()
+    assert "git clone https://github.com/AMAAI-Lab/mustango" in spec.install
+    assert "emoconvey[generate]" in next(
+        s.install for s in registry.available_backends() if s.name == "musicgen"
+    )
+    if "mustango" not in sys.modules:
+        with pytest.raises(BackendUnavailableError, match=r"needs mustango: Mustango is not on"):
+            registry.get_backend("mustango")

@@ -140,7 +140,7 @@ def backends_cmd() -> None:
         table.add_column(col, overflow="fold", no_wrap=col in ("name", "status"))
     for spec in available_backends():
         d = spec.defaults
-        install = f'pip install "emoconvey[{spec.extra}]"' if spec.extra else ""
+        install = spec.install
         if spec.source != "built-in":
             install = f"{install} ({spec.source})".strip()
         table.add_row(

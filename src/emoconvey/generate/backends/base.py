@@ -109,6 +109,9 @@ class Backend(ABC):
         ``True`` for services with an "instrumental" switch (the prompt is the bare word).
     description : str
         One line for ``emoconvey generate backends``.
+    install_hint : str or None
+        How to install what the backend needs when a pip extra is not enough (a model
+        that is not on PyPI); ``None`` means ``pip install "emoconvey[<extra>]"``.
     """
 
     name: ClassVar[str] = ""
@@ -119,6 +122,14 @@ class Backend(ABC):
     max_seconds: ClassVar[float | None] = None
     instrumental_switch: ClassVar[bool] = False
     description: ClassVar[str] = ""
+    install_hint: ClassVar[str | None] = None
+
+    @classmethod
+    def install_command(cls) -> str:
+        """What to run to make this backend available (for messages and listings)."""
+        if cls.install_hint:
+            return cls.install_hint
+        return f'pip install "emoconvey[{cls.extra}]"' if cls.extra else ""
 
     def __init__(
         self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any

@@ -61,6 +61,7 @@ class MustangoBackend(Backend):
 
     name: ClassVar[str] = "mustango"
     requires: ClassVar[tuple[str, ...]] = ("torch", "mustango")
+    install_hint: ClassVar[str | None] = MUSTANGO_INSTALL
     default_checkpoint: ClassVar[str | None] = "declare-lab/mustango"
     native_sample_rate: ClassVar[int | None] = 16000
     max_seconds: ClassVar[float | None] = 10.0

@@ -69,6 +69,9 @@ class BackendSpec:
         ``checkpoint``, ``sample_rate``, ``max_seconds``, ``instrumental_switch``.
     description : str
         One line.
+    install : str
+        What to run to install it (``pip install "emoconvey[generate]"`` or the
+        backend's own instructions).
     """
 
     name: str
@@ -79,6 +82,7 @@ class BackendSpec:
     requires: tuple[str, ...] = ()
     defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    install: str = ""
 
     @property
     def ready(self) -> bool:
@@ -172,8 +176,9 @@ def get_backend(name: str, *, check_requires: bool = True) -> type[Backend]:
         missing = _missing(tuple(cls.requires))
         if missing:
             raise BackendUnavailableError(
-                f"backend {name!r} needs {', '.join(missing)}: install it with "
-                f"pip install \"emoconvey[{cls.extra or 'generate'}]\""
+                f"backend {name!r} needs {', '.join(missing)}: "
+                + (cls.install_hint
+                   or f'install it with pip install "emoconvey[{cls.extra or "generate"}]"')
             )
     return cls
 
@@ -203,6 +208,7 @@ def _spec(name: str, target: str, source: str) -> BackendSpec:
             "instrumental_switch": cls.instrumental_switch,
         },
         description=cls.description,
+        install=cls.install_command(),
     )
 
 
