@@ -134,6 +134,29 @@ def report(
         bool, typer.Option("--figures/--no-figures", help="Draw figures (PNG + SVG).")
     ] = True,
     confidence: Annotated[float, typer.Option(help="Confidence level of intervals.")] = 0.95,
+    posthoc: Annotated[
+        str,
+        typer.Option(
+            help="Tukey model: 'oneway' (dev ~ system, as the AImoclips paper) or "
+            "'adjusted' (dev ~ system + intent).",
+        ),
+    ] = "oneway",
+    seed: Annotated[int, typer.Option(help="Seed of the ranking bootstrap.")] = 0,
+    system_order: Annotated[
+        str | None,
+        typer.Option(
+            "--order",
+            help="Comma-separated systems to show first in every table and figure "
+            "(default: ranking order).",
+        ),
+    ] = None,
+    smallest_pairs: Annotated[
+        int | None,
+        typer.Option(
+            "--smallest-pairs",
+            help="Bracket only this many significant pairs (smallest differences).",
+        ),
+    ] = None,
 ) -> None:
     """Analyse ratings and write index.html, tables/, figures/ and results.json.
 
@@ -150,6 +173,13 @@ def report(
             confidence=confidence,
             reference_systems=reference,
             progress=console.is_terminal,
+            posthoc=posthoc,
+            seed=seed,
+            system_order=(
+                [x.strip() for x in system_order.split(",") if x.strip()]
+                if system_order else None
+            ),
+            smallest_pairs=smallest_pairs,
         )
     s = dataset
     out.print(
