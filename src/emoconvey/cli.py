@@ -6,6 +6,7 @@
 ``emoconvey intents select``    the AImoclips intent-selection rule on candidate words
 ``emoconvey intents from-words`` an intents file for custom words
 ``emoconvey survey ...``        the listening-test server (needs the ``survey`` extra)
+``emoconvey plan``              participants a study needs, by simulation
 """
 
 from __future__ import annotations
@@ -343,3 +344,12 @@ _mount_survey()
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def _mount_plan() -> None:
+    from emoconvey.plan_cli import plan
+
+    app.command("plan")(plan)
+
+
+_mount_plan()
