@@ -100,11 +100,12 @@ def plan(
         return
     table = Table(title=f"Power to detect {effect:g} points between two of {systems} systems "
                   f"(Tukey, {posthoc}, \u03b1 = {alpha:g})")
-    for col in ("participants", "ratings per clip", "power", "\u00b1 MC s.e."):
+    for col in ("participants", "ratings per clip", "power", "\u00b1 MC s.e.",
+                "monotone fit"):
         table.add_column(col, justify="right")
     for r in result.power_curve.itertuples(index=False):
         table.add_row(str(r.participants), f"{r.ratings_per_clip:.1f}", f"{r.power:.3f}",
-                      f"{r.se:.3f}")
+                      f"{r.se:.3f}", f"{r.power_monotone:.3f}")
     out.print(table)
     out.print(
         f"Variance components ({comp.axis}, from {comp.source or 'the pilot'}): listener "

@@ -138,7 +138,8 @@ def test_plan_study_is_seeded_monotone_and_parallel():
     assert set(d) >= {"participants", "ratings_per_clip", "power_curve"}
     assert set(d["power_curve"][0]) >= {"participants", "power"}
     if a.participants is not None:
-        assert a.power_curve.set_index("participants").loc[a.participants, "power"] >= 0.8
+        assert a.power_curve.set_index("participants").loc[a.participants,
+                                                          "power_monotone"] >= 0.8
 
 
 def test_errors():
@@ -154,3 +155,11 @@ def test_errors():
         plan_study(systems=2, intents=2, power=1.5, components=COMP)
     with pytest.raises(EmoconveyError, match="dropout"):
         plan_study(systems=2, intents=2, dropout=1.0, components=COMP)
+
+
+def test_isotonic_against_a_hand_computed_fit():
+    from emoconvey.analysis.planning import isotonic
+
+    np.testing.assert_allclose(isotonic(np.array([0.1, 0.5, 0.4, 0.6, 0.55, 0.5, 0.9])),
+                               [0.1, 0.45, 0.45, 0.55, 0.55, 0.55, 0.9])
+    np.testing.assert_allclose(isotonic(np.array([0.3, 0.2, 0.1])), [0.2, 0.2, 0.2])

@@ -35,7 +35,8 @@ recruited participants *P*, each replicate simulates a whole study:
 A study with *p* participants is the first *p* participants of a larger one (they arrive
 in order), so each replicate simulates the largest study once and analyses its prefixes;
 power at each *p* is the share of replicates that detect the effect (Monte-Carlo standard
-error :math:`\\sqrt{\\hat\\pi(1-\\hat\\pi)/R}`). Replicates run in parallel processes,
+error :math:`\\sqrt{\\hat\\pi(1-\\hat\\pi)/R}`); the answer is read off a monotone
+(isotonic) fit of that curve. Replicates run in parallel processes,
 each from its own seed (``numpy.random.SeedSequence(seed).spawn``).
 """
 
@@ -61,6 +62,7 @@ __all__ = [
     "StudyPlan",
     "VarianceComponents",
     "choose_pairs",
+    "isotonic",
     "plan_study",
     "simulate_power",
     "variance_components",
@@ -70,7 +72,9 @@ log = logging.getLogger(__name__)
 
 _BATCHES = 16
 
-POWER_CURVE_COLUMNS: tuple[str, ...] = ("participants", "ratings_per_clip", "power", "se")
+POWER_CURVE_COLUMNS: tuple[str, ...] = (
+    "participants", "ratings_per_clip", "power", "se", "power_monotone",
+)
 """Columns of :attr:`StudyPlan.power_curve`."""
 
 
@@ -97,8 +101,9 @@ class StudyPlan:
     Attributes
     ----------
     participants : int or None
-        Participants to recruit (drop-outs included) for the target power; ``None`` if
-        not reached within the simulated range.
+        Participants to recruit (drop-outs included): the first simulated number whose
+        monotone (isotonic) fit of the power curve reaches the target; ``None`` if not
+        reached within the simulated range.
     ratings_per_clip : float or None
         Expected mean ratings per clip with that many participants.
     power_curve : DataFrame
@@ -116,7 +121,8 @@ class StudyPlan:
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready dict (``participants``, ``ratings_per_clip``, ``power_curve``
-        as a list of ``{participants, ratings_per_clip, power, se}``, ``design``,
+        as a list of ``{participants, ratings_per_clip, power, se, power_monotone}``,
+        ``design``,
         ``components``)."""
         return {
             "participants": self.participants,
@@ -124,7 +130,8 @@ class StudyPlan:
             "power_curve": [
                 {"participants": int(r.participants),
                  "ratings_per_clip": float(r.ratings_per_clip),
-                 "power": float(r.power), "se": float(r.se)}
+                 "power": float(r.power), "se": float(r.se),
+                 "power_monotone": float(r.power_monotone)}
                 for r in self.power_curve.itertuples(index=False)
             ],
             "design": dict(self.design),
@@ -403,7 +410,24 @@ def simulate_power(
         "ratings_per_clip": grid * rated / (k * m * n_clip),
         "power": power,
         "se": np.sqrt(power * (1.0 - power) / hits.shape[0]),
+        "power_monotone": isotonic(power),
     })
+
+
+def isotonic(values: np.ndarray) -> np.ndarray:
+    """Least-squares non-decreasing fit (pool-adjacent-violators; Barlow et al., 1972).
+
+    Power cannot fall as participants are added; the fit removes the Monte-Carlo wiggles
+    so that the planner's answer does not hinge on one noisy grid point.
+    """
+    blocks: list[list[float]] = []  # [mean, weight]
+    for v in np.asarray(values, dtype=float):
+        blocks.append([v, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2 = blocks.pop()
+            m1, w1 = blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2])
+    return np.concatenate([np.full(int(w), m) for m, w in blocks])
 
 
 def plan_study(
@@ -485,7 +509,7 @@ def plan_study(
         components=comp, n_sims=n_sims, seed=seed, min_ratings=min_ratings,
         posthoc=posthoc, workers=workers, on_batch=on_batch,
     )
-    reached = curve[curve["power"] >= power]
+    reached = curve[curve["power_monotone"] >= power]
     participants = int(reached["participants"].iloc[0]) if len(reached) else None
     rpc = float(reached["ratings_per_clip"].iloc[0]) if len(reached) else None
     design = {"systems": k, "intents": m, "clips_per_pair": n_clip,
