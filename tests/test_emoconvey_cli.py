@@ -100,3 +100,31 @@ def test_intents_select_and_from_words(tmp_path, warriner_path):
     result = runner.invoke(app, ["intents", "from-words", "--norms", str(warriner_path),
                                  "qwertyuiop"])
     assert result.exit_code == 2 and "qwertyuiop" in result.output
+
+
+def test_plan_json_small_design(tmp_path):
+    import json
+
+    result = runner.invoke(app, [
+        "plan", "--systems", "2", "--intents", "2", "--clips-per-pair", "2",
+        "--clips-per-participant", "4", "--effect", "1.5", "--sims", "16", "--workers", "1",
+        "--json", "--figure", str(tmp_path / "power.png"),
+    ])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {"participants", "ratings_per_clip", "power_curve"} <= set(doc)
+    assert all({"participants", "power"} <= set(r) for r in doc["power_curve"])
+    assert (tmp_path / "power.png").stat().st_size > 0
+
+
+def test_plan_bad_option_is_one_line():
+    result = runner.invoke(app, ["plan", "--systems", "1", "--intents", "2"])
+    assert result.exit_code == 2
+    assert "systems" in result.output
+
+
+def test_report_posthoc_option_error(tmp_path):
+    result = runner.invoke(app, ["report", "--out", str(tmp_path / "r"), "--no-figures",
+                                 "--posthoc", "twoway"])
+    assert result.exit_code == 2
+    assert "posthoc" in result.output

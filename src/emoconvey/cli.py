@@ -7,6 +7,7 @@
 ``emoconvey intents select``    the AImoclips intent-selection rule on candidate words
 ``emoconvey intents from-words`` an intents file for custom words
 ``emoconvey survey ...``        the listening-test server (needs the ``survey`` extra)
+``emoconvey plan``              participants a study needs, by simulation
 """
 
 from __future__ import annotations
@@ -164,6 +165,29 @@ def report(
             "--ratings or --with-reference add a predicted-vs-human comparison.",
         ),
     ] = None,
+    posthoc: Annotated[
+        str,
+        typer.Option(
+            help="Tukey model: 'oneway' (dev ~ system, as the AImoclips paper) or "
+            "'adjusted' (dev ~ system + intent).",
+        ),
+    ] = "oneway",
+    seed: Annotated[int, typer.Option(help="Seed of the ranking bootstrap.")] = 0,
+    system_order: Annotated[
+        str | None,
+        typer.Option(
+            "--order",
+            help="Comma-separated systems to show first in every table and figure "
+            "(default: ranking order).",
+        ),
+    ] = None,
+    smallest_pairs: Annotated[
+        int | None,
+        typer.Option(
+            "--smallest-pairs",
+            help="Bracket only this many significant pairs (smallest differences).",
+        ),
+    ] = None,
 ) -> None:
     """Analyse ratings and write index.html, tables/, figures/ and results.json.
 
@@ -190,6 +214,13 @@ def report(
             confidence=confidence,
             reference_systems=reference,
             progress=console.is_terminal,
+            posthoc=posthoc,
+            seed=seed,
+            system_order=(
+                [x.strip() for x in system_order.split(",") if x.strip()]
+                if system_order else None
+            ),
+            smallest_pairs=smallest_pairs,
         )
     s = dataset
     out.print(
@@ -449,3 +480,10 @@ def _mount_predict() -> None:
 
 
 _mount_predict()
+def _mount_plan() -> None:
+    from emoconvey.plan_cli import plan
+
+    app.command("plan")(plan)
+
+
+_mount_plan()

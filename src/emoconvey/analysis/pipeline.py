@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from emoconvey._validation import check_confidence
+from emoconvey._validation import check_choice, check_confidence
 from emoconvey.analysis.agreement import (
     krippendorff_alpha,
     rater_normalised_anova,
@@ -33,7 +33,21 @@ from emoconvey.analysis.ranking import system_ranking
 from emoconvey.analysis.summary import dataset_summary, ratings_per_clip, system_summary
 from emoconvey.data.dataset import Dataset
 
-__all__ = ["TABLES", "AnalysisResults", "analyse", "ranking_with_uncertainty"]
+__all__ = [
+    "POSTHOC_MODELS",
+    "TABLES",
+    "AnalysisResults",
+    "analyse",
+    "ranking_with_uncertainty",
+]
+
+POSTHOC_MODELS: dict[str, str] = {
+    "oneway": "one-way model (deviation ~ system), as R's TukeyHSD(aov(dev ~ system)); "
+    "reproduces the AImoclips paper",
+    "adjusted": "intent-adjusted model (deviation ~ system + intent), systems compared on "
+    "estimated marginal means",
+}
+"""Models of the Tukey comparisons (``analyse(posthoc=...)``)."""
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +107,15 @@ class AnalysisResults:
         Warnings raised while computing (degenerate groups and the like), for the report.
     confidence : float
         Confidence level of intervals and tests.
+    posthoc : str
+        Model of the Tukey comparisons (see :data:`POSTHOC_MODELS`).
     """
 
     dataset: Dataset
     tables: dict[str, pd.DataFrame]
     warnings: list[str] = field(default_factory=list)
     confidence: float = 0.95
+    posthoc: str = "oneway"
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -130,6 +147,7 @@ def analyse(
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
     mixed_max_levels: int = MAX_DENSE_LEVELS,
+    posthoc: str = "oneway",
 ) -> AnalysisResults:
     """Run the complete emotion-conveyance analysis.
 
@@ -148,12 +166,19 @@ def analyse(
     mixed_max_levels : int, default :data:`~emoconvey.analysis.mixed.MAX_DENSE_LEVELS`
         The mixed model is skipped (with a warning, empty tables) when the listeners and
         the clips both exceed this number.
+    posthoc : {"oneway", "adjusted"}, default "oneway"
+        Model of the Tukey comparisons (:data:`POSTHOC_MODELS`): ``"oneway"``
+        (deviation ~ system, as R's ``TukeyHSD(aov(dev ~ system))``; reproduces the
+        AImoclips paper) or ``"adjusted"`` (deviation ~ system + intent, systems compared
+        on marginal means; |deviation| ~ quadrant + system for the quadrants).
 
     Returns
     -------
     AnalysisResults
     """
     confidence = check_confidence(confidence)
+    posthoc = check_choice(posthoc, tuple(POSTHOC_MODELS), name="posthoc")
+    adjusted = posthoc == "adjusted"
     clips = dataset.clips
     ratings = dataset.ratings
     boot: dict[str, pd.DataFrame] = {}
@@ -201,10 +226,12 @@ def analyse(
             [system_effect(clips), quadrant_effect(clips)], ignore_index=True
         ),
         "tukey_system": lambda: tukey_hsd(
-            clips, by="system", measure="deviation", confidence=confidence
+            clips, by="system", measure="deviation", confidence=confidence,
+            adjust_for="intent" if adjusted else None,
         ),
         "tukey_quadrant": lambda: tukey_hsd(
-            clips, by="quadrant", measure="abs_deviation", confidence=confidence
+            clips, by="quadrant", measure="abs_deviation", confidence=confidence,
+            adjust_for="system" if adjusted else None,
         ),
         "va_plane": lambda: va_plane(clips, confidence=confidence),
         "neutrality": lambda: neutrality_bias(clips, confidence=confidence),
@@ -236,5 +263,6 @@ def analyse(
                 caught.append(message)
                 log.warning("%s", message)
     return AnalysisResults(
-        dataset=dataset, tables=tables, warnings=caught, confidence=confidence
+        dataset=dataset, tables=tables, warnings=caught, confidence=confidence,
+        posthoc=posthoc,
     )

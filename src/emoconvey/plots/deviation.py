@@ -537,6 +537,7 @@ def plot_ci(
     order: Sequence[str] | None = None,
     colors: Mapping[str, str] | None = None,
     title: str | None = None,
+    smallest_pairs: int | None = None,
 ) -> Axes:
     """Mean and confidence interval per group on one axis, with Tukey HSD results.
 
@@ -569,6 +570,10 @@ def plot_ci(
         ``{group: colour}``; default: stable system colours, or the quadrant colours.
     title : str, optional
         Axes title (off by default).
+    smallest_pairs : int, optional
+        Bracket only the ``smallest_pairs`` significant pairs with the smallest
+        differences of means (the AImoclips paper's convention when many pairs differ);
+        a note says how many significant pairs there are in all.
 
     Returns
     -------
@@ -594,6 +599,15 @@ def plot_ci(
         tukey, axis=axis, measure=measure, alpha=alpha, groups=all_groups
     )
     pairs = [(a, b, p) for a, b, p in pairs if a in groups and b in groups]
+    n_significant = len(pairs)
+    if smallest_pairs is not None:
+        if (isinstance(smallest_pairs, bool) or not isinstance(smallest_pairs, int)
+                or smallest_pairs < 1):
+            raise EmoconveyError(
+                f"smallest_pairs: expected an integer >= 1, got {smallest_pairs!r}"
+            )
+        means = tidy["mean"].astype(float)
+        pairs = sorted(pairs, key=lambda t: abs(means[t[1]] - means[t[0]]))[:smallest_pairs]
     cols = _colors(group, groups, colors)
 
     ax = new_axes(ax, figsize=(min(10.0, max(4.5, 1.4 + 0.7 * len(groups))), 4.2))
@@ -632,6 +646,14 @@ def plot_ci(
             ax.text((lo_i + hi_i) / 2, y - 0.01 * span, stars, ha="center", va="bottom",
                     fontsize=9, gid="significance-stars", zorder=4)
         top_needed = base + (max(levels) + 0.9) * step
+        if len(pairs) < n_significant:
+            ax.text(
+                0.0, 1.0,
+                f"{len(pairs)} of {n_significant} significant pairs shown (smallest "
+                f"differences; Tukey HSD, α = {alpha:g})",
+                transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="#444444",
+                gid="smallest-pairs-note",
+            )
     elif pairs:
         by_mean = [g for _, g in sorted(zip(-mean, groups, strict=True))]
         letters = compact_letter_display(by_mean, [(a, b) for a, b, _ in pairs])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import datetime as _dt
 import html
 import json
@@ -20,15 +21,17 @@ from markupsafe import Markup
 
 from emoconvey import __version__
 from emoconvey._validation import check_confidence
-from emoconvey.analysis.pipeline import TABLES, AnalysisResults, analyse
+from emoconvey.analysis.bootstrap import DEFAULT_N_BOOT
+from emoconvey.analysis.pipeline import POSTHOC_MODELS, TABLES, AnalysisResults, analyse
 from emoconvey.data.dataset import Dataset
 from emoconvey.errors import EmoconveyError
 from emoconvey.report.figures import figure_specs
+from emoconvey.report.figures import system_order as ranking_order
 from emoconvey.report.formatting import fmt_num, fmt_p
 from emoconvey.report.narrative import summarise
 from emoconvey.report.results_json import results_document
 
-__all__ = ["ReportPaths", "build_report", "render_table"]
+__all__ = ["ReportPaths", "build_report", "render_table", "reorder_systems"]
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,11 @@ def build_report(
     reference_systems: Sequence[str] = (),
     title: str = "Emotion conveyance report",
     progress: bool = False,
+    posthoc: str = "oneway",
+    seed: int = 0,
+    n_boot: int = DEFAULT_N_BOOT,
+    system_order: Sequence[str] | None = None,
+    smallest_pairs: int | None = None,
 ) -> ReportPaths:
     """Analyse ``dataset`` and write the complete report folder.
 
@@ -153,6 +161,20 @@ def build_report(
     title : str
     progress : bool, default False
         Show a rich progress bar on the terminal.
+    posthoc : {"oneway", "adjusted"}, default "oneway"
+        Model of the Tukey comparisons (see
+        :data:`~emoconvey.analysis.pipeline.POSTHOC_MODELS`); ``"oneway"`` reproduces
+        the AImoclips paper.
+    seed : int, default 0
+        Seed of the ranking bootstrap.
+    n_boot : int, default 2000
+        Bootstrap replicates of the ranking.
+    system_order : sequence of str, optional
+        Order of the systems in every table and figure: these first, then the others by
+        ranking. Default: the ranking (best first).
+    smallest_pairs : int, optional
+        System CI figures bracket only this many significant Tukey pairs, those with
+        the smallest differences (the paper's convention).
 
     Returns
     -------
@@ -170,7 +192,10 @@ def build_report(
 
     n_fig_steps = 10 if figures else 0
     with _progress(progress, len(TABLES) + n_fig_steps + 2) as step:
-        results = analyse(dataset, confidence=confidence, on_step=step)
+        results = analyse(dataset, confidence=confidence, on_step=step, posthoc=posthoc,
+                          seed=seed, n_boot=n_boot)
+        results = reorder_systems(results, system_order)
+        order = _system_order(results, system_order)
 
         table_paths: dict[str, Path] = {}
         for name, df in results.tables.items():
@@ -188,7 +213,8 @@ def build_report(
                 [x for x in dataset.systems if x not in reference_systems]
                 if reference_systems else []
             )
-            for spec in figure_specs(results, highlight=own_systems):
+            for spec in figure_specs(results, highlight=own_systems, order=order,
+                                     smallest_pairs=smallest_pairs):
                 step(f"figure {spec.name}")
                 fig = spec.draw()
                 paths = save_figure(fig, folder / "figures", spec.name, formats=formats)
@@ -278,6 +304,7 @@ def _render_html(
         warnings=results.warnings,
         confidence=round(100 * results.confidence),
         mixed_skipped=_mixed_skipped(results),
+        posthoc_text=POSTHOC_MODELS.get(results.posthoc, results.posthoc),
     )
 
 
@@ -290,3 +317,59 @@ def _mixed_skipped(results: AnalysisResults) -> str:
     return "The mixed model was not fitted: " + (
         why[0].split(": ", 2)[-1] if why else "not enough data."
     )
+
+
+_RANKED_TABLES = {"ranking", "ranking_uncertainty", "ranking_zscore"}
+
+
+def _system_order(results: AnalysisResults, given: Sequence[str] | None) -> list[str]:
+    """The given systems first, then the rest in ranking order."""
+    ranked = ranking_order(results)
+    if given is None:
+        return ranked
+    if isinstance(given, str):
+        raise EmoconveyError(f"system_order: expected a list of system names, got {given!r}")
+    given = [str(x) for x in given]
+    unknown = [x for x in given if x not in ranked]
+    if unknown:
+        raise EmoconveyError(
+            f"system_order: not in the dataset: {unknown!r} (systems: {ranked!r})"
+        )
+    if len(set(given)) != len(given):
+        raise EmoconveyError(f"system_order: a system is listed twice: {given!r}")
+    return given + [x for x in ranked if x not in given]
+
+
+def _reorder(results: AnalysisResults, order: list[str]) -> AnalysisResults:
+    """Rows of per-system tables in ``order`` (stable within a system)."""
+    rank = {x: i for i, x in enumerate(order)}
+    tables = {}
+    for name, df in results.tables.items():
+        if name in _RANKED_TABLES or "system" not in df.columns or df.empty:
+            tables[name] = df
+            continue
+        key = df["system"].map(lambda x: rank.get(str(x), len(rank)))
+        tables[name] = df.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(
+            drop=True
+        )
+    return dataclasses.replace(results, tables=tables)
+
+
+def reorder_systems(
+    results: AnalysisResults, order: Sequence[str] | None = None
+) -> AnalysisResults:
+    """The results with per-system tables in one system order, as the report shows them.
+
+    Parameters
+    ----------
+    results : AnalysisResults
+    order : sequence of str, optional
+        These systems first, then the others in ranking order; default the ranking.
+
+    Returns
+    -------
+    AnalysisResults
+        A copy; rows of every table with a ``system`` column are in that order (stable
+        within a system), except the ranking tables, which stay ranked.
+    """
+    return _reorder(results, _system_order(results, order))

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from emoconvey.analysis.pipeline import AnalysisResults
 
-__all__ = ["FigureSpec", "figure_specs"]
+__all__ = ["FigureSpec", "figure_specs", "system_order"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,11 @@ def _fig(ax_or_fig: Axes | Figure) -> Figure:
 
 
 def figure_specs(
-    results: AnalysisResults, *, highlight: Sequence[str] = ()
+    results: AnalysisResults,
+    *,
+    highlight: Sequence[str] = (),
+    order: Sequence[str] | None = None,
+    smallest_pairs: int | None = None,
 ) -> list[FigureSpec]:
     """Every figure of the report, in order, drawn lazily.
 
@@ -38,6 +42,11 @@ def figure_specs(
     results : AnalysisResults
     highlight : sequence of str
         The user's own systems (told apart from reference systems where figures can).
+    order : sequence of str, optional
+        System order of every figure; default :func:`system_order` (the ranking).
+    smallest_pairs : int, optional
+        System CI figures bracket only this many significant pairs, those with the
+        smallest differences.
 
     Returns
     -------
@@ -52,6 +61,10 @@ def figure_specs(
     colors = system_colors(sorted(ds.systems))
     level = round(100 * results.confidence)
     alpha = 1 - results.confidence
+    order = list(order) if order is not None else system_order(results)
+    hl = list(highlight)
+    model = {"oneway": "one-way model", "adjusted": "intent-adjusted model"}.get(
+        results.posthoc, results.posthoc)
     specs = [
         FigureSpec(
             "ratings_per_clip",
@@ -84,16 +97,19 @@ def figure_specs(
             FigureSpec(
                 f"ci_deviation_system_{axis}",
                 f"Mean {axis} deviation per system with {level} % confidence intervals; "
-                f"brackets mark pairs that differ (Tukey HSD, family-wise \u03b1 = "
-                f"{alpha:.2f}).",
-                lambda axis=axis: _fig(
+                f"brackets mark pairs that differ (Tukey HSD, {model}, family-wise "
+                f"\u03b1 = {alpha:.2f}).",
+                lambda axis=axis: _bold(
                     deviation.plot_ci(
                         t["deviation_by_system"],
                         t["tukey_system"],
                         axis=axis,
                         alpha=alpha,
                         colors=colors,
-                    )
+                        order=order,
+                        smallest_pairs=smallest_pairs,
+                    ),
+                    hl,
                 ),
             )
         )
@@ -119,7 +135,7 @@ def figure_specs(
             f"Every ranking metric per system with its {level} % bootstrap interval (clips "
             "resampled within system \u00d7 intent); labels give the bootstrap rank interval, "
             "letters the tie groups (systems sharing a letter do not differ, Holm-adjusted).",
-            lambda: _ranking_figure(t["ranking_uncertainty"], colors, highlight),
+            lambda: _ranking_figure(t["ranking_uncertainty"], colors, hl, order),
         )
     )
     specs.append(
@@ -129,7 +145,8 @@ def figure_specs(
             "coloured by intended quadrant, quadrant means (stars), intent norms (X) and "
             f"{level} % covariance ellipses of the clip means per quadrant.",
             lambda: plane.plot_va_planes(
-                ds.clips, t["va_plane"], ds.intents, ellipse_label=f"{level} % ellipse"
+                ds.clips, t["va_plane"], ds.intents, ellipse_label=f"{level} % ellipse",
+                systems=order,
             ),
         )
     )
@@ -138,7 +155,7 @@ def figure_specs(
             "hit_rate",
             "Share of clips whose mean rating lies in the intended quadrant, per system and "
             "intent (chance: 25 %).",
-            lambda: _fig(plane.plot_hit_rate(t["hit_rate_by_intent"])),
+            lambda: _fig(plane.plot_hit_rate(t["hit_rate_by_intent"], systems=order)),
         )
     )
     specs.append(
@@ -147,23 +164,44 @@ def figure_specs(
             "Clip mean rating against intent norm per system, valence (left) and arousal "
             "(right), with the fitted compression slope and the identity line (slope 1 = "
             "no pull toward the scale centre).",
-            lambda: _neutrality_figure(ds.clips, t["neutrality"], colors),
+            lambda: _neutrality_figure(ds.clips, t["neutrality"], colors, order),
         )
     )
     return specs
 
 
-def _neutrality_figure(clips: Any, neutrality: Any, colors: dict[str, str]) -> Figure:
+def _neutrality_figure(
+    clips: Any, neutrality: Any, colors: dict[str, str], order: Sequence[str] | None = None
+) -> Figure:
     from emoconvey.plots.deviation import plot_neutrality
 
     fig = Figure(figsize=(12.0, 5.2), layout="constrained")
     for ax, axis in zip(fig.subplots(1, 2), ("valence", "arousal"), strict=True):
-        plot_neutrality(clips, neutrality, axis=axis, ax=ax, colors=colors)
+        plot_neutrality(clips, neutrality, axis=axis, ax=ax, colors=colors, systems=order)
     return fig
 
 
+def system_order(results: AnalysisResults) -> list[str]:
+    """Systems in ranking order (best first), the order of every table and figure."""
+    rank = results.tables.get("ranking")
+    if rank is None or rank.empty:
+        return list(results.dataset.systems)
+    ranked = [str(x) for x in rank["system"]]
+    return ranked + [x for x in results.dataset.systems if x not in ranked]
+
+
+def _bold(ax: Axes, highlight: Sequence[str]) -> Figure:
+    """Bold the tick labels of the user's own systems; return the figure."""
+    hl = set(map(str, highlight))
+    if hl:
+        for tick in ax.get_xticklabels():
+            if tick.get_text() in hl:
+                tick.set_fontweight("bold")
+    return _fig(ax)
+
+
 def _ranking_figure(
-    table: Any, colors: dict[str, str], highlight: Sequence[str]
+    table: Any, colors: dict[str, str], highlight: Sequence[str], order: Sequence[str]
 ) -> Figure:
     from emoconvey.plots.ranking import plot_ranking
 
@@ -172,5 +210,6 @@ def _ranking_figure(
     fig = Figure(figsize=(13.0, 1.6 + 0.9 * n_sys), layout="constrained")
     axes = fig.subplots(2, 2).ravel() if len(metrics) == 4 else fig.subplots(1, len(metrics))
     for ax, metric in zip(list(axes), metrics, strict=False):
-        plot_ranking(table, metric=metric, ax=ax, colors=colors, highlight=highlight)
+        plot_ranking(table, metric=metric, ax=ax, colors=colors, highlight=highlight,
+                     order=order)
     return fig
