@@ -313,3 +313,12 @@ _mount_survey()
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def _mount_intents_text() -> None:
+    from emoconvey.intents.cli import register
+
+    register(intents_app)
+
+
+_mount_intents_text()
