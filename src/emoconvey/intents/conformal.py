@@ -26,10 +26,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emoconvey._validation import SCALE_MAX, SCALE_MIN, check_confidence
+from emoconvey._validation import SCALE_MAX, SCALE_MIN
 from emoconvey.errors import EmoconveyError
 
-__all__ = ["conformal_quantile", "interval_coverage", "prediction_interval"]
+__all__ = ["check_coverage", "conformal_quantile", "interval_coverage", "prediction_interval"]
+
+
+def check_coverage(coverage: object) -> float:
+    """Check a nominal coverage lies strictly between 0 and 1."""
+    if isinstance(coverage, bool) or not isinstance(coverage, int | float) or not (
+        0.0 < float(coverage) < 1.0
+    ):
+        raise EmoconveyError(f"coverage: expected a number in (0, 1), got {coverage!r}")
+    return float(coverage)
 
 
 def conformal_quantile(residuals: Sequence[float] | np.ndarray, *, coverage: float) -> float:
@@ -48,7 +57,7 @@ def conformal_quantile(residuals: Sequence[float] | np.ndarray, *, coverage: flo
         The :math:`\\lceil (n + 1)(1 - \\alpha) \\rceil`-th smallest residual, or
         ``inf`` when that rank exceeds ``n``.
     """
-    coverage = check_confidence(coverage)
+    coverage = check_coverage(coverage)
     r = np.asarray(residuals, dtype=float).ravel()
     if r.size == 0:
         raise EmoconveyError("residuals: expected at least one calibration residual")

@@ -187,21 +187,24 @@ def load_encoder(model: str | Path | None = None, *, device: str | None = None) 
         target = Path(name).resolve()
         model_id = f"{target.name}@{_folder_id(target)}"
     else:
-        target = None
-        model_id = name
-    old = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
+        # a name: only the local Hugging Face cache is looked at, never the network
+        try:
+            from huggingface_hub import snapshot_download
+
+            target = Path(snapshot_download(name, local_files_only=True))
+        except Exception as exc:  # not in the cache, or not a valid repository id
+            raise EmoconveyError(_install_hint(name) + f" ({type(exc).__name__})") from None
+        model_id = f"{name}@{target.name}"
     try:
-        st = SentenceTransformer(
-            str(target) if target is not None else name, device=device, local_files_only=True
-        )
-    except Exception as exc:  # any loading failure: missing files, unknown name
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        pass
+    try:
+        st = SentenceTransformer(str(target), device=device, local_files_only=True)
+    except Exception as exc:  # any loading failure: missing or broken files
         raise EmoconveyError(_install_hint(name) + f" ({type(exc).__name__})") from None
-    finally:
-        if old is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = old
     return Encoder(st, model_id)
 
 

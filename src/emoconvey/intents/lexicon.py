@@ -203,7 +203,9 @@ class Lexicon:
         self._lower: dict[str, tuple[str, float, float]] = {}
         for w, v, a in zip(words, val, aro, strict=True):
             self._exact.setdefault(w, (w, float(v), float(a)))
-            self._lower.setdefault(w.lower(), (w, float(v), float(a)))
+            # a lower-case entry wins over a capitalised one ('aids' over 'AIDS')
+            if w == w.lower() or w.lower() not in self._lower:
+                self._lower[w.lower()] = (w, float(v), float(a))
 
     def lookup(self, token: str) -> tuple[str, float, float] | None:
         """The norms entry ``(word, valence, arousal)`` for a token, or None.

@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from emoconvey._validation import check_choice, check_confidence, check_positive_int
+from emoconvey._validation import check_choice, check_positive_int, warn_degenerate
 from emoconvey.errors import EmoconveyError, EmoconveyWarning
 from emoconvey.intents import NEUTRAL_BAND, load_norms, quadrant_of
-from emoconvey.intents.conformal import conformal_quantile, interval_coverage
+from emoconvey.intents.conformal import check_coverage, conformal_quantile, interval_coverage
 from emoconvey.intents.lexicon import Lexicon
 
 __all__ = [
@@ -251,7 +251,7 @@ def intents_from_text(
     """
     texts = _clean_texts(texts)
     method = check_choice(method, METHODS, name="method")
-    coverage = check_confidence(coverage)
+    coverage = check_coverage(coverage)
     neighbours = check_positive_int(neighbours, name="neighbours")
     table = load_norms(norms)
     z = float(stats.norm.ppf(0.5 + coverage / 2))
@@ -284,7 +284,16 @@ def intents_from_text(
                     oof = _lexicon_oof(table, _fold_ids(len(table), 10, 0))
                     res = np.abs(oof - table[["valence", "arousal"]].to_numpy(float))
                     ok = np.isfinite(res).all(1)
-                    q_lex = [conformal_quantile(res[ok, k], coverage=coverage) for k in (0, 1)]
+                    if ok.any():
+                        q_lex = [
+                            conformal_quantile(res[ok, k], coverage=coverage) for k in (0, 1)
+                        ]
+                    else:
+                        warn_degenerate(
+                            "no lexicon word is found through another form of itself, so the "
+                            "lexicon method cannot be calibrated; its intervals span the scale"
+                        )
+                        q_lex = [np.inf, np.inf]
                 val[i], aro[i] = s.valence, s.arousal
                 lo_v[i], hi_v[i] = val[i] - q_lex[0], val[i] + q_lex[0]
                 lo_a[i], hi_a[i] = aro[i] - q_lex[1], aro[i] + q_lex[1]
@@ -416,7 +425,7 @@ def evaluate_text_methods(
     methods = [check_choice(m, METHODS, name="method") for m in methods]
     if not methods:
         raise EmoconveyError("methods: expected at least one method")
-    coverage = check_confidence(coverage)
+    coverage = check_coverage(coverage)
     table = load_norms(norms)
     folds = check_positive_int(folds, name="folds", minimum=2)
     if folds > len(table):
