@@ -61,6 +61,7 @@ def register(intents_app: typer.Typer) -> None:
         """Predicted valence/arousal targets (with intervals) for any text."""
         from rich.table import Table
 
+        from emoconvey.errors import EmoconveyWarning
         from emoconvey.intents.text import intents_from_text, write_text_intents
 
         with _friendly_errors(), warnings.catch_warnings(record=True) as caught:
@@ -76,7 +77,7 @@ def register(intents_app: typer.Typer) -> None:
             )
             written = None if output is None else write_text_intents(df, output)
         for w in caught:
-            if issubclass(w.category, UserWarning) and "emoconvey" in str(w.filename):
+            if issubclass(w.category, EmoconveyWarning):
                 console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
         table = Table(show_edge=False)
         cols = ["text", "norm_valence", "norm_arousal", "quadrant_or_band", "source",

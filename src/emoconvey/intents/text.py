@@ -9,8 +9,10 @@ Three methods (see :mod:`emoconvey.intents.lexicon` and
     A regressor from sentence embeddings to the norms, trained from the user's norms file
     on first use and cached in the user's cache folder.
 ``hybrid`` (default)
-    The norm itself when the text is a single content word found in the norms (directly
-    or through its lemma), the embedding regressor otherwise.
+    The norm itself when the text is a single word of the norms; for a single word found
+    through another form of itself (lemma, derivation), a learned blend of that form's
+    norm and the embedding regressor (:func:`hybrid_weights`); the embedding regressor
+    otherwise.
 
 Intervals are split-conformal (:mod:`emoconvey.intents.conformal`) with 10-fold
 out-of-fold residuals on the lexicon words as calibration set; their coverage is stated
@@ -48,6 +50,7 @@ __all__ = [
     "METHODS",
     "TEXT_INTENT_COLUMNS",
     "evaluate_text_methods",
+    "hybrid_weights",
     "intents_from_text",
     "norms_fingerprint",
     "text_regressor",
@@ -165,6 +168,14 @@ def text_regressor(
         params=params,
         meta={"norms_sha256": fp, "norms_file": norms.name},
     )
+    # the hybrid blend for words found through another form (same folds as the CV above)
+    y2 = table[["valence", "arousal"]].to_numpy(dtype=float)
+    lex = _lexicon_oof(table, _fold_ids(len(table), reg.meta["folds"], reg.meta["seed"]))
+    w = hybrid_weights(lex, reg.oof[:, :2], y2)
+    found = np.isfinite(lex).all(1)
+    blended = reg.oof[found, :2] + w * (lex[found] - reg.oof[found, :2])
+    reg.meta["hybrid_weights"] = w.tolist()
+    reg.meta["hybrid_residuals"] = np.abs(blended - y2[found]).round(4).tolist()
     reg.save(folder)
     log.info("trained the regressor in %.1f s; cached in %s", time.perf_counter() - t0, folder)
     return reg, encoder
@@ -200,6 +211,24 @@ def _lexicon_oof(table: pd.DataFrame, fold: np.ndarray, lemmatizer=None) -> np.n
             s = lex.score(words[i])
             out[i] = (s.valence, s.arousal)
     return out
+
+
+def hybrid_weights(
+    lexicon: np.ndarray, embedding: np.ndarray, truth: np.ndarray
+) -> np.ndarray:
+    """Least-squares weight of the lexicon in the hybrid blend, per axis, clipped to [0, 1].
+
+    For words the lexicon finds through another form of themselves, the hybrid
+    prediction is :math:`\\hat y = \\hat y_e + w (\\hat y_l - \\hat y_e)` with
+    :math:`w = \\sum (\\hat y_l - \\hat y_e)(y - \\hat y_e) / \\sum (\\hat y_l - \\hat y_e)^2`
+    fitted on out-of-fold predictions (NaN rows of ``lexicon`` are ignored).
+    """
+    found = np.isfinite(lexicon).all(1)
+    d = lexicon[found] - embedding[found]
+    e = truth[found] - embedding[found]
+    den = np.sum(d * d, axis=0)
+    w = np.divide(np.sum(d * e, axis=0), den, out=np.zeros(d.shape[1]), where=den > 0)
+    return np.clip(w, 0.0, 1.0)
 
 
 def _band(lo_v, hi_v, lo_a, hi_a, quadrant, band=NEUTRAL_BAND):
@@ -246,7 +275,7 @@ def intents_from_text(
         is the text; ``norm_valence``/``norm_arousal`` the predicted targets (NaN when
         the lexicon method finds no word); ``quadrant`` None on a split line or NaN;
         ``source`` says which method gave the row (``lexicon_word``, ``lexicon``,
-        ``embedding``); ``lexicon_words`` lists ``word=V/A`` of the words found;
+        ``embedding``, ``hybrid``); ``lexicon_words`` lists ``word=V/A`` of the words found;
         ``neighbours`` the nearest lexicon words ``word (V/A)`` in embedding space.
     """
     texts = _clean_texts(texts)
@@ -270,6 +299,13 @@ def intents_from_text(
         method != "embedding" and s.content_words == 1 and len(s.found) == 1 and not
         s.found[0].negated for s in scores
     ]
+    # hybrid: a word found through another form of itself is blended with the model
+    blend = [
+        method == "hybrid" and single[i]
+        and s.found[0].word.lower() != s.found[0].token.lower().replace("’", "'")
+        for i, s in enumerate(scores)
+    ]
+    single = [a and not b for a, b in zip(single, blend, strict=True)]
     if method in ("lexicon", "hybrid"):
         q_lex = None
         for i, s in enumerate(scores):
@@ -306,11 +342,19 @@ def intents_from_text(
         x = encoder.embed([texts[i] for i in need])
         pred, idx, _ = reg.predict(x)
         q = [conformal_quantile(reg.residuals[:, k], coverage=coverage) for k in (0, 1)]
+        hres = np.asarray(reg.meta.get("hybrid_residuals", []), dtype=float).reshape(-1, 2)
+        hw = np.asarray(reg.meta.get("hybrid_weights", [0.0, 0.0]), dtype=float)
         for r, i in enumerate(need):
             val[i], aro[i] = pred[r, 0], pred[r, 1]
-            lo_v[i], hi_v[i] = val[i] - q[0], val[i] + q[0]
-            lo_a[i], hi_a[i] = aro[i] - q[1], aro[i] + q[1]
+            qi = q
             source[i] = "embedding"
+            if blend[i] and len(hres):
+                val[i] += hw[0] * (scores[i].valence - val[i])
+                aro[i] += hw[1] * (scores[i].arousal - aro[i])
+                qi = [conformal_quantile(hres[:, k], coverage=coverage) for k in (0, 1)]
+                source[i] = "hybrid"
+            lo_v[i], hi_v[i] = val[i] - qi[0], val[i] + qi[0]
+            lo_a[i], hi_a[i] = aro[i] - qi[1], aro[i] + qi[1]
         for r, i in enumerate(need):
             neigh[i] = "; ".join(
                 f"{reg.words[j]} ({reg.train_y[j, 0]:.2f}/{reg.train_y[j, 1]:.2f})"
@@ -462,7 +506,13 @@ def evaluate_text_methods(
             preds[m] = lex
         else:
             found = np.isfinite(lex).all(1)
-            preds[m] = np.where(found[:, None], lex, emb)
+            hyb = emb.copy()
+            for f in range(folds):
+                te = found & (fold == f)
+                cal = fold != f
+                w = hybrid_weights(lex[cal], emb[cal], y[cal])
+                hyb[te] = emb[te] + w * (lex[te] - emb[te])
+            preds[m] = hyb
         seconds[m] = time.perf_counter() - t0
     rows = []
     for m, p in preds.items():
