@@ -22,7 +22,9 @@ from emoconvey.errors import (
 )
 from emoconvey.intents.text import (
     TEXT_INTENT_COLUMNS,
+    _fold_ids,
     evaluate_text_methods,
+    hybrid_weights,
     intents_from_text,
     write_text_intents,
 )
@@ -39,6 +41,8 @@ ROWS = [
     ("peaceful", 7.3, 2.0, 6.4), ("serene", 7.1, 2.2, 6.3), ("sleep", 6.5, 2.0, 5.5),
     ("piano", 6.4, 3.6, 5.8), ("table", 5.5, 2.9, 5.9), ("song", 7.0, 4.7, 6.0),
     ("loud", 4.6, 6.5, 5.5), ("quiet", 6.4, 2.4, 5.6), ("storm", 3.9, 6.6, 3.8),
+    ("peace", 7.7, 2.9, 6.2),  # 'peaceful' is found through 'peace' (rule -ful)
+    ("cheer", 7.5, 5.6, 6.0),  # and 'cheerful' through 'cheer' (another fold: calibrates)
 ]
 
 
@@ -58,7 +62,8 @@ def norms(tmp_path):
     return write_norms(tmp_path / "norms.csv")
 
 
-def test_lexicon_method_words_phrases_and_unknown(norms):
+def test_lexicon_method_words_phrases_and_unknown(tmp_path):
+    norms = write_norms(tmp_path / "n.csv", ROWS[:-2])  # no word has another form here
     with (
         pytest.warns(EmoconveyWarning, match="no lexicon word found in: 'zzz qqq'"),
         pytest.warns(DegenerateDataWarning, match="cannot be calibrated"),
@@ -126,8 +131,28 @@ def test_lexicon_evaluation_records(norms):
     df = evaluate_text_methods(norms, methods=["lexicon"], folds=5)
     assert df["axis"].tolist() == ["valence", "arousal"]
     assert set(df.columns) >= {"method", "axis", "r", "mae", "coverage", "n"}
-    # held-out words are found only through another form of themselves: none here
-    assert (df["n"] == 0).all()
+    # held-out words are found only through another form of themselves: 'peaceful' when
+    # 'peace' lies in another fold
+    fold = _fold_ids(len(ROWS), 5, 0)
+    words = [r[0] for r in ROWS]
+    expected = sum(
+        int(fold[words.index(a)] != fold[words.index(a + "ful")]) for a in ("peace", "cheer")
+    )
+    assert (df["n"] == expected).all()
+
+
+def test_hybrid_weights_are_least_squares_clipped():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(200, 2))
+    lex = emb + rng.normal(size=(200, 2))
+    truth = emb + np.array([0.3, 0.8]) * (lex - emb) + rng.normal(scale=0.1, size=(200, 2))
+    lex[:20] = np.nan  # not found: ignored
+    w = hybrid_weights(lex, emb, truth)
+    for k in range(2):
+        d = (lex - emb)[20:, k : k + 1]
+        ref = np.linalg.lstsq(d, (truth - emb)[20:, k], rcond=None)[0][0]
+        assert w[k] == pytest.approx(ref)
+    assert hybrid_weights(lex, emb, emb - 5 * (lex - emb)).tolist() == [0.0, 0.0]
 
 
 @pytest.fixture
@@ -141,12 +166,15 @@ def test_cli_end_to_end_with_the_packaged_model(packaged, norms, tmp_path, monke
     out = tmp_path / "intents.csv"
     runner = CliRunner()
     args = ["intents", "from-text", "happy", "a furious thunderstorm", "peaceful evening waves",
-            "--norms", str(norms), "--cache-dir", str(cache), "--out", str(out)]
+            "cheerfully", "--norms", str(norms), "--cache-dir", str(cache), "--out", str(out)]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     df = pd.read_csv(out)
-    assert df["emotion"].tolist() == ["happy", "a furious thunderstorm", "peaceful evening waves"]
-    assert df["source"].tolist() == ["lexicon_word", "embedding", "embedding"]
+    assert df["emotion"].tolist() == [
+        "happy", "a furious thunderstorm", "peaceful evening waves", "cheerfully"
+    ]
+    # 'cheerfully' is found through 'cheerful': blended with the regressor
+    assert df["source"].tolist() == ["lexicon_word", "embedding", "embedding", "hybrid"]
     assert df.loc[1, "gt_valence"] < 5 < df.loc[2, "gt_valence"]
     assert isinstance(df.loc[1, "neighbours"], str) and df.loc[1, "neighbours"].count("(") == 5
     assert (df["valence_low"] <= df["gt_valence"]).all()
@@ -158,7 +186,7 @@ def test_cli_end_to_end_with_the_packaged_model(packaged, norms, tmp_path, monke
         "valence", "arousal", "dominance"
     ]
     stamp = regs[0].stat().st_mtime_ns
-    res = runner.invoke(app, [*args[:3], *args[5:]])  # cached regressor is reused
+    res = runner.invoke(app, [*args[:3], *args[6:]])  # cached regressor is reused
     assert res.exit_code == 0, res.output
     assert regs[0].stat().st_mtime_ns == stamp
 
