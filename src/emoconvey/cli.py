@@ -5,6 +5,8 @@
 ``emoconvey intents list``      the 12 AImoclips intents
 ``emoconvey intents select``    the AImoclips intent-selection rule on candidate words
 ``emoconvey intents from-words`` an intents file for custom words
+``emoconvey intents from-text``  predicted targets with intervals for any text (extra: text)
+``emoconvey intents evaluate``   cross-validated accuracy of the from-text methods
 ``emoconvey survey ...``        the listening-test server (needs the ``survey`` extra)
 """
 
