@@ -6,6 +6,8 @@
 ``emoconvey intents list``      the 12 AImoclips intents
 ``emoconvey intents select``    the AImoclips intent-selection rule on candidate words
 ``emoconvey intents from-words`` an intents file for custom words
+``emoconvey intents from-text``  predicted targets with intervals for any text (extra: text)
+``emoconvey intents evaluate``   cross-validated accuracy of the from-text methods
 ``emoconvey survey ...``        the listening-test server (needs the ``survey`` extra)
 ``emoconvey plan``              participants a study needs, by simulation
 """
@@ -432,11 +434,6 @@ def _mount_generate() -> None:
 _mount_generate()
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
 def _report_predicted(
     predicted: Path,
     ratings: Path | None,
@@ -480,6 +477,8 @@ def _mount_predict() -> None:
 
 
 _mount_predict()
+
+
 def _mount_plan() -> None:
     from emoconvey.plan_cli import plan
 
@@ -487,3 +486,17 @@ def _mount_plan() -> None:
 
 
 _mount_plan()
+
+
+def _mount_intents_text() -> None:
+    from emoconvey.intents.cli import register
+
+    register(intents_app)
+
+
+_mount_intents_text()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
