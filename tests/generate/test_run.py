@@ -237,3 +237,32 @@ def test_resume_keeps_batch_neighbours(tmp_path):
     other = tmp_path / "other"  # other neighbours give other bits: the test has teeth
     run_generation(out=other, **run_kwargs(intents=TWO, batch_size=2, options=opts))
     assert folder_digest(other) != folder_digest(ref)
+
+
+@pytest.mark.parametrize("layout", ["release", "internal"])
+def test_intents_file_in_either_layout_with_extra_columns(tmp_path, layout):
+    """What ``intents select/from-words/from-text`` write (release columns, extra columns
+    such as intervals, intents with spaces) drives a run; so does the internal table."""
+    table = pd.DataFrame({
+        "quadrant": ["lv_la", "hv_ha"], "intent": ["a melancholic piano ballad", "euphoric"],
+        "norm_valence": [3.1, 7.8], "norm_arousal": [3.5, 6.9],
+        "valence_low": [2.0, 7.2], "neighbours": ["ballad (6.33/3.60)", ""],
+    })
+    if layout == "release":
+        table = table.rename(columns={"intent": "emotion", "norm_valence": "gt_valence",
+                                      "norm_arousal": "gt_arousal"})
+    path = tmp_path / "intents.csv"
+    table.to_csv(path, index=False)
+    manifest = run_generation(out=tmp_path / "out", **run_kwargs(intents=path, clips_per_intent=1))
+    assert sorted(manifest["intent"]) == ["a melancholic piano ballad", "euphoric"]
+    assert set(manifest["prompt"]) == {"a melancholic piano ballad, instrumental",
+                                       "euphoric, instrumental"}
+    for f in manifest["file"]:
+        assert (tmp_path / "out" / f).is_file()
+
+
+def test_intents_file_with_a_bad_value_names_the_release_column(tmp_path):
+    path = tmp_path / "intents.csv"
+    path.write_text("quadrant,emotion,gt_valence,gt_arousal\nhv_ha,euphoric,high,6.9\n")
+    with pytest.raises(EmoconveyError, match=r"intents.csv, line 2, column 'gt_valence'"):
+        run_generation(out=tmp_path / "out", **run_kwargs(intents=path))

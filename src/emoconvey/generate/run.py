@@ -65,17 +65,27 @@ class WorkItem:
 
 
 def load_intents(intents: str | Path | pd.DataFrame = "aimoclips") -> pd.DataFrame:
-    """``"aimoclips"``, an ``emotion_intents_metadata.csv`` (extra columns are fine) or a
-    DataFrame, validated by :func:`emoconvey.intents.validate_intents`."""
+    """``"aimoclips"``, an intents file or a DataFrame, validated by
+    :func:`emoconvey.intents.validate_intents`.
+
+    A file is either the release's ``emotion_intents_metadata.csv`` (``quadrant``,
+    ``emotion``, ``gt_valence``, ``gt_arousal``; what ``intents select``, ``intents
+    from-words`` and ``intents from-text`` write) or the internal table (``intent``,
+    ``norm_valence``, ``norm_arousal``, ``quadrant``); extra columns are fine.
+    """
     from emoconvey.intents import aimoclips_intents, validate_intents
 
     if isinstance(intents, pd.DataFrame):
         return validate_intents(intents)
     if str(intents) == "aimoclips":
         return aimoclips_intents()
+    from emoconvey.data.dataset import read_intents
     from emoconvey.data.formats import read_csv
 
-    return validate_intents(read_csv(intents, what="--intents"), name=str(intents))
+    raw = read_csv(intents, what="--intents")
+    if "emotion" in raw.columns and "intent" not in raw.columns:
+        return read_intents(intents)
+    return validate_intents(raw, name=str(intents))
 
 
 def resolve_device(device: str, requires: Sequence[str] = ("torch",)) -> str:
