@@ -24,6 +24,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from emoconvey import __version__
@@ -50,7 +51,9 @@ def _friendly_errors() -> Iterator[None]:
     try:
         yield
     except EmoconveyError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: messages carry brackets (pip install "emoconvey[generate]", x[0]) that
+        # rich would otherwise read as markup and drop
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 
@@ -389,49 +392,39 @@ def intents_from_words_cmd(
         _write_intents(df, output)
 
 
-def _mount_survey() -> None:
+def _mount_group(name: str, module: str, extra: str, help_text: str) -> None:
+    """Add the Typer app ``module.app`` as ``emoconvey NAME``.
+
+    When the module cannot be imported because its extra is missing, ``emoconvey NAME``
+    still exists and says which ``pip install`` to run (exit status 2).
+    """
+    import importlib
+
     try:
-        from emoconvey.survey.cli import app as survey_app
-    except ImportError as exc:  # the survey extra is not installed
+        group = importlib.import_module(module).app
+    except ImportError as exc:
+        if (exc.name or "").startswith("emoconvey"):
+            raise
         missing = exc.name or "a dependency"
 
-        @app.command("survey", context_settings={"ignore_unknown_options": True})
-        def survey_missing() -> None:
-            """Listening-test server (install with: pip install 'emoconvey[survey]')."""
-            console.print(
-                f"[bold red]error:[/] the survey needs {missing}; "
-                "install it with pip install 'emoconvey[survey]'"
-            )
+        def group_missing() -> None:
+            message = (f"emoconvey {name} needs {missing}; "
+                       f"install it with pip install 'emoconvey[{extra}]'")
+            console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
             raise typer.Exit(code=2)
 
+        group_missing.__doc__ = f"{help_text} (install with: pip install 'emoconvey[{extra}]')"
+        app.command(
+            name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+        )(group_missing)
         return
-    app.add_typer(survey_app, name="survey", help="Run a listening test (AImoclips protocol).")
+    app.add_typer(group, name=name, help=help_text)
 
 
-_mount_survey()
-
-
-def _mount_generate() -> None:
-    try:
-        from emoconvey.generate.cli import app as generate_app
-    except ImportError as exc:  # the generate extra is not installed
-        missing = exc.name or "a dependency"
-
-        @app.command("generate", context_settings={"ignore_unknown_options": True})
-        def generate_missing() -> None:
-            """Generate clips (install with: pip install 'emoconvey[generate]')."""
-            console.print(
-                f"[bold red]error:[/] generation needs {missing}; "
-                "install it with pip install 'emoconvey[generate]'"
-            )
-            raise typer.Exit(code=2)
-
-        return
-    app.add_typer(generate_app, name="generate",
-                  help="Generate clips under the AImoclips protocol, or import them.")
-
-
-_mount_generate()
+_mount_group("survey", "emoconvey.survey.cli", "survey",
+             "Run a listening test (AImoclips protocol).")
+_mount_group("generate", "emoconvey.generate.cli", "generate",
+             "Generate clips under the AImoclips protocol, or import them.")
 
 
 def _report_predicted(
@@ -470,13 +463,8 @@ def _report_predicted(
     out.print(f"  open {folder / 'index.html'}")
 
 
-def _mount_predict() -> None:
-    from emoconvey.predict.cli import app as predict_app
-
-    app.add_typer(predict_app, name="predict", help="Predict listener ratings from audio.")
-
-
-_mount_predict()
+_mount_group("predict", "emoconvey.predict.cli", "predict",
+             "Predict listener ratings from audio.")
 
 
 def _mount_plan() -> None:
