@@ -64,6 +64,10 @@ def _unwrap(exc: BaseException) -> BaseException:
     return cause if isinstance(cause, BaseException) else exc
 
 
+PIPELINE_DEPTH = 2
+"""Batches queued per actor at a time (the driver writes files while actors generate)."""
+
+
 def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None, device: str,
                options: Mapping[str, Any], batches: Sequence[list[Any]], keep: set[Any],
                seconds: float, batch_size: int, address: str | None, workers: int | None,
@@ -120,7 +124,9 @@ def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None,
         info = infos[0]
         pending: dict[Any, Any] = {}
         queue = list(enumerate(batches))
-        idle = list(actors)
+        # two slots per actor: an actor runs its calls in order, so its next batch is
+        # already queued while the driver writes the previous one's files
+        idle = [a for a in actors for _ in range(PIPELINE_DEPTH)]
         while queue or pending:
             while queue and idle:
                 actor = idle.pop()
