@@ -13,7 +13,7 @@ each entry point names a :class:`Backend` subclass.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -123,6 +123,16 @@ class Backend(ABC):
     instrumental_switch: ClassVar[bool] = False
     description: ClassVar[str] = ""
     install_hint: ClassVar[str | None] = None
+
+    def check_options(self, allowed: Iterable[str]) -> None:
+        """Raise :class:`EmoconveyError` naming any option not in ``allowed``."""
+        allowed = set(allowed)
+        unknown = set(self.options) - allowed
+        if unknown:
+            raise EmoconveyError(
+                f"backend {self.name!r}: unknown option(s) {', '.join(sorted(unknown))}; "
+                f"expected {', '.join(sorted(allowed))}"
+            )
 
     @classmethod
     def install_command(cls) -> str:

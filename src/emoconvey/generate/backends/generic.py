@@ -45,15 +45,6 @@ __all__ = ["DiffusersBackend", "TransformersBackend"]
 logger = logging.getLogger(__name__)
 
 
-def _check_options(backend: str, options: dict[str, Any], allowed: set[str]) -> None:
-    unknown = set(options) - allowed
-    if unknown:
-        raise EmoconveyError(
-            f"backend {backend!r}: unknown option(s) {', '.join(sorted(unknown))}; "
-            f"expected {', '.join(sorted(allowed))}"
-        )
-
-
 def _group_by_seconds(
     requests: Sequence[GenerationRequest], run: Any
 ) -> list[GeneratedAudio]:
@@ -149,7 +140,7 @@ class DiffusersBackend(Backend):
         self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
     ) -> None:
         super().__init__(checkpoint, device=device, **options)
-        _check_options(self.name, self.options, self._allowed_options)
+        self.check_options(self._allowed_options)
         self._pipe: Any = None
         self._revision = ""
         self._sample_rate = 0
@@ -337,9 +328,7 @@ class TransformersBackend(Backend):
         self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
     ) -> None:
         super().__init__(checkpoint, device=device, **options)
-        _check_options(
-            self.name, self.options, {"dtype", "do_sample", "guidance_scale", "max_new_tokens"}
-        )
+        self.check_options({"dtype", "do_sample", "guidance_scale", "max_new_tokens"})
         self._pipe: Any = None
         self._revision = ""
 

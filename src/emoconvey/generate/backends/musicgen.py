@@ -66,13 +66,7 @@ class MusicGenBackend(Backend):
         self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
     ) -> None:
         super().__init__(checkpoint, device=device, **options)
-        unknown = set(self.options) - {"guidance_scale", "top_k", "temperature", "dtype",
-                                       "sequential"}
-        if unknown:
-            raise EmoconveyError(
-                f"backend {self.name!r}: unknown option(s) {', '.join(sorted(unknown))}; "
-                "expected guidance_scale, top_k, temperature, dtype, sequential"
-            )
+        self.check_options({"guidance_scale", "top_k", "temperature", "dtype", "sequential"})
         self._model: Any = None
         self._processor: Any = None
         self._revision = ""

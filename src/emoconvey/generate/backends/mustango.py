@@ -74,12 +74,7 @@ class MustangoBackend(Backend):
         self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
     ) -> None:
         super().__init__(checkpoint, device=device, **options)
-        unknown = set(self.options) - {"steps", "guidance"}
-        if unknown:
-            raise EmoconveyError(
-                f"backend {self.name!r}: unknown option(s) {', '.join(sorted(unknown))}; "
-                "expected steps, guidance"
-            )
+        self.check_options({"steps", "guidance"})
         self._model: Any = None
         self._revision = ""
 
