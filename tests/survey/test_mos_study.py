@@ -288,6 +288,12 @@ def test_init_and_config_errors(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["init", str(tmp_path / "s"), "--config", str(files["config"])])
     assert res.exit_code == 2 and "give --clips, --manifest" in res.output
+    # a failed init leaves no folder behind that it created itself (as AImoclips studies)
+    res = runner.invoke(app, ["init", str(tmp_path / "s2"), "--config", str(files["config"]),
+                              "--clips", str(files["root"]), "--manifest",
+                              str(files["root"] / "bad.csv"), "--prompts", str(files["prompts"])])
+    assert res.exit_code == 2 and "audio file 'nope.wav' not found" in res.output
+    assert not (tmp_path / "s2").exists()
     init_mos_study(
         tmp_path / "c.db", files["root"], manifest=files["manifest"], prompts=files["prompts"]
     )

@@ -62,6 +62,30 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _make_study_folder(study_dir: Path) -> bool:
+    """Create ``study_dir``; ``True`` when it did not exist before (ours to remove)."""
+    new = not study_dir.exists()
+    study_dir.mkdir(parents=True, exist_ok=True)
+    return new
+
+
+def _remove_failed_folder(study_dir: Path, new_folder: bool) -> None:
+    """After a failed init, remove the study folder if init created it (never the user's)."""
+    if new_folder:
+        shutil.rmtree(study_dir, ignore_errors=True)
+
+
+def _write_admin_token(study_dir: Path) -> Path:
+    """Write a new admin token (mode 0600) unless one exists or ``$EMOCONVEY_ADMIN_TOKEN``
+    is set; return where it is kept."""
+    token_path = study_dir / TOKEN_FILE
+    if not os.environ.get(ADMIN_ENV) and not token_path.exists():
+        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
+    return token_path
+
+
 def _admin_token(study_dir: Path, given: str | None) -> str | None:
     if given:
         return given
@@ -98,9 +122,9 @@ def init(
 
     if config is not None and _init_mos(study_dir, clips, manifest, config, prompts, db):
         return
-    created = not study_dir.exists()
+    new_folder = False
     try:
-        study_dir.mkdir(parents=True, exist_ok=True)
+        new_folder = _make_study_folder(study_dir)
         if demo:
             from emoconvey.survey.demo import make_demo_files
 
@@ -116,14 +140,9 @@ def init(
                            intents=intents_df)
         study.store.engine.dispose()
     except EmoconveyError as exc:
-        if created:  # leave nothing behind from a failed init
-            shutil.rmtree(study_dir, ignore_errors=True)
+        _remove_failed_folder(study_dir, new_folder)
         raise _fail(exc) from None
-    token_path = study_dir / TOKEN_FILE
-    if not os.environ.get(ADMIN_ENV) and not token_path.exists():
-        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32) + "\n")
+    token_path = _write_admin_token(study_dir)
     typer.echo(f"study created: {_db(study_dir, db)}")
     typer.echo(f"completion code: {cfg.completion_code}")
     typer.echo(f"admin token: in {token_path} (or ${ADMIN_ENV})")
@@ -326,6 +345,7 @@ def _init_mos(
 ) -> bool:
     from emoconvey.survey.mos_study import MOS_DB_FILE, init_mos_study, read_mos_config
 
+    new_folder = False
     try:
         cfg = read_mos_config(config)
         if cfg is None:
@@ -335,17 +355,14 @@ def _init_mos(
                 "protocol: musiceval: give --clips, --manifest (system,prompt_id,file) and "
                 "--prompts (prompt_info.txt)"
             )
-        study_dir.mkdir(parents=True, exist_ok=True)
+        new_folder = _make_study_folder(study_dir)
         target = db or study_dir / MOS_DB_FILE
         study = init_mos_study(target, clips, manifest=manifest, prompts=prompts, config=cfg)
         study.engine.dispose()
     except EmoconveyError as exc:
+        _remove_failed_folder(study_dir, new_folder)
         raise _fail(exc) from None
-    token_path = study_dir / TOKEN_FILE
-    if not os.environ.get(ADMIN_ENV) and not token_path.exists():
-        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32) + "\n")
+    _write_admin_token(study_dir)
     n_main = int((study.clips["role"] == "main").sum())
     typer.echo(f"MOS study created: {target} ({n_main} clips)")
     typer.echo(f"next: emoconvey survey invite {study_dir} --n 14; "
