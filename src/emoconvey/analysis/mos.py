@@ -82,7 +82,9 @@ from emoconvey._validation import (
     check_confidence,
     file_line,
     require_columns,
+    require_complete,
     require_dataframe,
+    require_numeric,
     warn_degenerate,
 )
 from emoconvey.errors import DataValidationError, EmoconveyError
@@ -235,25 +237,9 @@ def _check(ratings: pd.DataFrame, *, name: str = "ratings") -> pd.DataFrame:
     require_columns(ratings, MOS_RATING_COLUMNS, name=name)
     if len(ratings) == 0:
         raise DataValidationError("expected at least one rating, found none", file=name)
-    for col in ("rater", "clip_id", "system", "scale"):
-        missing = ratings[col].isna().to_numpy()
-        if missing.any():
-            raise DataValidationError(
-                "expected a value, found a missing value",
-                file=name,
-                row=file_line(int(np.flatnonzero(missing)[0])),
-                column=col,
-            )
+    require_complete(ratings, ["rater", "clip_id", "system", "scale"], name=name)
+    require_numeric(ratings, ["score"], name=name)
     score = pd.to_numeric(ratings["score"], errors="coerce")
-    bad = ~np.isfinite(score.to_numpy(dtype=float, na_value=np.nan))
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise DataValidationError(
-            f"expected a finite number, found {ratings['score'].iloc[pos]!r}",
-            file=name,
-            row=file_line(pos),
-            column="score",
-        )
     dup = ratings.duplicated(["rater", "clip_id", "scale"]).to_numpy()
     if dup.any():
         pos = int(np.flatnonzero(dup)[0])
