@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 from typer.testing import CliRunner
@@ -131,49 +132,89 @@ def test_report_posthoc_option_error(tmp_path):
 
 
 def test_every_command_group_is_mounted():
-    result = runner.invoke(app, ["--help"])
+    from emoconvey.cli import LAZY_COMMANDS
+
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
     for name in ("report", "validate", "plan", "intents", "survey", "generate", "predict"):
         assert name in result.output
+    for spec in LAZY_COMMANDS.values():  # each listed with its help, without importing it
+        assert spec.help in result.output
+
+
+def test_starting_the_cli_imports_no_heavy_module():
+    """``import emoconvey.cli`` and ``emoconvey --help`` load no scipy, torch, sklearn, pandas."""
+    import subprocess
+    import sys
+
+    heavy = ("scipy", "torch", "sklearn", "pandas", "matplotlib")
+    code = (
+        "import sys\n"
+        "import emoconvey.cli\n"
+        f"print(*('{{}}'.format(m in sys.modules) for m in {heavy!r}))\n"
+        "try:\n"
+        "    emoconvey.cli.app(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(*('{{}}'.format(m in sys.modules) for m in {heavy!r}), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert done.stdout.splitlines()[0] == " ".join(["False"] * len(heavy))
+    assert done.stderr.splitlines()[-1] == " ".join(["False"] * len(heavy))
+    assert "predict" in done.stdout and "survey" in done.stdout
 
 
 def test_a_group_whose_extra_is_missing_says_what_to_install(monkeypatch):
     import sys
     import types
 
-    import pytest
-
     from emoconvey import cli
 
     broken = types.ModuleType("fake_group_cli")
     monkeypatch.setitem(sys.modules, "fake_group_cli", broken)
+    original = importlib.import_module
 
     def failing_import(name, *args, **kwargs):
         if name == "fake_group_cli":
             raise ModuleNotFoundError("No module named 'heavy_lib'", name="heavy_lib")
         return original(name, *args, **kwargs)
 
-    import importlib
-
-    original = importlib.import_module
     monkeypatch.setattr(importlib, "import_module", failing_import)
-    before = list(app.registered_commands)
-    try:
-        cli._mount_group("fake-group", "fake_group_cli", "fake", "A fake group.")
-        monkeypatch.undo()
-        result = runner.invoke(app, ["fake-group", "anything", "--at-all"])
-    finally:
-        app.registered_commands[:] = before
+    monkeypatch.setitem(cli.LAZY_COMMANDS, "fake-group",
+                        cli.LazyCommand("fake_group_cli", "A fake group.", "fake"))
+    result = runner.invoke(app, ["--help"])
+    assert "fake-group" in result.output and "A fake group." in result.output
+    result = runner.invoke(app, ["fake-group", "anything", "--at-all"])
     assert result.exit_code == 2
     assert "emoconvey fake-group needs heavy_lib" in result.output
     assert "pip install 'emoconvey[fake]'" in result.output
+    assert result.output.strip().count("\n") == 0
 
     def bug(name, *args, **kwargs):
         raise ModuleNotFoundError("No module named 'emoconvey.nope'", name="emoconvey.nope")
 
     monkeypatch.setattr(importlib, "import_module", bug)
-    with pytest.raises(ModuleNotFoundError):  # a bug of ours is not reported as a missing extra
-        cli._mount_group("fake-group", "emoconvey.nope", "fake", "A fake group.")
-    assert app.registered_commands == before
+    result = runner.invoke(app, ["fake-group", "anything"])
+    # a bug of ours is not reported as a missing extra
+    assert isinstance(result.exception, ModuleNotFoundError)
+
+
+def test_a_missing_package_inside_a_command_names_the_extra(monkeypatch):
+    """An extra's package imported only inside a command gives the same one line."""
+    from emoconvey.generate import cli as generate_cli
+
+    def needs_missing(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'heavy_lib'", name="heavy_lib")
+
+    monkeypatch.setattr(generate_cli, "check_output_folder", needs_missing)
+    result = runner.invoke(app, ["generate", "run", "--backend", "cues", "--system", "S",
+                                 "--out", "o"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: emoconvey generate needs heavy_lib; install it with pip install "
+        "'emoconvey[generate]'"
+    )
 
 
 def test_error_messages_keep_their_brackets(tmp_path):

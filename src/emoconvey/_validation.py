@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -124,3 +125,56 @@ def require_complete(
 def warn_degenerate(message: str, *, stacklevel: int = 3) -> None:
     """Emit a :class:`DegenerateDataWarning` pointing at the public function's caller."""
     warnings.warn(message, DegenerateDataWarning, stacklevel=stacklevel + 1)
+
+
+def check_output_file(path: str | Path | None, *, name: str) -> Path | None:
+    """Check that ``path`` can be written as a file before any work is done.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Where a command will write a file; ``None`` (no output asked for) passes.
+    name : str
+        The argument or option named in the message (``--out``).
+
+    Returns
+    -------
+    Path or None
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    EmoconveyError
+        When ``path`` is a folder, or its folder does not exist or is a file.
+    """
+    if path is None:
+        return None
+    path = Path(path)
+    if path.is_dir():
+        raise EmoconveyError(f"{name}: {str(path)!r} is a folder; give a file name")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise EmoconveyError(f"{name}: {str(parent)!r} is a file, not a folder")
+    if not parent.exists():
+        raise EmoconveyError(
+            f"{name}: the folder {str(parent)!r} does not exist; create it or give another path"
+        )
+    return path
+
+
+def check_output_folder(path: str | Path, *, name: str) -> Path:
+    """Check that ``path`` is a folder or can be created as one.
+
+    Raises
+    ------
+    EmoconveyError
+        When ``path``, or the nearest part of it that exists, is a file.
+    """
+    path = Path(path)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                what = "" if part == path else f" (part of {str(path)!r})"
+                raise EmoconveyError(f"{name}: {str(part)!r}{what} is a file; give a folder")
+            break
+    return path

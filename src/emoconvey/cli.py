@@ -9,52 +9,152 @@
 ``emoconvey intents from-text``  predicted targets with intervals for any text (extra: text)
 ``emoconvey intents evaluate``   cross-validated accuracy of the from-text methods
 ``emoconvey survey ...``        the listening-test server (needs the ``survey`` extra)
+``emoconvey predict ...``       predict listener ratings from audio (``predict`` extra)
 ``emoconvey plan``              participants a study needs, by simulation
+
+Every command module but this one's own ``report`` and ``validate`` is listed in
+:data:`LAZY_COMMANDS` and imported only when its command runs, so ``emoconvey --help``
+starts without pandas, scipy or torch. Output and errors go through
+:mod:`emoconvey.console`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
+import dataclasses
+import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.markup import escape
-from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
 from emoconvey import __version__
-from emoconvey.data import Dataset
+from emoconvey.console import console, fail, friendly_errors, out, setup_logging
 from emoconvey.errors import EmoconveyError
+
+if TYPE_CHECKING:
+    from emoconvey.data import Dataset
+
+
+@dataclasses.dataclass(frozen=True)
+class LazyCommand:
+    """A command group (or single command) that :mod:`emoconvey.cli` imports on use.
+
+    Attributes
+    ----------
+    module : str
+        The module holding a Typer app named ``app``.
+    help : str
+        One line shown by ``emoconvey --help`` without importing ``module``.
+    extra : str or None
+        The ``pip install 'emoconvey[EXTRA]'`` that brings ``module``'s dependencies.
+    """
+
+    module: str
+    help: str
+    extra: str | None = None
+
+
+LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "intents": LazyCommand("emoconvey.intents.cli", "Emotion intents and their lexicon norms."),
+    "plan": LazyCommand(
+        "emoconvey.plan_cli",
+        "Simulate studies to find how many participants detect an effect with given power.",
+    ),
+    "survey": LazyCommand(
+        "emoconvey.survey.cli", "Run a listening test (AImoclips protocol).", "survey"
+    ),
+    "generate": LazyCommand(
+        "emoconvey.generate.cli",
+        "Generate clips under the AImoclips protocol, or import them.",
+        "generate",
+    ),
+    "predict": LazyCommand(
+        "emoconvey.predict.cli", "Predict listener ratings from audio.", "predict"
+    ),
+}
+"""Every command module mounted on ``emoconvey``, by command name (one way for all)."""
+
+
+def _missing_extra(name: str, missing: str | None, extra: str | None) -> str:
+    install = f"; install it with pip install 'emoconvey[{extra}]'" if extra else ""
+    return f"emoconvey {name} needs {missing or 'a dependency'}{install}"
+
+
+def _load_command(name: str, spec: LazyCommand) -> TyperCommand | TyperGroup:
+    """Import ``spec.module`` and return its app as a click command named ``name``.
+
+    When a dependency of the module is missing, the command still exists, takes any
+    arguments and says which ``pip install`` to run (one line, exit status 2).
+    """
+    try:
+        module = importlib.import_module(spec.module)
+    except ImportError as exc:
+        if (exc.name or "").startswith("emoconvey"):
+            raise  # a bug of ours, not a missing extra
+        message = _missing_extra(name, exc.name, spec.extra)
+
+        def group_missing() -> None:
+            raise fail(message)
+
+        return TyperCommand(
+            name, callback=group_missing, help=spec.help,
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        )
+    command = typer.main.get_command(module.app)
+    command.name = name
+    # a Typer app turned into a command on its own gets shell-completion options; the
+    # root has none, so neither do its commands
+    command.params = [p for p in command.params
+                      if p.name not in ("install_completion", "show_completion")]
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The ``emoconvey`` group: the modules of :data:`LAZY_COMMANDS` load on invocation.
+
+    ``emoconvey --help`` lists them with their one-line help without importing them, so
+    that starting the command line loads neither pandas nor scipy nor torch.
+    """
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:  # listed, not yet imported
+            return TyperCommand(cmd_name, help=LAZY_COMMANDS[cmd_name].help)
+        return command
+
+    def resolve_command(
+        self, ctx: typer.Context, args: list[str]
+    ) -> tuple[str | None, Any, list[str]]:
+        name = args[0] if args else None
+        if name in LAZY_COMMANDS and name not in self.commands:
+            self.commands[name] = _load_command(name, LAZY_COMMANDS[name])
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:  # an extra's package imported inside a command
+            name = ctx.invoked_subcommand or ""
+            spec = LAZY_COMMANDS.get(name)
+            if spec is None or spec.extra is None or (exc.name or "emoconvey").startswith(
+                "emoconvey"
+            ):
+                raise
+            raise fail(_missing_extra(name, exc.name, spec.extra)) from None
+
 
 app = typer.Typer(
     name="emoconvey",
+    cls=LazyGroup,
     help="Measure how well text-to-music systems convey an intended emotion (AImoclips).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-intents_app = typer.Typer(help="Emotion intents and their lexicon norms.", no_args_is_help=True)
-app.add_typer(intents_app, name="intents")
-
-console = Console(stderr=True)
-out = Console()
-
-
-@contextlib.contextmanager
-def _friendly_errors() -> Iterator[None]:
-    """Turn emoconvey's input errors into a one-line message and exit status 2."""
-    try:
-        yield
-    except EmoconveyError as exc:
-        # escaped: messages carry brackets (pip install "emoconvey[generate]", x[0]) that
-        # rich would otherwise read as markup and drop
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
 
 
 def _version(value: bool) -> None:
@@ -70,12 +170,7 @@ def _main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
-        force=True,
-    )
+    setup_logging(verbose=verbose)
 
 
 RatingsOpt = Annotated[
@@ -201,7 +296,7 @@ def report(
     from emoconvey.report import build_report
 
     if mos is not None and predicted is not None:
-        with _friendly_errors():
+        with friendly_errors():
             raise EmoconveyError("--mos and --predicted: give one of them")
     if mos is not None:
         _report_mos(mos, ratings, out_dir, min_ratings, figures, confidence)
@@ -210,7 +305,7 @@ def report(
         _report_predicted(predicted, ratings, clips, intents, with_reference, out_dir,
                           min_ratings, figures, confidence)
         return
-    with _friendly_errors():
+    with friendly_errors():
         dataset, reference = _load(ratings, clips, intents, min_ratings, with_reference)
         paths = build_report(
             dataset,
@@ -247,7 +342,7 @@ def _report_mos(
 ) -> None:
     from emoconvey.report.mos import build_mos_report
 
-    with _friendly_errors():
+    with friendly_errors():
         if ratings is not None:
             raise EmoconveyError(
                 "--mos: give the folder alone (a study export with MOS scales holds the "
@@ -273,7 +368,9 @@ def validate(
     min_ratings: MinRatingsOpt = 4,
 ) -> None:
     """Check data files and show what would be analysed (exit status 2 on bad input)."""
-    with _friendly_errors():
+    from rich.table import Table
+
+    with friendly_errors():
         dataset, _ = _load(ratings, clips, intents, min_ratings)
     table = Table(title=f"{dataset.source}", show_edge=False)
     for col in ("system", "clips", "ratings", "listeners"):
@@ -295,138 +392,6 @@ def validate(
         out.print(f"  excluded {row.clip} ({row.n_ratings} ratings)")
 
 
-@intents_app.command("list")
-def intents_list() -> None:
-    """Show the 12 AImoclips intents and their Warriner norms."""
-    from emoconvey.intents import aimoclips_intents
-
-    _print_intents(aimoclips_intents())
-
-
-def _print_intents(df: pd.DataFrame) -> None:
-    table = Table(show_edge=False)
-    for col in df.columns:
-        table.add_column(str(col))
-    for row in df.itertuples(index=False):
-        table.add_row(*(str(v) for v in row))
-    out.print(table)
-
-
-def _write_intents(df: pd.DataFrame, path: Path) -> None:
-    df.rename(
-        columns={"intent": "emotion", "norm_valence": "gt_valence", "norm_arousal": "gt_arousal"}
-    ).loc[:, ["quadrant", "emotion", "gt_valence", "gt_arousal"]].to_csv(path, index=False)
-    out.print(f"wrote {path}")
-
-
-NormsOpt = Annotated[
-    Path,
-    typer.Option(
-        "--norms", help="Warriner et al. (2013) norms CSV (Ratings_Warriner_et_al.csv)."
-    ),
-]
-
-
-@intents_app.command("select")
-def intents_select(
-    norms: NormsOpt,
-    candidates: Annotated[
-        list[str] | None, typer.Argument(help="Candidate words in order of preference.")
-    ] = None,
-    candidates_file: Annotated[
-        Path | None, typer.Option("--candidates-file", help="One candidate word per line.")
-    ] = None,
-    per_quadrant: Annotated[int, typer.Option(help="Words to keep per quadrant.")] = 3,
-    neutral_low: Annotated[float, typer.Option(help="Lower end of the neutral band.")] = 4.0,
-    neutral_high: Annotated[float, typer.Option(help="Upper end of the neutral band.")] = 6.0,
-    output: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the intents file here.")
-    ] = None,
-) -> None:
-    """Apply the AImoclips selection rule: drop words with a norm in the neutral band,
-    split quadrants at 5.0, keep the first N per quadrant."""
-    import warnings
-
-    from emoconvey.intents import load_norms, screen_candidates, select_intents
-
-    with _friendly_errors():
-        words = list(candidates or [])
-        if candidates_file is not None:
-            if not candidates_file.is_file():
-                raise EmoconveyError(f"--candidates-file: {str(candidates_file)!r} not found")
-            words += [w.strip() for w in candidates_file.read_text().splitlines() if w.strip()]
-        if not words:
-            raise EmoconveyError("candidates: give words as arguments or --candidates-file")
-        table = load_norms(norms)
-        band = (neutral_low, neutral_high)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            screened = screen_candidates(
-                words, table, per_quadrant=per_quadrant, neutral_band=band
-            )
-        for w in caught:
-            console.print(f"[yellow]warning:[/] {w.message}")
-        _print_intents(screened)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            chosen = select_intents(words, table, per_quadrant=per_quadrant, neutral_band=band)
-        if output is not None:
-            _write_intents(chosen, output)
-
-
-@intents_app.command("from-words")
-def intents_from_words_cmd(
-    norms: NormsOpt,
-    words: Annotated[list[str], typer.Argument(help="Emotion words.")],
-    output: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the intents file here.")
-    ] = None,
-) -> None:
-    """Build an intents file for custom words from the norms."""
-    from emoconvey.intents import intents_from_words, load_norms
-
-    with _friendly_errors():
-        df = intents_from_words(words, load_norms(norms))
-    _print_intents(df)
-    if output is not None:
-        _write_intents(df, output)
-
-
-def _mount_group(name: str, module: str, extra: str, help_text: str) -> None:
-    """Add the Typer app ``module.app`` as ``emoconvey NAME``.
-
-    When the module cannot be imported because its extra is missing, ``emoconvey NAME``
-    still exists and says which ``pip install`` to run (exit status 2).
-    """
-    import importlib
-
-    try:
-        group = importlib.import_module(module).app
-    except ImportError as exc:
-        if (exc.name or "").startswith("emoconvey"):
-            raise
-        missing = exc.name or "a dependency"
-
-        def group_missing() -> None:
-            message = (f"emoconvey {name} needs {missing}; "
-                       f"install it with pip install 'emoconvey[{extra}]'")
-            console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-            raise typer.Exit(code=2)
-
-        group_missing.__doc__ = f"{help_text} (install with: pip install 'emoconvey[{extra}]')"
-        app.command(
-            name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
-        )(group_missing)
-        return
-    app.add_typer(group, name=name, help=help_text)
-
-
-_mount_group("survey", "emoconvey.survey.cli", "survey",
-             "Run a listening test (AImoclips protocol).")
-_mount_group("generate", "emoconvey.generate.cli", "generate",
-             "Generate clips under the AImoclips protocol, or import them.")
-
-
 def _report_predicted(
     predicted: Path,
     ratings: Path | None,
@@ -442,7 +407,7 @@ def _report_predicted(
     from emoconvey.data import load_aimoclips, load_dataset
     from emoconvey.report.predicted import build_predicted_report, read_predictions
 
-    with _friendly_errors():
+    with friendly_errors():
         if ratings is not None and with_reference:
             raise EmoconveyError(
                 "--predicted: compare with either your --ratings or the AImoclips reference "
@@ -461,28 +426,6 @@ def _report_predicted(
     out.print(f"[bold green]Report of PREDICTED ratings written[/] to {folder}/ "
               f"({len(preds)} clips)")
     out.print(f"  open {folder / 'index.html'}")
-
-
-_mount_group("predict", "emoconvey.predict.cli", "predict",
-             "Predict listener ratings from audio.")
-
-
-def _mount_plan() -> None:
-    from emoconvey.plan_cli import plan
-
-    app.command("plan")(plan)
-
-
-_mount_plan()
-
-
-def _mount_intents_text() -> None:
-    from emoconvey.intents.cli import register
-
-    register(intents_app)
-
-
-_mount_intents_text()
 
 
 def main() -> None:

@@ -1,4 +1,7 @@
-"""``emoconvey plan``: how many participants a listening test needs (simulation)."""
+"""``emoconvey plan``: how many participants a listening test needs (simulation).
+
+A command module of its own, mounted lazily by :mod:`emoconvey.cli` like every group.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,14 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["plan"]
+from emoconvey.console import console, friendly_errors, out
+
+__all__ = ["app", "plan"]
+
+app = typer.Typer(add_completion=False)
 
 
+@app.command("plan")
 def plan(
     systems: Annotated[int, typer.Option("--systems", help="Number of systems (K).")],
     intents: Annotated[int, typer.Option("--intents", help="Number of intents (M).")],
@@ -58,10 +66,9 @@ def plan(
     from rich.table import Table
 
     from emoconvey.analysis.planning import plan_study, variance_components
-    from emoconvey.cli import _friendly_errors, console, out
     from emoconvey.errors import EmoconveyError
 
-    with _friendly_errors():
+    with friendly_errors():
         if pilot is not None:
             from emoconvey.data import load_dataset
 

@@ -60,3 +60,16 @@ def test_errors_are_one_line_with_status_2(tmp_path):
         assert res.exit_code == 2, (args, res.output)
         assert message in res.output, res.output
         assert res.output.strip().count("\n") == 0, res.output
+
+
+def test_out_that_is_a_file_is_one_line(tmp_path):
+    """Was a FileExistsError traceback (issue 14)."""
+    existing = tmp_path / "clips"
+    existing.write_text("not a folder")
+    for args in (["run", "--backend", "cues", "--system", "S"],
+                 ["import", "--system", "S", "--from", str(tmp_path)]):
+        res = runner.invoke(app, ["generate", *args, "--out", str(existing)],
+                            env={"COLUMNS": "400"})
+        assert res.exit_code == 2, res.output
+        assert res.output.strip() == f"error: --out: {str(existing)!r} is a file; give a folder"
+    assert existing.read_text() == "not a folder"

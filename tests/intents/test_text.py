@@ -216,6 +216,20 @@ def test_cli_errors_are_one_line(tmp_path, norms):
     assert res.exit_code == 2 and "does not exist" in res.output
 
 
+def test_cli_out_in_a_missing_folder_is_one_line(tmp_path, norms):
+    """Was an OSError traceback from pandas (issue 14)."""
+    target = tmp_path / "missing_dir" / "x.csv"
+    for command in (["from-text", "happy", "--method", "lexicon"], ["from-words", "happy"]):
+        res = CliRunner().invoke(app, ["intents", *command, "--norms", str(norms),
+                                       "--out", str(target)])
+        assert res.exit_code == 2, res.output
+        assert res.output.strip() == (
+            f"error: --out: the folder {str(target.parent)!r} does not exist; create it or "
+            "give another path"
+        )
+    assert not target.parent.exists()
+
+
 def test_cli_model_not_installed(tmp_path, norms):
     pytest.importorskip("sentence_transformers")
     res = CliRunner().invoke(

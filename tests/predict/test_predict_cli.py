@@ -127,6 +127,16 @@ def test_cli_errors(args: list[str], message: str) -> None:
     _fails(args, message)
 
 
+def test_train_out_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    """Was a FileExistsError traceback (issue 14)."""
+    existing = tmp_path / "model"
+    existing.write_text("x")
+    _fails(["predict", "train", "--table", "t.csv", "--out", str(existing)],
+           f"error: --out: {str(existing)!r} is a file; give a folder")
+    _fails(["predict", "train", "--table", "t.csv", "--out", str(existing / "sub")],
+           f"error: --out: {str(existing)!r} (part of {str(existing / 'sub')!r}) is a file")
+
+
 def test_train_option_errors(synthetic_folder: Path, feature_cache: Path, tmp_path: Path) -> None:
     base = ["predict", "train", "--table", str(synthetic_folder / "ratings.csv"), "--out",
             str(tmp_path / "m"), "--cache-dir", str(feature_cache), "--n-boot", "0"]

@@ -14,24 +14,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from emoconvey._validation import check_output_folder
+from emoconvey.console import friendly_errors
+from emoconvey.console import out as out_console
 from emoconvey.errors import EmoconveyError
 
 app = typer.Typer(
     help="Generate clips under the AImoclips protocol (or import a service's downloads).",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
-out_console = Console()
 log = logging.getLogger(__name__)
-
-
-def _errors():
-    from emoconvey.cli import _friendly_errors
-
-    return _friendly_errors()
 
 
 def _options(values: list[str] | None) -> dict[str, object]:
@@ -88,7 +82,8 @@ def run_cmd(
     """Generate clips with one backend (resumable: rerun to finish an interrupted run)."""
     from emoconvey.generate.run import run_generation
 
-    with _errors():
+    with friendly_errors():
+        check_output_folder(out, name="--out")
         df = run_generation(
             backend=backend, system=system, out=out, intents=intents,
             clips_per_intent=clips_per_intent, checkpoint=checkpoint, seconds=seconds,
@@ -120,7 +115,8 @@ def import_cmd(
     """Import clips downloaded from a service (Suno, Udio, ...): same crop and layout."""
     from emoconvey.generate.importer import import_clips
 
-    with _errors():
+    with friendly_errors():
+        check_output_folder(out, name="--out")
         df = import_clips(system=system, source=source, out=out, seed=seed, mapping=mapping,
                           intents=intents, crop=crop, prompt_template=prompt_template,
                           instrumental=instrumental, progress=progress)

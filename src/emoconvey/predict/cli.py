@@ -21,7 +21,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from emoconvey.cli import _friendly_errors, console, out
+from emoconvey._validation import check_output_folder
+from emoconvey.console import console, friendly_errors, out
 from emoconvey.errors import EmoconveyError
 from emoconvey.predict.datasets import RatedClips
 from emoconvey.predict.metrics import METRIC_NAMES, read_scores, records_to_json, score_frames
@@ -64,7 +65,7 @@ def score_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
     """MSE, LCC, SRCC, KTAU at utterance and system level (MusicEval / AudioMOS)."""
-    with _friendly_errors():
+    with friendly_errors():
         table = score_frames(
             read_scores(truth), read_scores(pred), split=truth.stem, n_boot=n_boot, seed=seed
         )
@@ -194,7 +195,8 @@ def train_cmd(
     from emoconvey.predict.model import DEFAULT_TEXT_TARGETS
     from emoconvey.predict.pipeline import train_predictor
 
-    with _friendly_errors():
+    with friendly_errors():
+        check_output_folder(out_dir, name="--out")
         data = _load_training_data(audio_root, ratings, clips, intents, musiceval, table,
                                    targets)
         ext = get_extractor(
@@ -234,7 +236,7 @@ def run_cmd(
     from emoconvey.predict.model import load_predictor
     from emoconvey.predict.pipeline import audio_manifest, run_predictor
 
-    with _friendly_errors():
+    with friendly_errors():
         if fmt not in ("csv", "audiomos"):
             raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
         predictor = load_predictor(model)

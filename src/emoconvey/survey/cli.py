@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from emoconvey.console import friendly_errors, print_warning
 from emoconvey.errors import EmoconveyError
 
 if TYPE_CHECKING:
@@ -55,11 +56,6 @@ DbOpt = Annotated[
 
 def _db(study_dir: Path, db: str | None) -> str:
     return db if db else str(study_dir / "study.db")
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(code=2)
 
 
 def _make_study_folder(study_dir: Path) -> bool:
@@ -123,25 +119,28 @@ def init(
     if config is not None and _init_mos(study_dir, clips, manifest, config, prompts, db):
         return
     new_folder = False
-    try:
-        new_folder = _make_study_folder(study_dir)
-        if demo:
-            from emoconvey.survey.demo import make_demo_files
+    with friendly_errors():
+        try:
+            new_folder = _make_study_folder(study_dir)
+            if demo:
+                from emoconvey.survey.demo import make_demo_files
 
-            if clips or manifest:
-                raise EmoconveyError("--demo: builds its own clips; leave out --clips/--manifest")
-            clips, demo_config = make_demo_files(study_dir)
-            config = config or demo_config
-        if clips is None:
-            raise EmoconveyError("--clips: give the folder of clips (or use --demo)")
-        cfg = load_config(config)
-        intents_df = read_intents(intents) if intents else None
-        study = init_study(_db(study_dir, db), clips, manifest=manifest, config=cfg,
-                           intents=intents_df)
-        study.store.engine.dispose()
-    except EmoconveyError as exc:
-        _remove_failed_folder(study_dir, new_folder)
-        raise _fail(exc) from None
+                if clips or manifest:
+                    raise EmoconveyError(
+                        "--demo: builds its own clips; leave out --clips/--manifest"
+                    )
+                clips, demo_config = make_demo_files(study_dir)
+                config = config or demo_config
+            if clips is None:
+                raise EmoconveyError("--clips: give the folder of clips (or use --demo)")
+            cfg = load_config(config)
+            intents_df = read_intents(intents) if intents else None
+            study = init_study(_db(study_dir, db), clips, manifest=manifest, config=cfg,
+                               intents=intents_df)
+            study.store.engine.dispose()
+        except EmoconveyError:
+            _remove_failed_folder(study_dir, new_folder)
+            raise
     token_path = _write_admin_token(study_dir)
     typer.echo(f"study created: {_db(study_dir, db)}")
     typer.echo(f"completion code: {cfg.completion_code}")
@@ -172,17 +171,15 @@ def serve(
 
     if _serve_mos(study_dir, host, port, admin_token, root_path, access_log, db):
         return
-    try:
+    with friendly_errors():
         target = _db(study_dir, db)
         if "://" not in target and not Path(target).is_file():
             raise EmoconveyError(f"db: {target} does not exist; run 'emoconvey survey init'")
         study = open_study(target)
         token = _admin_token(study_dir, admin_token)
         application = create_app(study, admin_token=token, secure_cookies=secure_cookies)
-    except EmoconveyError as exc:
-        raise _fail(exc) from None
     if token is None:
-        typer.echo("warning: no admin token; the admin page is disabled", err=True)
+        print_warning("no admin token; the admin page is disabled")
     typer.echo(f"participants: http://{host}:{port}/   admin: http://{host}:{port}/admin")
     uvicorn.run(application, host=host, port=port, root_path=root_path,
                 access_log=access_log, log_level="info")
@@ -218,7 +215,7 @@ def export(
     if fmt == "musiceval":
         _export_musiceval(study_dir, out, drop_flagged, db, split, seed)
         return
-    try:
+    with friendly_errors():
         if fmt != "aimoclips":
             raise EmoconveyError(f"--format: expected aimoclips or musiceval, got {fmt!r}")
         target = _db(study_dir, db)
@@ -232,8 +229,6 @@ def export(
                 raise EmoconveyError("--contacts: keep contacts outside the export folder")
             paths["contacts"] = export_contacts(study, contacts)
         study.store.engine.dispose()
-    except EmoconveyError as exc:
-        raise _fail(exc) from None
     for kind, path in paths.items():
         typer.echo(f"{kind}: {path}")
     typer.echo(
@@ -256,7 +251,7 @@ def _export_musiceval(
 ) -> None:
     from emoconvey.survey.musiceval import export_musiceval, parse_split
 
-    try:
+    with friendly_errors():
         weights = parse_split(split)
         mos = _open_mos(study_dir, db)
         if mos is not None:
@@ -272,8 +267,6 @@ def _export_musiceval(
         study = _open_existing(study_dir, db)
         paths = export_musiceval(study, out, drop_flagged=drop_flagged, split=weights, seed=seed)
         study.store.engine.dispose()
-    except EmoconveyError as exc:
-        raise _fail(exc) from None
     for kind, path in paths.items():
         typer.echo(f"{kind}: {path}")
     typer.echo(f"analyse with: emoconvey report --mos {out}")
@@ -297,7 +290,7 @@ def invite(
     """Create personal links for invited raters (experts), written to a private CSV."""
     from emoconvey.survey.musiceval import invite_raters
 
-    try:
+    with friendly_errors():
         listed = None
         if names is not None:
             if not names.is_file():
@@ -319,8 +312,6 @@ def invite(
         path = invite_raters(study, out or study_dir / "invites.csv", n=n, names=listed,
                              base_url=base_url)
         study.store.engine.dispose()
-    except EmoconveyError as exc:
-        raise _fail(exc) from None
     typer.echo(f"personal links: {path} (keep it private; send each rater their own link)")
 
 
@@ -346,22 +337,23 @@ def _init_mos(
     from emoconvey.survey.mos_study import MOS_DB_FILE, init_mos_study, read_mos_config
 
     new_folder = False
-    try:
-        cfg = read_mos_config(config)
-        if cfg is None:
-            return False
-        if clips is None or manifest is None or prompts is None:
-            raise EmoconveyError(
-                "protocol: musiceval: give --clips, --manifest (system,prompt_id,file) and "
-                "--prompts (prompt_info.txt)"
-            )
-        new_folder = _make_study_folder(study_dir)
-        target = db or study_dir / MOS_DB_FILE
-        study = init_mos_study(target, clips, manifest=manifest, prompts=prompts, config=cfg)
-        study.engine.dispose()
-    except EmoconveyError as exc:
-        _remove_failed_folder(study_dir, new_folder)
-        raise _fail(exc) from None
+    with friendly_errors():
+        try:
+            cfg = read_mos_config(config)
+            if cfg is None:
+                return False
+            if clips is None or manifest is None or prompts is None:
+                raise EmoconveyError(
+                    "protocol: musiceval: give --clips, --manifest (system,prompt_id,file) and "
+                    "--prompts (prompt_info.txt)"
+                )
+            new_folder = _make_study_folder(study_dir)
+            target = db or study_dir / MOS_DB_FILE
+            study = init_mos_study(target, clips, manifest=manifest, prompts=prompts, config=cfg)
+            study.engine.dispose()
+        except EmoconveyError:
+            _remove_failed_folder(study_dir, new_folder)
+            raise
     _write_admin_token(study_dir)
     n_main = int((study.clips["role"] == "main").sum())
     typer.echo(f"MOS study created: {target} ({n_main} clips)")
@@ -379,7 +371,7 @@ def _serve_mos(
     access_log: bool,
     db: str | None,
 ) -> bool:
-    try:
+    with friendly_errors():
         mos = _open_mos(study_dir, db)
         if mos is None:
             return False
@@ -387,8 +379,6 @@ def _serve_mos(
 
         token = _admin_token(study_dir, admin_token)
         application = create_mos_app(mos, admin_token=token)
-    except EmoconveyError as exc:
-        raise _fail(exc) from None
     import uvicorn
 
     typer.echo(f"MOS study (invited raters' links: see invites.csv); admin: "
@@ -410,7 +400,7 @@ def release(
     from emoconvey.survey.admin import release_platform_id
     from emoconvey.survey.study import open_study
 
-    try:
+    with friendly_errors():
         target = _db(study_dir, db)
         if "://" not in target and not Path(target).is_file():
             raise EmoconveyError(f"db: {target} does not exist")
@@ -419,7 +409,5 @@ def release(
         study.store.engine.dispose()
         if n == 0:
             raise EmoconveyError(f"--pid: no session has the platform ID {pid!r}")
-    except EmoconveyError as exc:
-        raise _fail(exc) from None
     typer.echo(f"released {n} session(s) with platform ID {pid!r}: the next browser that "
                "opens the study with it continues the session")
