@@ -157,7 +157,7 @@ def test_clap_errors(tmp_path: Path) -> None:
 
 
 def test_entry_point_extractors_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    from emoconvey.predict.extractors import base
+    from emoconvey.predict.extractors import registry
 
     class FakeEntryPoint:
         name = "thirdparty-test"
@@ -165,6 +165,6 @@ def test_entry_point_extractors_are_found(monkeypatch: pytest.MonkeyPatch) -> No
         def load(self) -> type[CountingExtractor]:
             return CountingExtractor
 
-    monkeypatch.setattr(base, "_entry_points", lambda: {"thirdparty-test": FakeEntryPoint()})
+    monkeypatch.setattr(registry, "_entry_points", lambda: {"thirdparty-test": FakeEntryPoint()})
     assert "thirdparty-test" in available_extractors()
     assert isinstance(get_extractor("thirdparty-test", scale=3.0), CountingExtractor)

@@ -8,13 +8,15 @@ factory taking keyword options and returning an :class:`Extractor`), or in code 
 """
 
 from emoconvey.predict.extractors.base import (
-    ENTRY_POINT_GROUP,
     Extractor,
     Features,
-    available_extractors,
     extract_features,
-    get_extractor,
     load_audio,
+)
+from emoconvey.predict.extractors.registry import (
+    ENTRY_POINT_GROUP,
+    available_extractors,
+    get_extractor,
     register_extractor,
 )
 

@@ -16,23 +16,15 @@ import numpy as np
 from emoconvey.errors import DataValidationError, EmoconveyError
 
 __all__ = [
-    "ENTRY_POINT_GROUP",
     "Extractor",
     "Features",
-    "available_extractors",
     "default_cache_dir",
     "extract_features",
     "file_hash",
-    "get_extractor",
     "load_audio",
-    "register_extractor",
 ]
 
 log = logging.getLogger(__name__)
-
-ENTRY_POINT_GROUP = "emoconvey.extractors"
-"""Entry-point group under which third-party packages register extractors."""
-
 
 class Extractor(ABC):
     """An audio representation: files in, one fixed-length float vector per file out.
@@ -66,53 +58,6 @@ class Extractor(ABC):
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Text embeddings, shape ``(len(texts), dim)`` (text-capable extractors only)."""
         raise EmoconveyError(f"extractor {self.id!r} has no text tower")
-
-
-_REGISTRY: dict[str, Callable[..., Extractor]] = {}
-
-
-def register_extractor(name: str, factory: Callable[..., Extractor]) -> None:
-    """Make ``get_extractor(name, **options)`` call ``factory(**options)``."""
-    if not name or not isinstance(name, str):
-        raise EmoconveyError(f"extractor name: expected a non-empty string, got {name!r}")
-    _REGISTRY[name] = factory
-
-
-def _builtin() -> None:
-    from emoconvey.predict.extractors import clap, handcrafted
-
-    _REGISTRY.setdefault("handcrafted", handcrafted.HandcraftedExtractor)
-    _REGISTRY.setdefault("clap", clap.ClapExtractor)
-
-
-def _entry_points() -> dict[str, object]:
-    from importlib.metadata import entry_points
-
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-
-
-def available_extractors() -> list[str]:
-    """Names of the built-in, registered and entry-point extractors."""
-    _builtin()
-    return sorted(set(_REGISTRY) | set(_entry_points()))
-
-
-def get_extractor(name: str, **options: object) -> Extractor:
-    """The extractor registered as ``name``, built with ``options``."""
-    _builtin()
-    factory = _REGISTRY.get(name)
-    if factory is None:
-        ep = _entry_points().get(name)
-        if ep is None:
-            raise EmoconveyError(
-                f"--extractor: unknown extractor {name!r}; available: "
-                + ", ".join(available_extractors())
-            )
-        factory = ep.load()  # type: ignore[attr-defined]
-    extractor = factory(**options)
-    if not isinstance(extractor, Extractor):
-        raise EmoconveyError(f"extractor {name!r}: the factory did not return an Extractor")
-    return extractor
 
 
 def load_audio(path: str | Path, sr: int) -> np.ndarray:
