@@ -46,3 +46,14 @@ def test_synthetic_study_is_valid_aimoclips_data(tmp_path):
     # every intent norm lies outside the neutral band, as the selection rule requires
     norms = ds.intents[["norm_valence", "norm_arousal"]]
     assert not ((norms >= 4.0) & (norms <= 6.0)).any(axis=None)
+
+
+def test_cli_import_benchmark_runs():
+    bench = BENCH.parent / "cli_import.py"
+    proc = subprocess.run([sys.executable, str(bench), "--repeat", "1", "--json"],
+                          capture_output=True, text=True, check=True, timeout=300)
+    doc = json.loads(proc.stdout)
+    assert set(doc["median_s"]) == {"python -c pass", "import emoconvey.cli",
+                                    "emoconvey --help"}
+    assert all(v > 0 for v in doc["median_s"].values())
+    assert doc["heavy_modules"] == []
