@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emoconvey._files import sha256_file
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.protocol import (
     CropWindow,
@@ -81,15 +82,6 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "flags",           # ';'-separated: nan, near_silent, clipped, shorter_than_asked, ...
 )
 _KEY = ["system", "intent", "index"]
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def to_pcm16(audio: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from emoconvey._files import sha256_file
 from emoconvey._validation import check_choice, check_positive_int, warn_degenerate
 from emoconvey.errors import EmoconveyError, EmoconveyWarning
 from emoconvey.intents import NEUTRAL_BAND, load_norms, quadrant_of
@@ -83,11 +84,7 @@ TEXT_INTENT_COLUMNS: tuple[str, ...] = (
 
 def norms_fingerprint(path: str | Path) -> str:
     """SHA-256 of a norms file's bytes (part of the cache key of trained regressors)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def _clean_texts(texts: Iterable[str] | str) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emoconvey._files import sha256_file
 from emoconvey.errors import DataValidationError, EmoconveyError
 
 __all__ = [
@@ -79,12 +80,8 @@ def load_audio(path: str | Path, sr: int) -> np.ndarray:
 
 
 def file_hash(path: str | Path) -> str:
-    """SHA-256 of the file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """SHA-256 of the file's bytes (:func:`emoconvey._files.sha256_file`)."""
+    return sha256_file(path)
 
 
 def default_cache_dir() -> Path:
