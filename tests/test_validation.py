@@ -29,3 +29,34 @@ def test_check_output_folder(tmp_path):
         check_output_folder(tmp_path / "f", name="--out")
     with pytest.raises(EmoconveyError, match=r"'.*f' \(part of '.*f/x'\) is a file"):
         check_output_folder(tmp_path / "f" / "x", name="--out")
+
+
+def test_raise_at_first_names_the_file_line_of_the_first_bad_row():
+    import pandas as pd
+
+    from emoconvey._validation import first_true, raise_at_first
+    from emoconvey.errors import DataValidationError
+
+    values = pd.Series([1, 2, -3, -4])
+    assert first_true(values < 0) == 2 and first_true(values > 9) is None
+    raise_at_first(values > 9, lambda pos: "never", name="f.csv", column="x")  # no error
+    with pytest.raises(DataValidationError) as caught:
+        raise_at_first(values < 0, lambda pos: f"negative: {values.iloc[pos]}",
+                       name="f.csv", column="x")
+    assert str(caught.value) == "f.csv, line 4, column 'x': negative: -3"
+    assert (caught.value.row, caught.value.column) == (4, "x")
+
+
+def test_require_unique_gives_the_repeat_and_the_first_line():
+    import pandas as pd
+
+    from emoconvey._validation import require_unique
+    from emoconvey.errors import DataValidationError
+
+    df = pd.DataFrame({"a": ["p", "q", "p", "p"], "b": ["x", "x", "y", "x"]})
+    require_unique(df.iloc[:3], lambda pos, first: "never", name="f.csv")
+    with pytest.raises(DataValidationError, match=r"^f.csv, line 5: row 3 repeats row 0$"):
+        require_unique(df, lambda pos, first: f"row {pos} repeats row {first}", name="f.csv")
+    with pytest.raises(DataValidationError, match=r"line 4, column 'a': 'p' at 2, first 0"):
+        require_unique(df["a"], lambda pos, first: f"{df['a'].iloc[pos]!r} at {pos}, first "
+                       f"{first}", name="f.csv", column="a")

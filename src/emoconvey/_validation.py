@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,69 @@ SCALE_CENTRE: float = 5.0
 def file_line(position: int) -> int:
     """Line number in a CSV file of the data row at 0-based ``position`` (header is line 1)."""
     return int(position) + 2
+
+
+def first_true(mask: pd.Series | np.ndarray | Sequence[bool]) -> int | None:
+    """0-based position of the first true value of ``mask``, or ``None`` when none is."""
+    hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+    return int(hits[0]) if len(hits) else None
+
+
+def raise_at_first(
+    mask: pd.Series | np.ndarray,
+    message: Callable[[int], str],
+    *,
+    name: str | Path,
+    column: str | None = None,
+) -> None:
+    """Raise :class:`DataValidationError` at the file line of the first flagged row.
+
+    Parameters
+    ----------
+    mask : Series or ndarray of bool
+        One value per data row (in file order): ``True`` where the row is bad.
+    message : callable
+        ``message(pos)`` says what is wrong with the row at 0-based position ``pos``
+        and what was expected.
+    name : str or Path
+        The file (or table) named in the error.
+    column : str, optional
+        The column named in the error.
+    """
+    pos = first_true(mask)
+    if pos is not None:
+        raise DataValidationError(message(pos), file=name, row=file_line(pos), column=column)
+
+
+def require_unique(
+    df: pd.DataFrame | pd.Series,
+    message: Callable[[int, int], str],
+    *,
+    name: str | Path,
+    column: str | None = None,
+) -> None:
+    """Raise at the line of the first row that repeats an earlier one.
+
+    Parameters
+    ----------
+    df : DataFrame or Series
+        The key columns (a DataFrame: rows repeat when every column repeats).
+    message : callable
+        ``message(pos, first)`` with the 0-based positions of the repeat and of the row
+        it repeats.
+    name, column
+        As for :func:`raise_at_first`.
+    """
+    dup = df.duplicated(keep="first").to_numpy()
+    pos = first_true(dup)
+    if pos is None:
+        return
+    key = df.iloc[pos]
+    same = (df == key).all(axis=1) if isinstance(df, pd.DataFrame) else df == key
+    first = first_true(same)
+    raise DataValidationError(
+        message(pos, int(first)), file=name, row=file_line(pos), column=column
+    )
 
 
 def require_dataframe(df: object, *, name: str) -> pd.DataFrame:

@@ -26,7 +26,9 @@ from emoconvey._validation import (
     SCALE_MIN,
     check_positive_int,
     file_line,
+    raise_at_first,
     require_columns,
+    require_unique,
 )
 from emoconvey.data.audio import parse_clip_names, resolve_audio_paths
 from emoconvey.data.formats import (
@@ -120,10 +122,6 @@ class Dataset:
 # ----------------------------------------------------------------------------- readers
 
 
-def _first(mask: pd.Series | np.ndarray) -> int:
-    return int(np.flatnonzero(np.asarray(mask))[0])
-
-
 def _strip_text(df: pd.DataFrame, columns: Iterable[str], *, name: str) -> None:
     """Strip whitespace in text columns in place and raise on the first blank cell.
 
@@ -136,10 +134,7 @@ def _strip_text(df: pd.DataFrame, columns: Iterable[str], *, name: str) -> None:
         blank = codes < 0
         if len(blank_codes):
             blank |= np.isin(codes, blank_codes)
-        if blank.any():
-            raise DataValidationError(
-                "expected a non-empty value", file=name, row=file_line(_first(blank)), column=col
-            )
+        raise_at_first(blank, lambda _: "expected a non-empty value", name=name, column=col)
         df[col] = stripped.to_numpy()[codes]
 
 
@@ -151,15 +146,10 @@ def _parse_scores(df: pd.DataFrame, *, name: str) -> None:
             # text column: retry with whitespace stripped before calling a cell bad
             num = pd.to_numeric(df[col].astype(str).str.strip(), errors="coerce")
         bad = num.isna() | (num != np.round(num)) | (num < SCALE_MIN) | (num > SCALE_MAX)
-        if bad.any():
-            pos = _first(bad)
-            raise DataValidationError(
-                f"expected an integer rating from {SCALE_MIN} to {SCALE_MAX}, "
-                f"found {str(df[col].iloc[pos]).strip()!r}",
-                file=name,
-                row=file_line(pos),
-                column=col,
-            )
+        raise_at_first(bad, lambda pos, col=col: (
+            f"expected an integer rating from {SCALE_MIN} to {SCALE_MAX}, "
+            f"found {str(df[col].iloc[pos]).strip()!r}"
+        ), name=name, column=col)
         df[col] = num.astype(np.int64)
 
 
@@ -190,18 +180,10 @@ def _ratings_from_text(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     )
     _strip_text(df, [c for c in df.columns if c not in AXES], name=name)
     _parse_scores(df, name=name)
-    dup = df.duplicated(["listener", "clip"], keep="first")
-    if dup.any():
-        pos = _first(dup)
-        row = df.iloc[pos]
-        first = _first((df["listener"] == row["listener"]) & (df["clip"] == row["clip"]))
-        raise DataValidationError(
-            f"listener {row['listener']!r} rated clip {row['clip']!r} twice (first on line "
-            f"{file_line(first)}); expected one rating per listener and clip",
-            file=name,
-            row=file_line(pos),
-            column="audio_file",
-        )
+    require_unique(df[["listener", "clip"]], lambda pos, first: (
+        f"listener {df['listener'].iloc[pos]!r} rated clip {df['clip'].iloc[pos]!r} twice "
+        f"(first on line {file_line(first)}); expected one rating per listener and clip"
+    ), name=name, column="audio_file")
     return df.reset_index(drop=True)
 
 
@@ -249,25 +231,13 @@ def _clips_from_text(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         else:
             bad = num.isna() | (num < SCALE_MIN) | (num > SCALE_MAX)
             expected = f"a mean rating from {SCALE_MIN} to {SCALE_MAX}"
-        if bad.any():
-            pos = _first(bad)
-            release_col = "num_annotators" if col == "n_ratings" else col
-            raise DataValidationError(
-                f"expected {expected}, found {text.iloc[pos]!r}",
-                file=name,
-                row=file_line(pos),
-                column=release_col,
-            )
+        raise_at_first(bad, lambda pos, expected=expected, text=text: (
+            f"expected {expected}, found {text.iloc[pos]!r}"
+        ), name=name, column="num_annotators" if col == "n_ratings" else col)
         df[col] = num.astype(np.int64) if kind == "int" else num.astype(float)
-    dup = df["clip"].duplicated()
-    if dup.any():
-        pos = _first(dup)
-        raise DataValidationError(
-            f"clip {df['clip'].iloc[pos]!r} is listed twice; expected one row per clip",
-            file=name,
-            row=file_line(pos),
-            column="audio_file",
-        )
+    require_unique(df["clip"], lambda pos, _: (
+        f"clip {df['clip'].iloc[pos]!r} is listed twice; expected one row per clip"
+    ), name=name, column="audio_file")
     return df.reset_index(drop=True)
 
 
@@ -309,26 +279,16 @@ def _check_names(
         if col not in df:
             continue
         clash = parts[key].notna() & (parts[key] != df[col])
-        if clash.any():
-            pos = _first(clash)
-            raise DataValidationError(
-                f"file name {df['clip'].iloc[pos]!r} names {key} {parts[key].iloc[pos]!r} "
-                f"but the {release} column says {df[col].iloc[pos]!r}",
-                file=name,
-                row=file_line(pos),
-                column=release,
-            )
+        raise_at_first(clash, lambda pos, col=col, key=key, release=release: (
+            f"file name {df['clip'].iloc[pos]!r} names {key} {parts[key].iloc[pos]!r} "
+            f"but the {release} column says {df[col].iloc[pos]!r}"
+        ), name=name, column=release)
     if "file_index" in df:
         clash = parts["file_index"].notna() & (parts["file_index"] != df["file_index"])
-        if clash.any():
-            pos = _first(clash)
-            raise DataValidationError(
-                f"file name {df['clip'].iloc[pos]!r} has index {parts['file_index'].iloc[pos]} "
-                f"but the file_index column says {df['file_index'].iloc[pos]}",
-                file=name,
-                row=file_line(pos),
-                column="file_index",
-            )
+        raise_at_first(clash, lambda pos: (
+            f"file name {df['clip'].iloc[pos]!r} has index {parts['file_index'].iloc[pos]} "
+            f"but the file_index column says {df['file_index'].iloc[pos]}"
+        ), name=name, column="file_index")
     return parts
 
 
@@ -336,15 +296,10 @@ def _check_known_intents(
     df: pd.DataFrame, intents: pd.DataFrame, *, name: str, column: str = "emotion"
 ) -> None:
     unknown = ~df["intent"].isin(intents["intent"])
-    if unknown.any():
-        pos = _first(unknown)
-        raise DataValidationError(
-            f"unknown intent {df['intent'].iloc[pos]!r}; expected one of "
-            f"{', '.join(intents['intent'])} (give an intents file for other intents)",
-            file=name,
-            row=file_line(pos),
-            column=column,
-        )
+    raise_at_first(unknown, lambda pos: (
+        f"unknown intent {df['intent'].iloc[pos]!r}; expected one of "
+        f"{', '.join(intents['intent'])} (give an intents file for other intents)"
+    ), name=name, column=column)
 
 
 def derive_clips(ratings: pd.DataFrame, intents: pd.DataFrame) -> pd.DataFrame:
@@ -408,30 +363,20 @@ def _reconcile(
     n = clips_file["clip"].map(stats["n_ratings"]).fillna(0).astype(np.int64)
     if "n_ratings" in clips_file:
         wrong = clips_file["n_ratings"] != n
-        if wrong.any():
-            pos = _first(wrong)
-            raise DataValidationError(
-                f"clip {clips_file['clip'].iloc[pos]!r} has num_annotators "
-                f"{clips_file['n_ratings'].iloc[pos]} but the ratings file has {n.iloc[pos]} "
-                "ratings for it",
-                file=name,
-                row=file_line(pos),
-                column="num_annotators",
-            )
+        raise_at_first(wrong, lambda pos: (
+            f"clip {clips_file['clip'].iloc[pos]!r} has num_annotators "
+            f"{clips_file['n_ratings'].iloc[pos]} but the ratings file has {n.iloc[pos]} "
+            "ratings for it"
+        ), name=name, column="num_annotators")
     for axis in AXES:
         if axis not in clips_file:
             continue
         mean = clips_file["clip"].map(stats[axis])
         wrong = mean.notna() & ((clips_file[axis] - mean).abs() > _MEAN_TOLERANCE)
-        if wrong.any():
-            pos = _first(wrong)
-            raise DataValidationError(
-                f"clip {clips_file['clip'].iloc[pos]!r} has mean {axis} "
-                f"{clips_file[axis].iloc[pos]} but its ratings average {mean.iloc[pos]:.4f}",
-                file=name,
-                row=file_line(pos),
-                column=axis,
-            )
+        raise_at_first(wrong, lambda pos, axis=axis, mean=mean: (
+            f"clip {clips_file['clip'].iloc[pos]!r} has mean {axis} "
+            f"{clips_file[axis].iloc[pos]} but its ratings average {mean.iloc[pos]:.4f}"
+        ), name=name, column=axis)
     out = clips_file.loc[:, ["clip", "system", "intent"]].copy()
     out["file_index"] = clips_file.get("file_index", pd.NA)
     out["n_ratings"] = n
@@ -507,18 +452,11 @@ def load_dataset(
     if clips is None:
         parts = _check_names(ratings_df, intents_df, name=rname, system_col="system",
                              intent_col="intent")
-        unparsed = parts["intent"].isna()
-        if unparsed.any():
-            pos = _first(unparsed)
-            clip = ratings_df["clip"].iloc[pos]
-            raise DataValidationError(
-                f"cannot tell the system and intent of clip {clip!r}: expected a name "
-                f"'<system>_<intent>_<n>.wav' with intent one of {', '.join(intents_df['intent'])}"
-                ", or give a clips file",
-                file=rname,
-                row=file_line(pos),
-                column="audio_file",
-            )
+        raise_at_first(parts["intent"].isna(), lambda pos: (
+            f"cannot tell the system and intent of clip {ratings_df['clip'].iloc[pos]!r}: "
+            f"expected a name '<system>_<intent>_<n>.wav' with intent one of "
+            f"{', '.join(intents_df['intent'])}, or give a clips file"
+        ), name=rname, column="audio_file")
         for col in ("system", "intent"):
             if col not in ratings_df:
                 ratings_df[col] = parts[col].to_numpy()
@@ -534,29 +472,19 @@ def load_dataset(
                      intent_col="intent")
         index = clips_df.set_index("clip")
         absent = ~ratings_df["clip"].isin(index.index)
-        if absent.any():
-            pos = _first(absent)
-            raise DataValidationError(
-                f"clip {ratings_df['clip'].iloc[pos]!r} is rated but not listed in the clips "
-                f"file {clips_name}; expected every rated clip to be in the clips file",
-                file=rname,
-                row=file_line(pos),
-                column="audio_file",
-            )
+        raise_at_first(absent, lambda pos: (
+            f"clip {ratings_df['clip'].iloc[pos]!r} is rated but not listed in the clips "
+            f"file {clips_name}; expected every rated clip to be in the clips file"
+        ), name=rname, column="audio_file")
         for col in ("system", "intent"):
             attributed = ratings_df["clip"].map(index[col])
             if col in ratings_df:
                 clash = ratings_df[col] != attributed
-                if clash.any():
-                    pos = _first(clash)
-                    raise DataValidationError(
-                        f"the ratings file says {col} {ratings_df[col].iloc[pos]!r} for clip "
-                        f"{ratings_df['clip'].iloc[pos]!r} but the clips file says "
-                        f"{attributed.iloc[pos]!r}",
-                        file=rname,
-                        row=file_line(pos),
-                        column="model" if col == "system" else "emotion",
-                    )
+                raise_at_first(clash, lambda pos, attributed=attributed, col=col: (
+                    f"the ratings file says {col} {ratings_df[col].iloc[pos]!r} for clip "
+                    f"{ratings_df['clip'].iloc[pos]!r} but the clips file says "
+                    f"{attributed.iloc[pos]!r}"
+                ), name=rname, column="model" if col == "system" else "emotion")
             ratings_df[col] = attributed.to_numpy()
         derived = derive_clips(ratings_df, intents_df)
         reconciled = _reconcile(clips_df, derived, name=clips_name)

@@ -35,10 +35,11 @@ from emoconvey._validation import (
     SCALE_MAX,
     SCALE_MIN,
     check_positive_int,
-    file_line,
+    raise_at_first,
     require_columns,
     require_numeric,
     require_rows,
+    require_unique,
 )
 from emoconvey.errors import DataValidationError, EmoconveyError, EmoconveyWarning
 
@@ -135,56 +136,30 @@ def validate_intents(intents: pd.DataFrame, *, name: str = "intents") -> pd.Data
     df = intents.loc[:, list(INTENT_COLUMNS)].copy().reset_index(drop=True)
     for col in ("intent", "quadrant"):
         blank = df[col].isna() | (df[col].astype(str).str.strip() == "")
-        if blank.any():
-            pos = int(np.flatnonzero(blank.to_numpy())[0])
-            raise DataValidationError(
-                "expected a non-empty value", file=name, row=file_line(pos), column=col
-            )
+        raise_at_first(blank, lambda _: "expected a non-empty value", name=name, column=col)
         df[col] = df[col].astype(str).str.strip()
     require_numeric(df, ["norm_valence", "norm_arousal"], name=name)
     for col in ("norm_valence", "norm_arousal"):
         df[col] = pd.to_numeric(df[col]).astype(float)
         out = (df[col] < SCALE_MIN) | (df[col] > SCALE_MAX)
-        if out.any():
-            pos = int(np.flatnonzero(out.to_numpy())[0])
-            raise DataValidationError(
-                f"expected a norm between {SCALE_MIN} and {SCALE_MAX}, "
-                f"found {df[col].iloc[pos]!r}",
-                file=name,
-                row=file_line(pos),
-                column=col,
-            )
-    dup = df["intent"].duplicated()
-    if dup.any():
-        pos = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataValidationError(
-            f"intent {df['intent'].iloc[pos]!r} is listed twice; expected each intent once",
-            file=name,
-            row=file_line(pos),
-            column="intent",
-        )
+        raise_at_first(out, lambda pos, col=col: (
+            f"expected a norm between {SCALE_MIN} and {SCALE_MAX}, "
+            f"found {df[col].iloc[pos]!r}"
+        ), name=name, column=col)
+    require_unique(df["intent"], lambda pos, _: (
+        f"intent {df['intent'].iloc[pos]!r} is listed twice; expected each intent once"
+    ), name=name, column="intent")
     unknown = ~df["quadrant"].isin(QUADRANTS)
-    if unknown.any():
-        pos = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise DataValidationError(
-            f"expected one of {', '.join(QUADRANTS)}, found {df['quadrant'].iloc[pos]!r}",
-            file=name,
-            row=file_line(pos),
-            column="quadrant",
-        )
+    raise_at_first(unknown, lambda pos: (
+        f"expected one of {', '.join(QUADRANTS)}, found {df['quadrant'].iloc[pos]!r}"
+    ), name=name, column="quadrant")
     implied = quadrant_of(df["norm_valence"], df["norm_arousal"])
     wrong = df["quadrant"].to_numpy() != implied
-    if wrong.any():
-        pos = int(np.flatnonzero(wrong)[0])
-        row = df.iloc[pos]
-        raise DataValidationError(
-            f"intent {row['intent']!r} has norms ({row['norm_valence']}, "
-            f"{row['norm_arousal']}), which lie in quadrant {implied[pos]!r}, "
-            f"not {row['quadrant']!r}",
-            file=name,
-            row=file_line(pos),
-            column="quadrant",
-        )
+    raise_at_first(wrong, lambda pos: (
+        f"intent {df['intent'].iloc[pos]!r} has norms ({df['norm_valence'].iloc[pos]}, "
+        f"{df['norm_arousal'].iloc[pos]}), which lie in quadrant {implied[pos]!r}, "
+        f"not {df['quadrant'].iloc[pos]!r}"
+    ), name=name, column="quadrant")
     return df
 
 
@@ -242,15 +217,9 @@ def load_norms(path: str | Path) -> pd.DataFrame:
     df["word"] = df["word"].astype(str).str.strip()
     for col in ("valence", "arousal"):
         df[col] = pd.to_numeric(df[col]).astype(float)
-    dup = df["word"].duplicated()
-    if dup.any():
-        pos = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataValidationError(
-            f"word {df['word'].iloc[pos]!r} appears twice; expected one row per word",
-            file=path,
-            row=file_line(pos),
-            column="Word",
-        )
+    require_unique(df["word"], lambda pos, _: (
+        f"word {df['word'].iloc[pos]!r} appears twice; expected one row per word"
+    ), name=path, column="Word")
     return df.reset_index(drop=True)
 
 
