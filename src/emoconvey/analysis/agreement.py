@@ -56,7 +56,7 @@ from emoconvey._validation import (
     require_numeric,
     require_rows,
 )
-from emoconvey.analysis.plane import _listed, _require_keys
+from emoconvey.analysis.common import listed, require_keys
 from emoconvey.errors import DataValidationError, DegenerateDataWarning
 
 __all__ = [
@@ -135,7 +135,7 @@ def _check_ratings(
     """
     require_columns(ratings, [*_RATING_KEYS, *extra, *axes], name="ratings")
     require_rows(ratings, name="ratings")
-    _require_keys(ratings, [*_RATING_KEYS, *extra], name="ratings")
+    require_keys(ratings, [*_RATING_KEYS, *extra], name="ratings")
     require_numeric(ratings, list(axes), name="ratings")
     lcode, _ = pd.factorize(ratings["listener"], sort=False)
     ccode, clips = pd.factorize(ratings["clip"], sort=False)
@@ -283,14 +283,14 @@ def krippendorff_alpha(
         if few.any():
             warnings.warn(
                 f"krippendorff_alpha: {axis}: fewer than 2 clips with at least 2 ratings in "
-                f"{_listed([labels[i] for i in np.flatnonzero(few)])}; alpha is NaN",
+                f"{listed([labels[i] for i in np.flatnonzero(few)])}; alpha is NaN",
                 DegenerateDataWarning,
                 stacklevel=2,
             )
         if no_var.any():
             warnings.warn(
                 f"krippendorff_alpha: {axis}: all pairable ratings are equal (no expected "
-                f"disagreement) in {_listed([labels[i] for i in np.flatnonzero(no_var)])}; "
+                f"disagreement) in {listed([labels[i] for i in np.flatnonzero(no_var)])}; "
                 "alpha is NaN",
                 DegenerateDataWarning,
                 stacklevel=2,
@@ -385,7 +385,7 @@ def _zscores(
             bad = pd.unique(ratings["listener"].to_numpy()[~ok])
             warnings.warn(
                 f"zscore_ratings: {len(bad)} listener(s) have a single rating or constant "
-                f"{axis} ratings, so their {axis}_z is set to 0: {_listed(list(bad))}",
+                f"{axis} ratings, so their {axis}_z is set to 0: {listed(list(bad))}",
                 DegenerateDataWarning,
                 stacklevel=stacklevel,
             )

@@ -64,13 +64,13 @@ from emoconvey._validation import (
     require_rows,
     warn_degenerate,
 )
-from emoconvey.analysis.descriptive import (
+from emoconvey.analysis.common import (
     MEASURE_PREFIX,
-    _check_measure,
-    _deviation_table,
-    _group_codes,
-    _group_stats,
-    _require_complete,
+    check_measure,
+    deviation_table,
+    group_codes,
+    group_stats,
+    require_group_labels,
 )
 from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS
 from emoconvey.errors import DataValidationError, EmoconveyError
@@ -229,18 +229,18 @@ def two_way_anova(
     _require_factor_columns(data, (fa, fb), name="data")
     require_rows(data, name="data")
     require_numeric(data, [dv], name="data")
-    _require_complete(data, [fa, fb], name="data")
+    require_group_labels(data, [fa, fb], name="data")
 
     y = pd.to_numeric(data[dv]).to_numpy(dtype=float)
     n = len(y)
     y = y - y.mean()
-    ca, la = _group_codes(data[fa], fa)
-    cb, lb = _group_codes(data[fb], fb)
+    ca, la = group_codes(data[fa], fa)
+    cb, lb = group_codes(data[fb], fb)
     ka, kb = len(la), len(lb)
 
     # RSS of the one-factor models: within-group sums of squares.
-    rss_a = float(_group_stats(y, ca, ka)[2].sum())
-    rss_b = float(_group_stats(y, cb, kb)[2].sum())
+    rss_a = float(group_stats(y, ca, ka)[2].sum())
+    rss_b = float(group_stats(y, cb, kb)[2].sum())
     rss_full = _additive_fit_rss(y, ca, ka, cb, kb)
     rank_full = _design_rank(ca, ka, cb, kb)
     df_a, df_b = rank_full - kb, rank_full - ka
@@ -336,11 +336,11 @@ def anova(
         As :func:`two_way_anova`, once per axis.
     """
     fa, fb = _check_factors(factors)
-    measure = _check_measure(measure)
+    measure = check_measure(measure)
     axes_t = check_axes(axes)
     require_columns(clips, CLIP_TABLE_COLUMNS, name="clips")
     _require_factor_columns(clips, (fa, fb), name="clips")
-    data = _deviation_table(clips, axes_t, name="clips")
+    data = deviation_table(clips, axes_t, name="clips")
     frames = []
     for axis in axes_t:
         table = two_way_anova(data, dv=f"{MEASURE_PREFIX[measure]}_{axis}", factors=(fa, fb))

@@ -70,6 +70,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from emoconvey._validation import check_confidence, check_positive_int, warn_degenerate
+from emoconvey.analysis.adjust import holm
 from emoconvey.analysis.deviation import clip_deviations
 from emoconvey.errors import EmoconveyError
 from emoconvey.intents import quadrant_of
@@ -193,19 +194,6 @@ def pairwise_bootstrap_p(replicates: np.ndarray) -> np.ndarray:
     iu = np.triu_indices(k, 1)
     p.T[iu] = p[iu]
     return p
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm (1979) step-down adjusted p-values (same shape as ``p``, NaN kept)."""
-    flat = np.asarray(p, dtype=float).ravel()
-    out = np.full_like(flat, np.nan)
-    ok = np.flatnonzero(np.isfinite(flat))
-    m = len(ok)
-    if m:
-        order = ok[np.argsort(flat[ok], kind="stable")]
-        adj = np.maximum.accumulate((m - np.arange(m)) * flat[order])
-        out[order] = np.minimum(adj, 1.0)
-    return out.reshape(np.shape(p))
 
 
 def tie_groups(

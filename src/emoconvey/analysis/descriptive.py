@@ -33,17 +33,23 @@ import pandas as pd
 from scipy import stats
 
 from emoconvey._validation import (
-    QUADRANTS,
     check_axes,
-    check_choice,
     check_confidence,
     require_columns,
-    require_complete,
-    require_numeric,
-    require_rows,
 )
-from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS, clip_deviations
-from emoconvey.errors import DataValidationError, DegenerateDataWarning, EmoconveyError
+from emoconvey.analysis.common import (
+    GROUPINGS,
+    MEASURE_PREFIX,
+    MEASURES,
+    STAT_COLUMNS,
+    check_group_column,
+    deviation_table,
+    group_codes,
+    group_stats,
+    require_group_labels,
+)
+from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS
+from emoconvey.errors import DegenerateDataWarning, EmoconveyError
 
 __all__ = [
     "GROUPINGS",
@@ -54,93 +60,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-GROUPINGS: tuple[str, str, str] = ("system", "quadrant", "intent")
-"""The standard grouping columns of a clip table (any other column may be used too)."""
-
-MEASURES: tuple[str, str] = ("deviation", "abs_deviation")
-"""Names of the two clip-level measures: signed and absolute deviation from the norm."""
-
-MEASURE_PREFIX: dict[str, str] = {"deviation": "dev", "abs_deviation": "absdev"}
-"""Column prefix that :func:`clip_deviations` uses for each measure."""
-
-_STAT_COLUMNS: tuple[str, ...] = ("n", "mean", "sd", "se", "ci_low", "ci_high")
-
-MEAN_DEVIATION_COLUMNS: tuple[str, ...] = ("axis", "measure", *_STAT_COLUMNS)
+MEAN_DEVIATION_COLUMNS: tuple[str, ...] = ("axis", "measure", *STAT_COLUMNS)
 """Columns of :func:`mean_deviation` after the leading group column."""
 
-# Output column names that a grouping column may not take.
-_RESERVED: frozenset[str] = frozenset(
-    {"axis", "measure", "test", "source", "group1", "group2", *_STAT_COLUMNS}
-)
-
-
-# ----------------------------------------------------------------------------- helpers
-# (shared with anova.py and posthoc.py)
-
-
-def _require_complete(df: pd.DataFrame, columns: Sequence[str], *, name: str) -> None:
-    require_complete(df, columns, name=name, what="a value (used as a group label)")
-
-
-def _check_group_column(
-    clips: pd.DataFrame, by: object, *, name: str, argument: str = "by"
-) -> str:
-    """Check that ``by`` names a usable grouping column of ``clips``."""
-    if not isinstance(by, str) or by in _RESERVED:
-        raise EmoconveyError(
-            f"{argument}: expected a column name such as {', '.join(map(repr, GROUPINGS))}, "
-            f"got {by!r}"
-        )
-    if by not in clips.columns:
-        raise DataValidationError(
-            f"{argument}: column {by!r} not found; expected one of "
-            f"{', '.join(map(repr, GROUPINGS))} or another column of {name}",
-            file=name,
-        )
-    return by
-
-
-def _group_codes(values: pd.Series, by: str) -> tuple[np.ndarray, list[object]]:
-    """Integer group codes and the ordered group labels.
-
-    Labels are in order of first appearance, except for ``quadrant`` where the
-    :data:`QUADRANTS` order is used (unknown quadrant labels follow in order of first
-    appearance). ``codes[i]`` indexes the returned labels.
-    """
-    codes, uniques = pd.factorize(values, sort=False)
-    labels = list(uniques)
-    if by == "quadrant":
-        rank = {q: i for i, q in enumerate(QUADRANTS)}
-        order = sorted(range(len(labels)), key=lambda i: (rank.get(labels[i], len(rank)), i))
-        remap = np.empty(len(labels), dtype=np.intp)
-        remap[order] = np.arange(len(labels))
-        codes = remap[codes]
-        labels = [labels[i] for i in order]
-    return np.asarray(codes, dtype=np.intp), labels
-
-
-def _check_measure(measure: object) -> str:
-    return check_choice(measure, MEASURES, name="measure")
-
-
-def _deviation_table(clips: pd.DataFrame, axes: tuple[str, ...], *, name: str) -> pd.DataFrame:
-    """Validate a clip table and return a copy with the deviation columns added."""
-    require_columns(clips, CLIP_TABLE_COLUMNS, name=name)
-    require_rows(clips, name=name)
-    require_numeric(clips, [c for a in axes for c in (a, f"norm_{a}")], name=name)
-    return clip_deviations(clips)
-
-
-def _group_stats(
-    y: np.ndarray, codes: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group count, mean and within-group sum of squares (two-pass, vectorised)."""
-    n = np.bincount(codes, minlength=k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(codes, weights=y, minlength=k) / n
-    resid = y - mean[codes]
-    ss = np.bincount(codes, weights=resid * resid, minlength=k)
-    return n, mean, ss
 
 
 # ----------------------------------------------------------------------------- public
@@ -207,18 +129,18 @@ def mean_deviation(
     axes_t = check_axes(axes)
     conf = check_confidence(confidence)
     require_columns(clips, CLIP_TABLE_COLUMNS, name="clips")
-    by = _check_group_column(clips, by, name="clips")
-    _require_complete(clips, [by], name="clips")
-    data = _deviation_table(clips, axes_t, name="clips")
+    by = check_group_column(clips, by, name="clips")
+    require_group_labels(clips, [by], name="clips")
+    data = deviation_table(clips, axes_t, name="clips")
     measure = "abs_deviation" if absolute else "deviation"
 
-    codes, labels = _group_codes(data[by], by)
+    codes, labels = group_codes(data[by], by)
     k = len(labels)
     singles = [labels[i] for i in np.flatnonzero(np.bincount(codes, minlength=k) < 2)]
     frames = []
     for axis in axes_t:
         y = data[f"{MEASURE_PREFIX[measure]}_{axis}"].to_numpy(dtype=float)
-        n, mean, ss = _group_stats(y, codes, k)
+        n, mean, ss = group_stats(y, codes, k)
         dof = n - 1
         with np.errstate(invalid="ignore", divide="ignore"):
             sd = np.where(dof > 0, np.sqrt(ss / np.maximum(dof, 1)), np.nan)

@@ -39,7 +39,8 @@ from emoconvey._validation import (
     require_numeric,
     require_rows,
 )
-from emoconvey.analysis.plane import _group_moments, _listed, _require_keys, chi2_quantile
+from emoconvey.analysis.common import group_moments, listed, require_keys
+from emoconvey.analysis.plane import chi2_quantile
 from emoconvey.errors import DegenerateDataWarning
 
 __all__ = ["DIVERSITY_COLUMNS", "emotional_diversity"]
@@ -104,11 +105,11 @@ def emotional_diversity(clips: pd.DataFrame, *, confidence: float = 0.95) -> pd.
     confidence = check_confidence(confidence)
     require_columns(clips, _INPUT, name="clips")
     require_rows(clips, name="clips")
-    _require_keys(clips, ["system"], name="clips")
+    require_keys(clips, ["system"], name="clips")
     require_numeric(clips, _INPUT[1:], name="clips")
 
-    mom = _group_moments(clips, ["system"], "valence", "arousal")
-    norm_mom = _group_moments(clips, ["system"], "norm_valence", "norm_arousal")
+    mom = group_moments(clips, ["system"], "valence", "arousal")
+    norm_mom = group_moments(clips, ["system"], "norm_valence", "norm_arousal")
     frame = pd.DataFrame(
         {
             "system": clips["system"].to_numpy(),
@@ -145,7 +146,7 @@ def emotional_diversity(clips: pd.DataFrame, *, confidence: float = 0.95) -> pd.
         warnings.warn(
             f"emotional_diversity: {int(single.sum())} system(s) have a single clip, so their "
             "standard deviations, plane_spread and ellipse_area are NaN: "
-            f"{_listed([systems[i] for i in np.flatnonzero(single)])}",
+            f"{listed([systems[i] for i in np.flatnonzero(single)])}",
             DegenerateDataWarning,
             stacklevel=2,
         )
@@ -154,7 +155,7 @@ def emotional_diversity(clips: pd.DataFrame, *, confidence: float = 0.95) -> pd.
         warnings.warn(
             f"emotional_diversity: {int(two.sum())} system(s) have only 2 clips, so their "
             "ellipse_area is NaN: "
-            f"{_listed([systems[i] for i in np.flatnonzero(two)])}",
+            f"{listed([systems[i] for i in np.flatnonzero(two)])}",
             DegenerateDataWarning,
             stacklevel=2,
         )
@@ -164,7 +165,7 @@ def emotional_diversity(clips: pd.DataFrame, *, confidence: float = 0.95) -> pd.
             warnings.warn(
                 f"emotional_diversity: the {axis} clip means of {int(flat.sum())} system(s) "
                 f"do not vary (sd_{axis} = 0): "
-                f"{_listed([systems[i] for i in np.flatnonzero(flat)])}",
+                f"{listed([systems[i] for i in np.flatnonzero(flat)])}",
                 DegenerateDataWarning,
                 stacklevel=2,
             )

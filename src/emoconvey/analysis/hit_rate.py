@@ -38,7 +38,7 @@ from emoconvey._validation import (
     require_numeric,
     require_rows,
 )
-from emoconvey.analysis.plane import _order_codes, _require_keys, _require_quadrants
+from emoconvey.analysis.common import order_codes, require_keys, require_quadrants
 from emoconvey.errors import DataValidationError, EmoconveyError
 from emoconvey.intents import quadrant_of
 
@@ -154,8 +154,8 @@ def quadrant_hit_rate(
     require_columns(clips, needed, name="clips")
     require_rows(clips, name="clips")
     keys = list(dict.fromkeys([*by_l, "quadrant"]))
-    _require_keys(clips, keys, name="clips")
-    _require_quadrants(clips, name="clips")
+    require_keys(clips, keys, name="clips")
+    require_quadrants(clips, name="clips")
     require_numeric(clips, ["valence", "arousal"], name="clips")
 
     v = clips["valence"].to_numpy(dtype=float)
@@ -195,10 +195,10 @@ def quadrant_hit_rate(
     codes = []
     for col in by_l:
         if col == "quadrant":
-            codes.append(_order_codes(agg[col], natural=QUADRANTS))
+            codes.append(order_codes(agg[col], natural=QUADRANTS))
         else:
             first = pd.unique(clips[col])
-            codes.append(_order_codes(agg[col], natural=list(first)))
+            codes.append(order_codes(agg[col], natural=list(first)))
     order = np.lexsort(tuple(reversed(codes)))
     out = agg.iloc[order].reset_index(drop=True)
     log.debug("quadrant_hit_rate: %d groups by %s", len(out), by_l)

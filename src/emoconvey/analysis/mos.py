@@ -87,6 +87,7 @@ from emoconvey._validation import (
     require_numeric,
     warn_degenerate,
 )
+from emoconvey.analysis.adjust import holm as holm_adjust
 from emoconvey.errors import DataValidationError, EmoconveyError
 
 if TYPE_CHECKING:
@@ -757,24 +758,6 @@ def mos_agreement(
 
 
 # ----------------------------------------------------------------------------- pairwise
-
-
-def holm_adjust(p: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Holm's (1979) step-down adjusted p values (NaN stays NaN and is not counted).
-
-    With the :math:`m` p values sorted, :math:`p_{(1)} \\le \\dots \\le p_{(m)}`,
-    :math:`\\tilde p_{(i)} = \\min(1, \\max_{j \\le i} (m - j + 1) p_{(j)})`.
-    """
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    m = len(ok)
-    if m == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out[order] = adj
-    return out
 
 
 def pairwise_mos_tests(

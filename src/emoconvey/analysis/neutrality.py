@@ -60,7 +60,7 @@ from emoconvey._validation import (
     require_numeric,
     require_rows,
 )
-from emoconvey.analysis.plane import _listed, _require_keys
+from emoconvey.analysis.common import listed, require_keys
 from emoconvey.errors import DegenerateDataWarning
 
 __all__ = ["NEUTRALITY_COLUMNS", "neutrality_bias"]
@@ -139,7 +139,7 @@ def _one_axis(clips: pd.DataFrame, axis: str, confidence: float) -> pd.DataFrame
         warnings.warn(
             f"neutrality_bias: {axis}: the clips of {int(constant_x.sum())} system(s) all have "
             f"the same intent norm, so slope, intercept, r and p are NaN: "
-            f"{_listed([systems[i] for i in np.flatnonzero(constant_x)])}",
+            f"{listed([systems[i] for i in np.flatnonzero(constant_x)])}",
             DegenerateDataWarning,
             stacklevel=3,
         )
@@ -148,7 +148,7 @@ def _one_axis(clips: pd.DataFrame, axis: str, confidence: float) -> pd.DataFrame
         warnings.warn(
             f"neutrality_bias: {axis}: {int(few.sum())} system(s) have fewer than 3 clips, so "
             "the slope's confidence interval and p-value are NaN: "
-            f"{_listed([systems[i] for i in np.flatnonzero(few)])}",
+            f"{listed([systems[i] for i in np.flatnonzero(few)])}",
             DegenerateDataWarning,
             stacklevel=3,
         )
@@ -157,7 +157,7 @@ def _one_axis(clips: pd.DataFrame, axis: str, confidence: float) -> pd.DataFrame
         warnings.warn(
             f"neutrality_bias: {axis}: the clip means of {int(flat_y.sum())} system(s) do not "
             "vary, so r is NaN (slope 0): "
-            f"{_listed([systems[i] for i in np.flatnonzero(flat_y)])}",
+            f"{listed([systems[i] for i in np.flatnonzero(flat_y)])}",
             DegenerateDataWarning,
             stacklevel=3,
         )
@@ -166,7 +166,7 @@ def _one_axis(clips: pd.DataFrame, axis: str, confidence: float) -> pd.DataFrame
         warnings.warn(
             f"neutrality_bias: {axis}: the intent norms of {int(zero_norm.sum())} system(s) "
             "all lie on the scale centre, so ratio is NaN: "
-            f"{_listed([systems[i] for i in np.flatnonzero(zero_norm)])}",
+            f"{listed([systems[i] for i in np.flatnonzero(zero_norm)])}",
             DegenerateDataWarning,
             stacklevel=3,
         )
@@ -243,7 +243,7 @@ def neutrality_bias(
     needed = ["system", *axes_t, *(f"norm_{a}" for a in axes_t)]
     require_columns(clips, needed, name="clips")
     require_rows(clips, name="clips")
-    _require_keys(clips, ["system"], name="clips")
+    require_keys(clips, ["system"], name="clips")
     require_numeric(clips, needed[1:], name="clips")
     parts = [_one_axis(clips, axis, confidence) for axis in axes_t]
     out = pd.concat(parts, ignore_index=True)

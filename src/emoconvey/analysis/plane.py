@@ -49,13 +49,18 @@ from emoconvey._validation import (
     QUADRANTS,
     check_confidence,
     check_positive_int,
-    file_line,
     require_columns,
-    require_complete,
     require_numeric,
     require_rows,
 )
-from emoconvey.errors import DataValidationError, DegenerateDataWarning, EmoconveyError
+from emoconvey.analysis.common import (
+    group_moments,
+    listed,
+    order_codes,
+    require_keys,
+    require_quadrants,
+)
+from emoconvey.errors import DegenerateDataWarning, EmoconveyError
 
 __all__ = [
     "VA_PLANE_COLUMNS",
@@ -93,46 +98,6 @@ _PLANE_INPUT: tuple[str, ...] = (
     "norm_valence",
     "norm_arousal",
 )
-_MAX_LISTED = 5
-
-
-# ----------------------------------------------------------------------------- helpers
-# (shared with the other plane/diversity/hit-rate modules of this package)
-
-
-def _listed(items: Sequence[object]) -> str:
-    """Human-readable list of at most a few items, with a count of the rest."""
-    shown = ", ".join(map(str, items[:_MAX_LISTED]))
-    rest = len(items) - _MAX_LISTED
-    return f"{shown} and {rest} more" if rest > 0 else shown
-
-
-def _require_keys(df: pd.DataFrame, columns: Sequence[str], *, name: str) -> None:
-    require_complete(df, columns, name=name)
-
-
-def _require_quadrants(df: pd.DataFrame, *, name: str, column: str = "quadrant") -> None:
-    """Raise naming the first row whose quadrant is not one of :data:`QUADRANTS`."""
-    bad = ~df[column].isin(QUADRANTS).to_numpy()
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise DataValidationError(
-            f"expected one of {', '.join(QUADRANTS)}, found {df[column].iloc[pos]!r}",
-            file=name,
-            row=file_line(pos),
-            column=column,
-        )
-
-
-def _order_codes(values: pd.Series, *, natural: Sequence[str] | None = None) -> np.ndarray:
-    """Sort codes: position in ``natural`` if given, else order of first appearance."""
-    if natural is not None:
-        lookup = {v: i for i, v in enumerate(natural)}
-        return values.map(lookup).fillna(len(natural)).to_numpy(dtype=np.int64)
-    codes, _ = pd.factorize(values, sort=False)
-    return codes
-
-
 def chi2_quantile(confidence: float, *, dof: int = 2) -> float:
     """Quantile :math:`\\chi^2_{k}(\\gamma)` used to scale a covariance ellipse.
 
@@ -141,45 +106,6 @@ def chi2_quantile(confidence: float, *, dof: int = 2) -> float:
     confidence = check_confidence(confidence)
     dof = check_positive_int(dof, name="dof")
     return float(stats.chi2.ppf(confidence, dof))
-
-
-def _group_moments(
-    df: pd.DataFrame, keys: list[str], x: str, y: str
-) -> pd.DataFrame:
-    """Count, means and sample covariance (ddof=1) of ``x``, ``y`` per group.
-
-    Two-pass (centre on the group mean, then sum products) for numerical stability.
-    Groups are in order of first appearance; covariances are NaN when ``n < 2``.
-    """
-    xv = df[x].to_numpy(dtype=float)
-    yv = df[y].to_numpy(dtype=float)
-    frame = df.loc[:, keys].copy()
-    frame["_x"] = xv
-    frame["_y"] = yv
-    grouped = frame.groupby(keys, sort=False)
-    mx = grouped["_x"].transform("mean").to_numpy(dtype=float)
-    my = grouped["_y"].transform("mean").to_numpy(dtype=float)
-    dx = xv - mx
-    dy = yv - my
-    frame["_xx"] = dx * dx
-    frame["_yy"] = dy * dy
-    frame["_xy"] = dx * dy
-    out = frame.groupby(keys, sort=False).agg(
-        n=("_x", "size"),
-        mean_x=("_x", "mean"),
-        mean_y=("_y", "mean"),
-        sxx=("_xx", "sum"),
-        syy=("_yy", "sum"),
-        sxy=("_xy", "sum"),
-    )
-    out = out.reset_index()
-    n = out["n"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = np.where(n > 1, n - 1.0, np.nan)
-        out["cxx"] = out["sxx"].to_numpy() / denom
-        out["cyy"] = out["syy"].to_numpy() / denom
-        out["cxy"] = out["sxy"].to_numpy() / denom
-    return out
 
 
 def covariance_ellipse(
@@ -289,12 +215,12 @@ def va_plane(clips: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     confidence = check_confidence(confidence)
     require_columns(clips, _PLANE_INPUT, name="clips")
     require_rows(clips, name="clips")
-    _require_keys(clips, ["system", "quadrant"], name="clips")
-    _require_quadrants(clips, name="clips")
+    require_keys(clips, ["system", "quadrant"], name="clips")
+    require_quadrants(clips, name="clips")
     require_numeric(clips, ["valence", "arousal", "norm_valence", "norm_arousal"], name="clips")
 
     keys = ["system", "quadrant"]
-    mom = _group_moments(clips, keys, "valence", "arousal")
+    mom = group_moments(clips, keys, "valence", "arousal")
     norms = (
         clips.loc[:, [*keys, "norm_valence", "norm_arousal"]]
         .astype({"norm_valence": float, "norm_arousal": float})
@@ -330,7 +256,7 @@ def va_plane(clips: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
                   .itertuples(index=False)]
         warnings.warn(
             f"va_plane: {len(groups)} system/quadrant group(s) have fewer than 3 clips, "
-            f"so their ellipse is NaN: {_listed(groups)}",
+            f"so their ellipse is NaN: {listed(groups)}",
             DegenerateDataWarning,
             stacklevel=2,
         )
@@ -341,14 +267,14 @@ def va_plane(clips: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
                   .itertuples(index=False)]
         warnings.warn(
             f"va_plane: the clip means of {len(groups)} group(s) are collinear or identical, "
-            f"so their ellipse has zero height: {_listed(groups)}",
+            f"so their ellipse has zero height: {listed(groups)}",
             DegenerateDataWarning,
             stacklevel=2,
         )
     order = np.lexsort(
         (
-            _order_codes(out["quadrant"], natural=QUADRANTS),
-            _order_codes(out["system"]),
+            order_codes(out["quadrant"], natural=QUADRANTS),
+            order_codes(out["system"]),
         )
     )
     out = out.iloc[order].reset_index(drop=True)

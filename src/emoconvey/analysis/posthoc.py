@@ -55,13 +55,13 @@ from emoconvey._validation import (
     require_columns,
     warn_degenerate,
 )
-from emoconvey.analysis.descriptive import (
+from emoconvey.analysis.common import (
     MEASURE_PREFIX,
-    _check_group_column,
-    _check_measure,
-    _deviation_table,
-    _group_codes,
-    _require_complete,
+    check_group_column,
+    check_measure,
+    deviation_table,
+    group_codes,
+    require_group_labels,
 )
 from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS
 from emoconvey.analysis.studentized import studentized_range_sf
@@ -180,15 +180,15 @@ def tukey_hsd(
     -----
     Formulas in the module docstring (Tukey, 1953; Kramer, 1956).
     """
-    measure = _check_measure(measure)
+    measure = check_measure(measure)
     axes_t = check_axes(axes)
     conf = check_confidence(confidence)
     require_columns(clips, CLIP_TABLE_COLUMNS, name="clips")
-    by = _check_group_column(clips, by, name="clips")
-    _require_complete(clips, [by], name="clips")
-    data = _deviation_table(clips, axes_t, name="clips")
+    by = check_group_column(clips, by, name="clips")
+    require_group_labels(clips, [by], name="clips")
+    data = deviation_table(clips, axes_t, name="clips")
 
-    codes, labels = _group_codes(data[by], by)
+    codes, labels = group_codes(data[by], by)
     k = len(labels)
     if k < 2:
         _warn(f"tukey_hsd: {by!r} has {k} group; at least 2 are needed, no pairs to compare")
@@ -204,11 +204,11 @@ def tukey_hsd(
     g2 = pd.Series([labels[j] for j in idx2])
 
     if adjust_for is not None:
-        adjust_for = _check_group_column(clips, adjust_for, name="clips",
+        adjust_for = check_group_column(clips, adjust_for, name="clips",
                                          argument="adjust_for")
         if adjust_for == by:
             raise EmoconveyError(f"adjust_for: must differ from by ({by!r})")
-        _require_complete(clips, [adjust_for], name="clips")
+        require_group_labels(clips, [adjust_for], name="clips")
         return _tukey_adjusted(data, by=by, adjust_for=adjust_for, codes=codes,
                                labels=labels, axes=axes_t, measure=measure, conf=conf,
                                idx=(idx1, idx2), names=(g1, g2))

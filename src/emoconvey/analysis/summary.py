@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from emoconvey._validation import require_columns, require_rows
-from emoconvey.analysis.descriptive import _require_complete
+from emoconvey.analysis.common import require_group_labels
 
 __all__ = [
     "DATASET_SUMMARY_COLUMNS",
@@ -90,7 +90,7 @@ def ratings_per_clip(ratings: pd.DataFrame) -> pd.DataFrame:
     """
     require_columns(ratings, ["clip"], name="ratings")
     require_rows(ratings, name="ratings")
-    _require_complete(ratings, ["clip"], name="ratings")
+    require_group_labels(ratings, ["clip"], name="ratings")
     per_clip = _counts(ratings["clip"])
     tally = np.bincount(per_clip)
     n = np.flatnonzero(tally)
@@ -130,7 +130,7 @@ def dataset_summary(
     cols = ["listener", "clip", "system", "intent"]
     require_columns(ratings, cols, name="ratings")
     require_rows(ratings, name="ratings")
-    _require_complete(ratings, cols, name="ratings")
+    require_group_labels(ratings, cols, name="ratings")
     n_excluded = 0
     if excluded is not None:
         require_columns(excluded, ["clip"], name="excluded")
@@ -181,7 +181,7 @@ def system_summary(ratings: pd.DataFrame) -> pd.DataFrame:
     cols = ["system", "clip", "listener"]
     require_columns(ratings, cols, name="ratings")
     require_rows(ratings, name="ratings")
-    _require_complete(ratings, cols, name="ratings")
+    require_group_labels(ratings, cols, name="ratings")
     grouped = ratings.loc[:, cols].groupby("system", sort=False)
     out = pd.DataFrame(
         {
