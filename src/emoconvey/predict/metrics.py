@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from emoconvey._json import json_records, json_value
 from emoconvey.errors import DataValidationError, DegenerateDataWarning, EmoconveyError
 
 __all__ = [
@@ -416,16 +417,9 @@ def metrics_table(records: Iterable[dict[str, object]]) -> pd.DataFrame:
 
 
 def records_to_json(records: pd.DataFrame | Iterable[dict[str, object]]) -> str:
-    """JSON text of metrics records: plain numbers, ``null`` for NaN."""
-    rows = records.to_dict("records") if isinstance(records, pd.DataFrame) else list(records)
-    clean = []
-    for row in rows:
-        item: dict[str, object] = {}
-        for k, v in row.items():
-            if isinstance(v, np.integer):
-                v = int(v)
-            elif isinstance(v, np.floating | float):
-                v = None if not math.isfinite(float(v)) else float(v)
-            item[str(k)] = v
-        clean.append(item)
+    """JSON text of metrics records: plain numbers, ``null`` for NaN (:func:`json_records`)."""
+    if isinstance(records, pd.DataFrame):
+        clean = json_records(records)
+    else:
+        clean = [{str(k): json_value(v) for k, v in row.items()} for row in records]
     return json.dumps(clean, indent=2, allow_nan=False)

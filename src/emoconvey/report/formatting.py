@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import numpy as np
-import pandas as pd
+
+from emoconvey._json import json_records, json_value
+
+__all__ = ["fmt_df", "fmt_num", "fmt_p", "json_records", "json_value"]
 
 
 def fmt_p(p: float) -> str:
@@ -32,23 +32,3 @@ def fmt_df(df: float) -> str:
     return str(int(df)) if float(df).is_integer() else f"{df:.1f}"
 
 
-def json_value(x: Any) -> Any:
-    """A JSON-safe plain value: NaN/inf become None, numpy scalars become Python ones."""
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if x is pd.NA or x is pd.NaT:
-        return None
-    if isinstance(x, pd.Timestamp):
-        return x.isoformat()
-    return x
-
-
-def json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of ``df`` as a list of dicts of plain JSON values (unrounded)."""
-    cols = [str(c) for c in df.columns]
-    return [
-        {c: json_value(v) for c, v in zip(cols, row, strict=True)}
-        for row in df.itertuples(index=False, name=None)
-    ]
