@@ -91,3 +91,34 @@ def read_csv(path: str | Path, *, what: str, numeric: tuple[str, ...] = ()) -> p
             file=path,
         )
     return df
+
+
+def read_text_csv(path: str | Path, *, name: str) -> pd.DataFrame:
+    """Read a CSV file as text: every cell a string (blank cells ``""``, never NaN).
+
+    For tables whose cells are checked one by one by their reader (paths, labels,
+    scores), so that an error can quote the cell as written. Column names are stripped.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    name : str
+        The argument or option that gave the file, named when it does not exist.
+
+    Raises
+    ------
+    EmoconveyError
+        ``NAME: 'PATH' not found`` when ``path`` is not a file.
+    DataValidationError
+        When the file is empty (not even a header row).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise EmoconveyError(f"{name}: {str(path)!r} not found")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataValidationError("the file is empty; expected a header row", file=path) from None
+    raw.columns = [str(c).strip() for c in raw.columns]
+    return raw

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emoconvey.data.formats import read_text_csv
 from emoconvey.errors import DataValidationError, EmoconveyError
 
 __all__ = [
@@ -255,13 +256,7 @@ def from_table(
         Check every audio file (:func:`check_audio`).
     """
     path = Path(path)
-    if not path.is_file():
-        raise EmoconveyError(f"--table: {str(path)!r} not found")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise DataValidationError("the file is empty; expected a header row", file=path) from None
-    raw.columns = [str(c).strip() for c in raw.columns]
+    raw = read_text_csv(path, name="--table")
     for col in ("audio_file", "system"):
         if col not in raw:
             raise DataValidationError(

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emoconvey.data.formats import read_text_csv
 from emoconvey.errors import DataValidationError, EmoconveyError
 from emoconvey.predict.datasets import RatedClips, check_audio
 from emoconvey.predict.extractors import Extractor, extract_features, get_extractor
@@ -162,10 +163,7 @@ def audio_manifest(audio: str | Path) -> pd.DataFrame:
         df = pd.DataFrame(rows)
         df["text"] = None
     elif audio.is_file():
-        try:
-            raw = pd.read_csv(audio, dtype=str, keep_default_na=False)
-        except pd.errors.EmptyDataError:
-            raise DataValidationError("the manifest is empty", file=audio) from None
+        raw = read_text_csv(audio, name="--audio")
         if "audio_file" not in raw:
             raise DataValidationError(
                 "missing column 'audio_file'; expected audio_file and optionally system, "

@@ -34,7 +34,8 @@ import pandas as pd
 from scipy import stats
 
 from emoconvey.data import Dataset
-from emoconvey.errors import DataValidationError, EmoconveyError
+from emoconvey.data.formats import read_text_csv
+from emoconvey.errors import DataValidationError
 
 __all__ = ["PREDICTED_LISTENER", "build_predicted_report", "compare_with_human",
            "predicted_dataset", "read_predictions"]
@@ -56,12 +57,7 @@ def read_predictions(path: str | Path) -> pd.DataFrame:
     """Read ``predictions.csv`` of ``emoconvey predict run`` (``audio_file``, ``system``,
     ``intent``, ``valence``, ``arousal``), checking every row (file, line, column)."""
     path = Path(path)
-    if not path.is_file():
-        raise EmoconveyError(f"--predicted: {str(path)!r} not found")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise DataValidationError("the file is empty", file=path) from None
+    raw = read_text_csv(path, name="--predicted")
     need = ["audio_file", "system", "intent", "valence", "arousal"]
     missing = [c for c in need if c not in raw]
     if missing:
