@@ -167,15 +167,11 @@ def serve(
     import uvicorn
 
     from emoconvey.survey.app import create_app
-    from emoconvey.survey.study import open_study
 
     if _serve_mos(study_dir, host, port, admin_token, root_path, access_log, db):
         return
     with friendly_errors():
-        target = _db(study_dir, db)
-        if "://" not in target and not Path(target).is_file():
-            raise EmoconveyError(f"db: {target} does not exist; run 'emoconvey survey init'")
-        study = open_study(target)
+        study = _open_existing(study_dir, db, hint="; run 'emoconvey survey init'")
         token = _admin_token(study_dir, admin_token)
         application = create_app(study, admin_token=token, secure_cookies=secure_cookies)
     if token is None:
@@ -210,7 +206,6 @@ def export(
 ) -> None:
     """Write ratings/clips/intents CSVs (AImoclips format), demographics and QC report."""
     from emoconvey.survey.export import export_contacts, export_study
-    from emoconvey.survey.study import open_study
 
     if fmt == "musiceval":
         _export_musiceval(study_dir, out, drop_flagged, db, split, seed)
@@ -218,10 +213,7 @@ def export(
     with friendly_errors():
         if fmt != "aimoclips":
             raise EmoconveyError(f"--format: expected aimoclips or musiceval, got {fmt!r}")
-        target = _db(study_dir, db)
-        if "://" not in target and not Path(target).is_file():
-            raise EmoconveyError(f"db: {target} does not exist")
-        study = open_study(target)
+        study = _open_existing(study_dir, db)
         min_ratings = study.config.min_ratings
         paths = export_study(study, out, drop_flagged=drop_flagged)
         if contacts is not None:
@@ -237,12 +229,13 @@ def export(
     )
 
 
-def _open_existing(study_dir: Path, db: str | None) -> OpenStudy:
+def _open_existing(study_dir: Path, db: str | None, *, hint: str = "") -> OpenStudy:
+    """Open the study's database; raise naming it (and ``hint``) when it does not exist."""
     from emoconvey.survey.study import open_study
 
     target = _db(study_dir, db)
     if "://" not in target and not Path(target).is_file():
-        raise EmoconveyError(f"db: {target} does not exist")
+        raise EmoconveyError(f"db: {target} does not exist{hint}")
     return open_study(target)
 
 
@@ -398,13 +391,9 @@ def release(
     release it when a participant asks to continue elsewhere (same as the admin page).
     """
     from emoconvey.survey.admin import release_platform_id
-    from emoconvey.survey.study import open_study
 
     with friendly_errors():
-        target = _db(study_dir, db)
-        if "://" not in target and not Path(target).is_file():
-            raise EmoconveyError(f"db: {target} does not exist")
-        study = open_study(target)
+        study = _open_existing(study_dir, db)
         n = release_platform_id(study, pid)
         study.store.engine.dispose()
         if n == 0:
