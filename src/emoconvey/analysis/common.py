@@ -37,6 +37,7 @@ __all__ = [
     "group_codes",
     "group_moments",
     "group_stats",
+    "grouped_deviations",
     "listed",
     "order_codes",
     "require_group_labels",
@@ -173,6 +174,22 @@ def group_codes(values: pd.Series, by: str) -> tuple[np.ndarray, list[object]]:
         codes = remap[codes]
         labels = [labels[i] for i in order]
     return np.asarray(codes, dtype=np.intp), labels
+
+
+def grouped_deviations(
+    clips: pd.DataFrame, by: object, axes: tuple[str, ...], *, name: str = "clips"
+) -> tuple[pd.DataFrame, str]:
+    """Check a clip table and its grouping column ``by``; the table with deviations added.
+
+    Returns
+    -------
+    (DataFrame, str)
+        A copy of ``clips`` with the deviation columns of ``axes``, and the checked ``by``.
+    """
+    require_columns(clips, CLIP_TABLE_COLUMNS, name=name)
+    by = check_group_column(clips, by, name=name)
+    require_group_labels(clips, [by], name=name)
+    return deviation_table(clips, axes, name=name), by
 
 
 def check_measure(measure: object) -> str:

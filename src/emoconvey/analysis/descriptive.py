@@ -35,20 +35,16 @@ from scipy import stats
 from emoconvey._validation import (
     check_axes,
     check_confidence,
-    require_columns,
 )
 from emoconvey.analysis.common import (
     GROUPINGS,
     MEASURE_PREFIX,
     MEASURES,
     STAT_COLUMNS,
-    check_group_column,
-    deviation_table,
     group_codes,
     group_stats,
-    require_group_labels,
+    grouped_deviations,
 )
-from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS
 from emoconvey.errors import DegenerateDataWarning, EmoconveyError
 
 __all__ = [
@@ -128,10 +124,7 @@ def mean_deviation(
         raise EmoconveyError(f"absolute: expected True or False, got {absolute!r}")
     axes_t = check_axes(axes)
     conf = check_confidence(confidence)
-    require_columns(clips, CLIP_TABLE_COLUMNS, name="clips")
-    by = check_group_column(clips, by, name="clips")
-    require_group_labels(clips, [by], name="clips")
-    data = deviation_table(clips, axes_t, name="clips")
+    data, by = grouped_deviations(clips, by, axes_t)
     measure = "abs_deviation" if absolute else "deviation"
 
     codes, labels = group_codes(data[by], by)

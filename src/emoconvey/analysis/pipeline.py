@@ -139,6 +139,26 @@ def ranking_with_uncertainty(ranking: pd.DataFrame, boot: pd.DataFrame) -> pd.Da
     return out.loc[:, cols[:at] + extra + cols[at:]]
 
 
+def _run_steps(
+    steps: dict[str, Callable[[], pd.DataFrame]], on_step: Callable[[str], None] | None
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Compute every table in order; collect each distinct warning once, prefixed by its table."""
+    tables: dict[str, pd.DataFrame] = {}
+    caught: list[str] = []
+    for name, step in steps.items():
+        if on_step is not None:
+            on_step(name)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            tables[name] = step()
+        for w in seen:
+            message = f"{name}: {w.message}"
+            if message not in caught:
+                caught.append(message)
+                log.warning("%s", message)
+    return tables, caught
+
+
 def analyse(
     dataset: Dataset,
     *,
@@ -249,19 +269,7 @@ def analyse(
         "mixed_model": lambda: mixed_fit()[0],
         "mixed_model_variance": lambda: mixed_fit()[1],
     }
-    tables: dict[str, pd.DataFrame] = {}
-    caught: list[str] = []
-    for name, step in steps.items():
-        if on_step is not None:
-            on_step(name)
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            tables[name] = step()
-        for w in seen:
-            message = f"{name}: {w.message}"
-            if message not in caught:
-                caught.append(message)
-                log.warning("%s", message)
+    tables, caught = _run_steps(steps, on_step)
     return AnalysisResults(
         dataset=dataset, tables=tables, warnings=caught, confidence=confidence,
         posthoc=posthoc,

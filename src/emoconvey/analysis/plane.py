@@ -154,6 +154,33 @@ def covariance_ellipse(
 # ----------------------------------------------------------------------------- va_plane
 
 
+def _blank_degenerate_ellipses(out: pd.DataFrame) -> None:
+    """Set the ellipse of groups under 3 clips to NaN (in place); warn about those and
+    about flat (collinear) ellipses, pointing at :func:`va_plane`'s caller."""
+    few = out["n"].to_numpy() < 3
+    if few.any():
+        out.loc[few, ["ellipse_width", "ellipse_height", "ellipse_angle"]] = np.nan
+        groups = [f"{s}/{q} (n={n})" for s, q, n in out.loc[few, ["system", "quadrant", "n"]]
+                  .itertuples(index=False)]
+        warnings.warn(
+            f"va_plane: {len(groups)} system/quadrant group(s) have fewer than 3 clips, "
+            f"so their ellipse is NaN: {listed(groups)}",
+            DegenerateDataWarning,
+            stacklevel=3,
+        )
+    flat = (~few) & (out["ellipse_height"].to_numpy() <= 1e-12 * np.maximum(
+        out["ellipse_width"].to_numpy(), 1.0))
+    if flat.any():
+        groups = [f"{s}/{q}" for s, q in out.loc[flat, ["system", "quadrant"]]
+                  .itertuples(index=False)]
+        warnings.warn(
+            f"va_plane: the clip means of {len(groups)} group(s) are collinear or identical, "
+            f"so their ellipse has zero height: {listed(groups)}",
+            DegenerateDataWarning,
+            stacklevel=3,
+        )
+
+
 def va_plane(clips: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     """Centroid, spread and covariance ellipse of each system's clips per intended quadrant.
 
@@ -249,28 +276,7 @@ def va_plane(clips: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
             "ellipse_angle": angle,
         }
     )
-    few = out["n"].to_numpy() < 3
-    if few.any():
-        out.loc[few, ["ellipse_width", "ellipse_height", "ellipse_angle"]] = np.nan
-        groups = [f"{s}/{q} (n={n})" for s, q, n in out.loc[few, ["system", "quadrant", "n"]]
-                  .itertuples(index=False)]
-        warnings.warn(
-            f"va_plane: {len(groups)} system/quadrant group(s) have fewer than 3 clips, "
-            f"so their ellipse is NaN: {listed(groups)}",
-            DegenerateDataWarning,
-            stacklevel=2,
-        )
-    flat = (~few) & (out["ellipse_height"].to_numpy() <= 1e-12 * np.maximum(
-        out["ellipse_width"].to_numpy(), 1.0))
-    if flat.any():
-        groups = [f"{s}/{q}" for s, q in out.loc[flat, ["system", "quadrant"]]
-                  .itertuples(index=False)]
-        warnings.warn(
-            f"va_plane: the clip means of {len(groups)} group(s) are collinear or identical, "
-            f"so their ellipse has zero height: {listed(groups)}",
-            DegenerateDataWarning,
-            stacklevel=2,
-        )
+    _blank_degenerate_ellipses(out)
     order = np.lexsort(
         (
             order_codes(out["quadrant"], natural=QUADRANTS),

@@ -52,18 +52,16 @@ from scipy.stats import studentized_range
 from emoconvey._validation import (
     check_axes,
     check_confidence,
-    require_columns,
     warn_degenerate,
 )
 from emoconvey.analysis.common import (
     MEASURE_PREFIX,
     check_group_column,
     check_measure,
-    deviation_table,
     group_codes,
+    grouped_deviations,
     require_group_labels,
 )
-from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS
 from emoconvey.analysis.studentized import studentized_range_sf
 from emoconvey.errors import EmoconveyError
 
@@ -111,6 +109,36 @@ def _empty() -> pd.DataFrame:
 
 def _warn(message: str) -> None:
     warn_degenerate(message, stacklevel=3)
+
+
+def _tukey_intervals(
+    diff: np.ndarray, se: np.ndarray, *, k: int, df: float, conf: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Simultaneous intervals and adjusted p values of ``diff`` (studentized range, k groups)."""
+    df_q = studentized_range_df(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's quadrature notes
+        q_crit = float(studentized_range.ppf(conf, k, df_q))
+        p_adj = studentized_range_sf(np.abs(diff) / se, k, df_q)
+    return diff - q_crit * se, diff + q_crit * se, p_adj
+
+
+def _pairs_frame(
+    axis: str,
+    measure: str,
+    names: tuple[pd.Series, pd.Series],
+    diff: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    p_adj: np.ndarray,
+    conf: float,
+) -> pd.DataFrame:
+    """One axis's rows of :data:`TUKEY_COLUMNS`."""
+    return pd.DataFrame({
+        "axis": axis, "measure": measure, "group1": names[0], "group2": names[1],
+        "meandiff": diff, "ci_low": low, "ci_high": high, "p_adj": p_adj,
+        "reject": np.nan_to_num(p_adj, nan=1.0) < 1.0 - conf,
+    })
 
 
 def tukey_hsd(
@@ -183,10 +211,7 @@ def tukey_hsd(
     measure = check_measure(measure)
     axes_t = check_axes(axes)
     conf = check_confidence(confidence)
-    require_columns(clips, CLIP_TABLE_COLUMNS, name="clips")
-    by = check_group_column(clips, by, name="clips")
-    require_group_labels(clips, [by], name="clips")
-    data = deviation_table(clips, axes_t, name="clips")
+    data, by = grouped_deviations(clips, by, axes_t)
 
     codes, labels = group_codes(data[by], by)
     k = len(labels)
@@ -213,8 +238,22 @@ def tukey_hsd(
                                labels=labels, axes=axes_t, measure=measure, conf=conf,
                                idx=(idx1, idx2), names=(g1, g2))
 
+    log.debug("tukey_hsd: %d group(s) of %r, %d pair(s)", k, by, len(idx1))
+    return _tukey_oneway(data, by=by, codes=codes, k=k, axes=axes_t, measure=measure,
+                         conf=conf, idx=(idx1, idx2), names=(g1, g2))
+
+
+def _tukey_oneway(
+    data: pd.DataFrame, *, by: str, codes: np.ndarray, k: int, axes: tuple[str, ...],
+    measure: str, conf: float, idx: tuple[np.ndarray, np.ndarray],
+    names: tuple[pd.Series, pd.Series],
+) -> pd.DataFrame:
+    """Tukey-Kramer comparisons of the group means of the one-way model ``y ~ by``."""
+    idx1, idx2 = idx
+    n_per = np.bincount(codes, minlength=k)
+    df_within = len(codes) - k
     frames = []
-    for axis in axes_t:
+    for axis in axes:
         y = data[f"{MEASURE_PREFIX[measure]}_{axis}"].to_numpy(dtype=float)
         sums = np.bincount(codes, weights=y, minlength=k)
         means = sums / n_per
@@ -231,29 +270,8 @@ def tukey_hsd(
         else:
             mse = sse / df_within
             se = np.sqrt(mse / 2.0 * (1.0 / n_per[idx1] + 1.0 / n_per[idx2]))
-            df_q = studentized_range_df(df_within)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # scipy's quadrature notes
-                q_crit = float(studentized_range.ppf(conf, k, df_q))
-                p_adj = studentized_range_sf(np.abs(meandiff) / se, k, df_q)
-            low = meandiff - q_crit * se
-            high = meandiff + q_crit * se
-        frames.append(
-            pd.DataFrame(
-                {
-                    "axis": axis,
-                    "measure": measure,
-                    "group1": g1,
-                    "group2": g2,
-                    "meandiff": meandiff,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "p_adj": p_adj,
-                    "reject": np.nan_to_num(p_adj, nan=1.0) < 1.0 - conf,
-                }
-            )
-        )
-    log.debug("tukey_hsd: %d group(s) of %r, %d pair(s)", k, by, len(idx1))
+            low, high, p_adj = _tukey_intervals(meandiff, se, k=k, df=df_within, conf=conf)
+        frames.append(_pairs_frame(axis, measure, names, meandiff, low, high, p_adj, conf))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -306,15 +324,6 @@ def _tukey_adjusted(
                       "confidence intervals and p-values are NaN")
                 low = high = p_adj = np.full(len(idx[0]), np.nan)
             else:
-                df_q = studentized_range_df(df_resid)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    q_crit = float(studentized_range.ppf(conf, k, df_q))
-                p_adj = studentized_range_sf(np.abs(diff) / se, k, df_q)
-                low, high = diff - q_crit * se, diff + q_crit * se
-        frames.append(pd.DataFrame({
-            "axis": axis, "measure": measure, "group1": names[0], "group2": names[1],
-            "meandiff": diff, "ci_low": low, "ci_high": high, "p_adj": p_adj,
-            "reject": np.nan_to_num(p_adj, nan=1.0) < 1.0 - conf,
-        }))
+                low, high, p_adj = _tukey_intervals(diff, se, k=k, df=df_resid, conf=conf)
+        frames.append(_pairs_frame(axis, measure, names, diff, low, high, p_adj, conf))
     return pd.concat(frames, ignore_index=True)

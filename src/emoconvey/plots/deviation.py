@@ -19,6 +19,7 @@ points of the 1-9 rating scale.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -525,6 +526,84 @@ def _stack_brackets(spans: Sequence[tuple[int, int]]) -> list[int]:
     return out
 
 
+def _check_ci_options(alpha: object, max_brackets: object, smallest_pairs: object) -> None:
+    """Check the options of :func:`plot_ci`."""
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise EmoconveyError(f"alpha: expected a number in (0, 1), got {alpha!r}")
+    if isinstance(max_brackets, bool) or not isinstance(max_brackets, int) or max_brackets < 0:
+        raise EmoconveyError(f"max_brackets: expected an integer >= 0, got {max_brackets!r}")
+    if smallest_pairs is not None and (
+        isinstance(smallest_pairs, bool) or not isinstance(smallest_pairs, int)
+        or smallest_pairs < 1
+    ):
+        raise EmoconveyError(f"smallest_pairs: expected an integer >= 1, got {smallest_pairs!r}")
+
+
+def _draw_brackets(
+    ax: Axes,
+    pairs: list[tuple[str, str, float]],
+    index: dict[str, int],
+    *,
+    y_max: float,
+    span: float,
+    n_significant: int,
+    alpha: float,
+) -> float:
+    """Stacked significance brackets above the groups; returns the top the axes needs."""
+    spans = [tuple(sorted((index[a], index[b]))) for a, b, _ in pairs]
+    levels = _stack_brackets(spans)
+    step = 0.09 * span
+    base = y_max + 0.07 * span
+    tick = 0.025 * span
+    for (lo_i, hi_i), lvl, (_, _, p) in zip(spans, levels, pairs, strict=True):
+        y = base + lvl * step
+        ax.add_line(Line2D(
+            [lo_i + 0.06, lo_i + 0.06, hi_i - 0.06, hi_i - 0.06], [y - tick, y, y, y - tick],
+            color="#222222", linewidth=1.0, gid="significance-bracket", zorder=4,
+        ))
+        stars = significance_stars(p) or f"p = {p:.2g}"
+        ax.text((lo_i + hi_i) / 2, y - 0.01 * span, stars, ha="center", va="bottom",
+                fontsize=9, gid="significance-stars", zorder=4)
+    if len(pairs) < n_significant:
+        ax.text(
+            0.0, 1.0,
+            f"{len(pairs)} of {n_significant} significant pairs shown (smallest "
+            f"differences; Tukey HSD, α = {alpha:g})",
+            transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="#444444",
+            gid="smallest-pairs-note",
+        )
+    return base + (max(levels) + 0.9) * step
+
+
+def _draw_letters(
+    ax: Axes,
+    pairs: list[tuple[str, str, float]],
+    groups: list[str],
+    *,
+    mean: np.ndarray,
+    tops: np.ndarray,
+    y_max: float,
+    span: float,
+    alpha: float,
+) -> float:
+    """Compact letter display above the groups; returns the top the axes needs."""
+    x = np.arange(len(groups), dtype=float)
+    by_mean = [g for _, g in sorted(zip(-mean, groups, strict=True))]
+    letters = compact_letter_display(by_mean, [(a, b) for a, b, _ in pairs])
+    pad = 0.03 * span
+    for i, g in enumerate(groups):
+        ax.text(x[i], tops[i] + pad, letters[g], ha="center", va="bottom", fontsize=9,
+                fontweight="bold", color="#222222", gid="cld-letter", zorder=4)
+    ax.text(
+        0.0, 1.0,
+        f"{len(pairs)} significant pairs (Tukey HSD, α = {alpha:g}); "
+        "groups sharing a letter do not differ",
+        transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="#444444",
+        gid="cld-note",
+    )
+    return y_max + 0.16 * span
+
+
 def plot_ci(
     mean_dev: pd.DataFrame,
     tukey: pd.DataFrame | None = None,
@@ -587,10 +666,7 @@ def plot_ci(
         present = list(dict.fromkeys(map(str, mean_dev["measure"])))
         measure = present[0] if len(present) == 1 else "deviation"
     measure = check_choice(measure, MEASURES, name="measure")
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise EmoconveyError(f"alpha: expected a number in (0, 1), got {alpha!r}")
-    if isinstance(max_brackets, bool) or not isinstance(max_brackets, int) or max_brackets < 0:
-        raise EmoconveyError(f"max_brackets: expected an integer >= 0, got {max_brackets!r}")
+    _check_ci_options(alpha, max_brackets, smallest_pairs)
     tidy = _select(mean_dev, group, measure=measure, axes=(axis,))
     all_groups = list(tidy["group"])
     groups = _group_order(group, all_groups, order)
@@ -601,11 +677,6 @@ def plot_ci(
     pairs = [(a, b, p) for a, b, p in pairs if a in groups and b in groups]
     n_significant = len(pairs)
     if smallest_pairs is not None:
-        if (isinstance(smallest_pairs, bool) or not isinstance(smallest_pairs, int)
-                or smallest_pairs < 1):
-            raise EmoconveyError(
-                f"smallest_pairs: expected an integer >= 1, got {smallest_pairs!r}"
-            )
         means = tidy["mean"].astype(float)
         pairs = sorted(pairs, key=lambda t: abs(means[t[1]] - means[t[0]]))[:smallest_pairs]
     cols = _colors(group, groups, colors)
@@ -631,44 +702,11 @@ def plot_ci(
     index = {g: i for i, g in enumerate(groups)}
 
     if pairs and len(pairs) <= max_brackets:
-        spans = [tuple(sorted((index[a], index[b]))) for a, b, _ in pairs]
-        levels = _stack_brackets(spans)
-        step = 0.09 * span
-        base = y_max + 0.07 * span
-        tick = 0.025 * span
-        for (lo_i, hi_i), lvl, (_, _, p) in zip(spans, levels, pairs, strict=True):
-            y = base + lvl * step
-            ax.add_line(Line2D(
-                [lo_i + 0.06, lo_i + 0.06, hi_i - 0.06, hi_i - 0.06], [y - tick, y, y, y - tick],
-                color="#222222", linewidth=1.0, gid="significance-bracket", zorder=4,
-            ))
-            stars = significance_stars(p) or f"p = {p:.2g}"
-            ax.text((lo_i + hi_i) / 2, y - 0.01 * span, stars, ha="center", va="bottom",
-                    fontsize=9, gid="significance-stars", zorder=4)
-        top_needed = base + (max(levels) + 0.9) * step
-        if len(pairs) < n_significant:
-            ax.text(
-                0.0, 1.0,
-                f"{len(pairs)} of {n_significant} significant pairs shown (smallest "
-                f"differences; Tukey HSD, α = {alpha:g})",
-                transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="#444444",
-                gid="smallest-pairs-note",
-            )
+        top_needed = _draw_brackets(ax, pairs, index, y_max=y_max, span=span,
+                                    n_significant=n_significant, alpha=alpha)
     elif pairs:
-        by_mean = [g for _, g in sorted(zip(-mean, groups, strict=True))]
-        letters = compact_letter_display(by_mean, [(a, b) for a, b, _ in pairs])
-        pad = 0.03 * span
-        for i, g in enumerate(groups):
-            ax.text(x[i], tops[i] + pad, letters[g], ha="center", va="bottom", fontsize=9,
-                    fontweight="bold", color="#222222", gid="cld-letter", zorder=4)
-        top_needed = y_max + 0.16 * span
-        ax.text(
-            0.0, 1.0,
-            f"{len(pairs)} significant pairs (Tukey HSD, α = {alpha:g}); "
-            "groups sharing a letter do not differ",
-            transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="#444444",
-            gid="cld-note",
-        )
+        top_needed = _draw_letters(ax, pairs, groups, mean=mean, tops=tops, y_max=y_max,
+                                   span=span, alpha=alpha)
     ax.set_ylim(y_min - 0.06 * span, top_needed)
     ax.set_xlim(-0.6, len(groups) - 0.4)
 
@@ -684,6 +722,44 @@ def plot_ci(
 
 
 # ------------------------------------------------------------------ neutrality bias
+
+
+def _neutrality_systems(
+    systems: Sequence[str] | None, clip_systems: pd.Series, fits: pd.DataFrame
+) -> list[str]:
+    """The systems :func:`plot_neutrality` draws: checked ``systems``, else all."""
+    if systems is None:
+        systems = list(dict.fromkeys(map(str, fits["system"])))
+        systems += [s for s in dict.fromkeys(clip_systems) if s not in systems]
+    else:
+        if isinstance(systems, str):
+            raise EmoconveyError(f"systems: expected a list of names, got {systems!r}")
+        systems = [str(s) for s in systems]
+        known = set(clip_systems) | set(map(str, fits["system"]))
+        unknown = [s for s in systems if s not in known]
+        if unknown:
+            raise EmoconveyError(
+                f"systems: {', '.join(map(repr, unknown))} not in clips or neutrality"
+            )
+    if not systems:
+        raise DataValidationError("no systems to draw", file="clips")
+    return systems
+
+
+def _draw_fit_line(ax: Axes, system: str, row: Any, xs: np.ndarray, *, color: str) -> str:
+    """Draw a system's fitted line over its norm range; return its legend label."""
+    if row is None or not (np.isfinite(float(row.slope)) and np.isfinite(float(row.intercept))):
+        return system
+    slope, intercept = float(row.slope), float(row.intercept)
+    x_lo, x_hi = (float(xs.min()), float(xs.max())) if len(xs) else (SCALE_MIN, SCALE_MAX)
+    ax.add_line(Line2D([x_lo, x_hi], [intercept + slope * x_lo, intercept + slope * x_hi],
+                       color=color, linewidth=2.0, zorder=3, gid="fit-line"))
+    label = f"{system}: slope {slope:.2f}"
+    lo_ci = getattr(row, "slope_ci_low", np.nan)
+    hi_ci = getattr(row, "slope_ci_high", np.nan)
+    if np.isfinite(float(lo_ci)) and np.isfinite(float(hi_ci)):
+        label += f" [{float(lo_ci):.2f}, {float(hi_ci):.2f}]"
+    return label
 
 
 def plot_neutrality(
@@ -739,21 +815,7 @@ def plot_neutrality(
         raise EmoconveyError(f"dodge: expected a number in [0, 2), got {dodge!r}")
     fits = neutrality[neutrality["axis"].astype(str) == axis]
     clip_systems = clips["system"].astype(str)
-    if systems is None:
-        systems = list(dict.fromkeys(map(str, fits["system"])))
-        systems += [s for s in dict.fromkeys(clip_systems) if s not in systems]
-    else:
-        if isinstance(systems, str):
-            raise EmoconveyError(f"systems: expected a list of names, got {systems!r}")
-        systems = [str(s) for s in systems]
-        known = set(clip_systems) | set(map(str, fits["system"]))
-        unknown = [s for s in systems if s not in known]
-        if unknown:
-            raise EmoconveyError(
-                f"systems: {', '.join(map(repr, unknown))} not in clips or neutrality"
-            )
-    if not systems:
-        raise DataValidationError("no systems to draw", file="clips")
+    systems = _neutrality_systems(systems, clip_systems, fits)
     cols = group_colors("system", systems, colors)
     markers = system_markers(sorted(systems))
     fit_by_system = {str(s): row for s, row in zip(fits["system"], fits.itertuples(), strict=True)}
@@ -774,18 +836,7 @@ def plot_neutrality(
         ax.scatter(xs + offsets[k], ys, s=size, color=cols[s], marker=markers[s], alpha=0.35,
                    linewidths=0, rasterized=n_shown > RASTERIZE_ABOVE, zorder=2,
                    gid="clip-means")
-        label = s
-        row = fit_by_system.get(s)
-        if row is not None and np.isfinite(float(row.slope)) and np.isfinite(float(row.intercept)):
-            slope, intercept = float(row.slope), float(row.intercept)
-            x_lo, x_hi = (float(xs.min()), float(xs.max())) if len(xs) else (SCALE_MIN, SCALE_MAX)
-            ax.add_line(Line2D([x_lo, x_hi], [intercept + slope * x_lo, intercept + slope * x_hi],
-                               color=cols[s], linewidth=2.0, zorder=3, gid="fit-line"))
-            label = f"{s}: slope {slope:.2f}"
-            lo_ci = getattr(row, "slope_ci_low", np.nan)
-            hi_ci = getattr(row, "slope_ci_high", np.nan)
-            if np.isfinite(float(lo_ci)) and np.isfinite(float(hi_ci)):
-                label += f" [{float(lo_ci):.2f}, {float(hi_ci):.2f}]"
+        label = _draw_fit_line(ax, s, fit_by_system.get(s), xs, color=cols[s])
         handles.append(Line2D([], [], color=cols[s], marker=markers[s], linewidth=2.0,
                               markersize=5, label=label))
     ax.add_line(Line2D([SCALE_MIN, SCALE_MAX], [SCALE_MIN, SCALE_MAX], color=REFERENCE_COLOR,

@@ -416,42 +416,13 @@ def plot_va_planes(
     return fig
 
 
-def plot_hit_rate(
-    hit_rate: pd.DataFrame,
-    *,
-    ax: Axes | None = None,
-    systems: Sequence[str] | None = None,
-    annotate: bool | None = None,
-    chance: float | None = 0.25,
-    colorbar: bool = True,
-    title: str | None = None,
-) -> Axes:
-    """Heatmap of quadrant hit rate, systems × intents.
+def _hit_rate_grid(
+    hit_rate: pd.DataFrame, systems: Sequence[str] | None, chance: float | None
+) -> tuple[np.ndarray, list[str], list[str], pd.Series]:
+    """Check the inputs of :func:`plot_hit_rate`; the systems × intents grid of rates.
 
-    Intents are grouped by quadrant (separated by white lines, quadrant names on top).
-
-    Parameters
-    ----------
-    hit_rate : DataFrame
-        ``quadrant_hit_rate`` table (``system, intent, quadrant, hit_rate``; rates in
-        [0, 1]). One row per (system, intent); missing cells are drawn light grey.
-    ax : Axes, optional
-        Draw here; by default a new figure is created (with a colour bar).
-    systems : sequence of str, optional
-        Rows to show, in this order. Default: table order.
-    annotate : bool, optional
-        Write the percentage in each cell. Default: when there are at most 400 cells.
-    chance : float or None, default 0.25
-        Mark this rate (chance for four quadrants) on the colour bar.
-    colorbar : bool, default True
-        Add a colour bar next to ``ax`` (taking space from it).
-    title : str, optional
-        Axes title (off by default).
-
-    Returns
-    -------
-    Axes
-        The heatmap is an AxesImage (``ax.images[0]``).
+    Returns the grid, its row (system) and column (intent, grouped by quadrant) labels,
+    and each intent's quadrant.
     """
     require_columns(hit_rate, HIT_RATE_COLUMNS, name="hit_rate")
     require_rows(hit_rate, name="hit_rate")
@@ -495,7 +466,80 @@ def plot_hit_rate(
     if chance is not None and (isinstance(chance, bool) or not isinstance(chance, int | float)
                                or not 0 <= chance <= 1):
         raise EmoconveyError(f"chance: expected a rate in [0, 1] or None, got {chance!r}")
+    return values, systems, intents, intent_quadrant
 
+
+def _quadrant_header(ax: Axes, intents: list[str], intent_quadrant: pd.Series) -> None:
+    """White lines between the quadrants' intent columns, quadrant names on top."""
+    bounds = [0]
+    for q in QUADRANTS:
+        count = sum(1 for i in intents if intent_quadrant[i] == q)
+        if count:
+            bounds.append(bounds[-1] + count)
+    for b in bounds[1:-1]:
+        ax.axvline(b - 0.5, color="white", linewidth=3, gid="quadrant-separator")
+    present = [q for q in QUADRANTS if (intent_quadrant == q).any()]
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([(lo + hi - 1) / 2 for lo, hi in pairwise(bounds)],
+                   [quadrant_label(q) for q in present])
+    top.tick_params(length=0)
+    top.spines["top"].set_visible(False)
+
+
+def _hit_rate_colorbar(ax: Axes, image: object, chance: float | None) -> None:
+    """Colour bar in percent beside ``ax``, with the chance rate marked."""
+    cbar = ax.get_figure(root=True).colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+    cbar.set_label("Quadrant hit rate (%)")
+    ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
+    if chance is not None:
+        ticks = sorted({*ticks, float(chance)})
+    cbar.set_ticks(ticks, labels=[
+        f"{100 * t:.0f}" + (" (chance)" if chance is not None and t == chance else "")
+        for t in ticks
+    ])
+    if chance is not None:
+        cbar.ax.axhline(float(chance), color="white", linewidth=1.5, linestyle="--",
+                        gid="chance-line")
+
+
+def plot_hit_rate(
+    hit_rate: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    systems: Sequence[str] | None = None,
+    annotate: bool | None = None,
+    chance: float | None = 0.25,
+    colorbar: bool = True,
+    title: str | None = None,
+) -> Axes:
+    """Heatmap of quadrant hit rate, systems × intents.
+
+    Intents are grouped by quadrant (separated by white lines, quadrant names on top).
+
+    Parameters
+    ----------
+    hit_rate : DataFrame
+        ``quadrant_hit_rate`` table (``system, intent, quadrant, hit_rate``; rates in
+        [0, 1]). One row per (system, intent); missing cells are drawn light grey.
+    ax : Axes, optional
+        Draw here; by default a new figure is created (with a colour bar).
+    systems : sequence of str, optional
+        Rows to show, in this order. Default: table order.
+    annotate : bool, optional
+        Write the percentage in each cell. Default: when there are at most 400 cells.
+    chance : float or None, default 0.25
+        Mark this rate (chance for four quadrants) on the colour bar.
+    colorbar : bool, default True
+        Add a colour bar next to ``ax`` (taking space from it).
+    title : str, optional
+        Axes title (off by default).
+
+    Returns
+    -------
+    Axes
+        The heatmap is an AxesImage (``ax.images[0]``).
+    """
+    values, systems, intents, intent_quadrant = _hit_rate_grid(hit_rate, systems, chance)
     ax = new_axes(ax, figsize=(max(5.0, 1.6 + 0.55 * len(intents)),
                                max(2.5, 1.4 + 0.38 * len(systems))))
     cmap = matplotlib.colormaps["cividis"].with_extremes(bad="#EEEEEE")
@@ -511,19 +555,7 @@ def plot_hit_rate(
     for spine in ax.spines.values():
         spine.set_visible(False)
 
-    bounds = [0]
-    for q in QUADRANTS:
-        count = sum(1 for i in intents if intent_quadrant[i] == q)
-        if count:
-            bounds.append(bounds[-1] + count)
-    for b in bounds[1:-1]:
-        ax.axvline(b - 0.5, color="white", linewidth=3, gid="quadrant-separator")
-    present = [q for q in QUADRANTS if (intent_quadrant == q).any()]
-    top = ax.secondary_xaxis("top")
-    top.set_xticks([(lo + hi - 1) / 2 for lo, hi in pairwise(bounds)],
-                   [quadrant_label(q) for q in present])
-    top.tick_params(length=0)
-    top.spines["top"].set_visible(False)
+    _quadrant_header(ax, intents, intent_quadrant)
 
     if annotate is None:
         annotate = values.size <= 400
@@ -535,18 +567,7 @@ def plot_hit_rate(
     ax.set_xlabel("Intended emotion")
     ax.set_ylabel("System")
     if colorbar:
-        cbar = ax.get_figure(root=True).colorbar(image, ax=ax, fraction=0.05, pad=0.02)
-        cbar.set_label("Quadrant hit rate (%)")
-        ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
-        if chance is not None:
-            ticks = sorted({*ticks, float(chance)})
-        cbar.set_ticks(ticks, labels=[
-            f"{100 * t:.0f}" + (" (chance)" if chance is not None and t == chance else "")
-            for t in ticks
-        ])
-        if chance is not None:
-            cbar.ax.axhline(float(chance), color="white", linewidth=1.5, linestyle="--",
-                            gid="chance-line")
+        _hit_rate_colorbar(ax, image, chance)
     if title is not None:
         ax.set_title(str(title), pad=24)
     return ax

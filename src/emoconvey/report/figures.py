@@ -92,43 +92,8 @@ def figure_specs(
             lambda: _fig(deviation.plot_group_deviation(t["deviation_by_quadrant"])),
         ),
     ]
-    for axis in ("valence", "arousal"):
-        specs.append(
-            FigureSpec(
-                f"ci_deviation_system_{axis}",
-                f"Mean {axis} deviation per system with {level} % confidence intervals; "
-                f"brackets mark pairs that differ (Tukey HSD, {model}, family-wise "
-                f"\u03b1 = {alpha:.2f}).",
-                lambda axis=axis: _bold(
-                    deviation.plot_ci(
-                        t["deviation_by_system"],
-                        t["tukey_system"],
-                        axis=axis,
-                        alpha=alpha,
-                        colors=colors,
-                        order=order,
-                        smallest_pairs=smallest_pairs,
-                    ),
-                    hl,
-                ),
-            )
-        )
-    for axis in ("valence", "arousal"):
-        specs.append(
-            FigureSpec(
-                f"ci_absdev_quadrant_{axis}",
-                f"Mean absolute {axis} deviation per intended quadrant with {level} % "
-                "confidence intervals; brackets mark pairs that differ (Tukey HSD).",
-                lambda axis=axis: _fig(
-                    deviation.plot_ci(
-                        t["abs_deviation_by_quadrant"],
-                        t["tukey_quadrant"],
-                        axis=axis,
-                        alpha=alpha,
-                    )
-                ),
-            )
-        )
+    specs += _ci_specs(t, level=level, alpha=alpha, model=model, colors=colors, order=order,
+                       smallest_pairs=smallest_pairs, highlight=hl)
     specs.append(
         FigureSpec(
             "ranking",
@@ -167,6 +132,62 @@ def figure_specs(
             lambda: _neutrality_figure(ds.clips, t["neutrality"], colors, order),
         )
     )
+    return specs
+
+
+def _ci_specs(
+    t: dict[str, Any],
+    *,
+    level: int,
+    alpha: float,
+    model: str,
+    colors: dict[str, str],
+    order: list[str],
+    smallest_pairs: int | None,
+    highlight: list[str],
+) -> list[FigureSpec]:
+    """The confidence-interval figures with Tukey brackets: systems, then quadrants."""
+    from emoconvey.plots import deviation
+
+    hl = highlight
+    specs: list[FigureSpec] = []
+    for axis in ("valence", "arousal"):
+        specs.append(
+            FigureSpec(
+                f"ci_deviation_system_{axis}",
+                f"Mean {axis} deviation per system with {level} % confidence intervals; "
+                f"brackets mark pairs that differ (Tukey HSD, {model}, family-wise "
+                f"\u03b1 = {alpha:.2f}).",
+                lambda axis=axis: _bold(
+                    deviation.plot_ci(
+                        t["deviation_by_system"],
+                        t["tukey_system"],
+                        axis=axis,
+                        alpha=alpha,
+                        colors=colors,
+                        order=order,
+                        smallest_pairs=smallest_pairs,
+                    ),
+                    hl,
+                ),
+            )
+        )
+    for axis in ("valence", "arousal"):
+        specs.append(
+            FigureSpec(
+                f"ci_absdev_quadrant_{axis}",
+                f"Mean absolute {axis} deviation per intended quadrant with {level} % "
+                "confidence intervals; brackets mark pairs that differ (Tukey HSD).",
+                lambda axis=axis: _fig(
+                    deviation.plot_ci(
+                        t["abs_deviation_by_quadrant"],
+                        t["tukey_quadrant"],
+                        axis=axis,
+                        alpha=alpha,
+                    )
+                ),
+            )
+        )
     return specs
 
 

@@ -143,6 +143,23 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
                     _effect_sentence(rows.iloc[0], what=what.format(axis=axis), factor=factor)
                 )
 
+    out.extend(_deviation_sentences(t))
+
+    agree = t["agreement"]
+    if len(agree):
+        parts = [f"{r['axis']} \u03b1 = {fmt_num(r['alpha'], 3)}" for _, r in agree.iterrows()]
+        out.append(
+            "Inter-rater agreement (Krippendorff's alpha, interval): " + ", ".join(parts) + "."
+        )
+
+    out.extend(_zscore_sentences(t, alpha=alpha))
+    out.extend(_mixed_sentences(t.get("mixed_model_variance"), alpha=alpha))
+    return out
+
+
+def _deviation_sentences(t: dict[str, pd.DataFrame]) -> list[str]:
+    """Systems rated above/below their intents, and the neutrality compression, per axis."""
+    out: list[str] = []
     dev = t["deviation_by_system"]
     for axis in ("valence", "arousal"):
         d = dev[dev["axis"] == axis]
@@ -174,14 +191,13 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
                 f"scale centre than their intents (compression slopes "
                 f"{fmt_num(slopes.min())} to {fmt_num(slopes.max())}; 1 = no compression)."
             )
+    return out
 
-    agree = t["agreement"]
-    if len(agree):
-        parts = [f"{r['axis']} \u03b1 = {fmt_num(r['alpha'], 3)}" for _, r in agree.iterrows()]
-        out.append(
-            "Inter-rater agreement (Krippendorff's alpha, interval): " + ", ".join(parts) + "."
-        )
 
+def _zscore_sentences(t: dict[str, pd.DataFrame], *, alpha: float) -> list[str]:
+    """Whether z-scoring ratings within listeners changes the system effect and ranking."""
+    out: list[str] = []
+    anova = t["anova"]
     z = t["anova_zscore"]
     for axis in ("valence", "arousal"):
         raw = anova[
@@ -206,7 +222,6 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
                 "Spearman correlation between the system rankings on raw and on "
                 "z-scored ratings: " + ", ".join(parts) + "."
             )
-    out.extend(_mixed_sentences(t.get("mixed_model_variance"), alpha=alpha))
     return out
 
 
