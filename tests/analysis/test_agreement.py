@@ -415,3 +415,18 @@ def test_clip_level_functions_do_not_modify_input(aimoclips):
     rater_normalised_clips(ratings)
     zscore_rank_agreement(ratings)
     pd.testing.assert_frame_equal(ratings, before)
+
+
+def test_interval_alpha_core_matches_the_krippendorff_package():
+    """The one interval alpha (also behind analysis.mos.krippendorff_alpha_mos)."""
+    from emoconvey.analysis.agreement import interval_alpha
+
+    rng = np.random.default_rng(3)
+    data = rng.integers(1, 10, size=(6, 30)).astype(float)  # raters x units
+    data[rng.random(data.shape) < 0.4] = np.nan
+    rater, unit = np.nonzero(~np.isnan(data))
+    got = interval_alpha(data[rater, unit], unit)
+    ref = krippendorff.alpha(reliability_data=data, level_of_measurement="interval")
+    assert got == pytest.approx(ref, rel=1e-10)
+    assert np.isnan(interval_alpha(np.full(6, 3.0), np.repeat(np.arange(3), 2)))
+    assert interval_alpha(np.array([1.0, 2.0, 4.0]), np.zeros(3, dtype=int)) == pytest.approx(0)

@@ -65,6 +65,7 @@ __all__ = [
     "RANK_AGREEMENT_COLUMNS",
     "RATER_ANOVA_COLUMNS",
     "RATER_CLIP_COLUMNS",
+    "interval_alpha",
     "krippendorff_alpha",
     "rater_normalised_anova",
     "rater_normalised_clips",
@@ -199,6 +200,34 @@ def _alpha_one(
             "d_e": d_e,
         }
     )
+
+
+def interval_alpha(values: np.ndarray, units: np.ndarray) -> float:
+    """Interval Krippendorff's alpha of ``values`` whose unit (clip) codes are ``units``.
+
+    The one implementation of interval alpha (see the module docstring; Krippendorff,
+    2011): :func:`krippendorff_alpha` uses it per axis and group, and
+    :func:`emoconvey.analysis.mos.krippendorff_alpha_mos` for MOS scales. Units with a
+    single value are not pairable and are ignored.
+
+    Parameters
+    ----------
+    values : ndarray of float
+        One value per rating.
+    units : ndarray of int
+        Unit code of each rating, ``0 .. n_units - 1``.
+
+    Returns
+    -------
+    float
+        NaN when there is no expected disagreement (no two pairable values differ); the
+        caller warns. With a single pairable unit alpha is 0.
+    """
+    units = np.asarray(units, dtype=np.int64)
+    zeros = np.zeros(len(units), dtype=np.int64)
+    res = _alpha_one(np.asarray(values, dtype=float), units, zeros, zeros, 1)
+    d_e = float(res["d_e"].iloc[0])
+    return 1.0 - float(res["d_o"].iloc[0]) / d_e if d_e > 0 else float("nan")
 
 
 def krippendorff_alpha(

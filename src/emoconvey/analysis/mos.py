@@ -88,6 +88,7 @@ from emoconvey._validation import (
     warn_degenerate,
 )
 from emoconvey.analysis.adjust import holm as holm_adjust
+from emoconvey.analysis.agreement import interval_alpha
 from emoconvey.errors import DataValidationError, EmoconveyError
 
 if TYPE_CHECKING:
@@ -638,6 +639,9 @@ def krippendorff_alpha_mos(ratings: pd.DataFrame, *, scale: str, metric: str = "
             f"krippendorff_alpha_mos: {scale}: fewer than 2 distinct pairable values; alpha is NaN"
         )
         return float("nan")
+    if metric == "interval":
+        units, _ = pd.factorize(df["clip_id"], sort=False)
+        return interval_alpha(df["score"].to_numpy(dtype=float), units)
     idx = {v: i for i, v in enumerate(values)}
     o = np.zeros((len(values), len(values)))
     for _, grp in df.groupby("clip_id"):
@@ -645,13 +649,10 @@ def krippendorff_alpha_mos(ratings: pd.DataFrame, *, scale: str, metric: str = "
         o += (np.outer(counts, counts) - np.diag(counts)) / (len(grp) - 1)
     nc = o.sum(axis=1)
     n = nc.sum()
-    if metric == "interval":
-        delta = (values[:, None] - values[None, :]) ** 2
-    else:
-        cum = np.concatenate([[0.0], np.cumsum(nc)])
-        lo = np.minimum.outer(np.arange(len(values)), np.arange(len(values)))
-        hi = np.maximum.outer(np.arange(len(values)), np.arange(len(values)))
-        delta = (cum[hi + 1] - cum[lo] - (nc[:, None] + nc[None, :]) / 2.0) ** 2
+    cum = np.concatenate([[0.0], np.cumsum(nc)])
+    lo = np.minimum.outer(np.arange(len(values)), np.arange(len(values)))
+    hi = np.maximum.outer(np.arange(len(values)), np.arange(len(values)))
+    delta = (cum[hi + 1] - cum[lo] - (nc[:, None] + nc[None, :]) / 2.0) ** 2
     d_o = (o * delta).sum()
     d_e = (np.outer(nc, nc) * delta).sum()
     return float(1.0 - (n - 1.0) * d_o / d_e)
