@@ -165,6 +165,12 @@ def test_starting_the_cli_imports_no_heavy_module():
     assert "predict" in done.stdout and "survey" in done.stdout
 
 
+def test_a_mistyped_command_gets_a_suggestion_among_lazy_groups():
+    result = runner.invoke(app, ["generat"])
+    assert result.exit_code == 2
+    assert "Did you mean 'generate'?" in result.output
+
+
 def test_a_group_whose_extra_is_missing_says_what_to_install(monkeypatch):
     import sys
     import types

@@ -21,6 +21,7 @@ starts without pandas, scipy or torch. Output and errors go through
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -132,6 +133,12 @@ class LazyGroup(TyperGroup):
         name = args[0] if args else None
         if name in LAZY_COMMANDS and name not in self.commands:
             self.commands[name] = _load_command(name, LAZY_COMMANDS[name])
+        elif name is not None and name not in self.commands and not name.startswith("-"):
+            # Typer suggests only among loaded commands; suggest among all of them
+            matches = difflib.get_close_matches(name, self.list_commands(ctx))
+            if matches:
+                ctx.fail(f"No such command {name!r}. Did you mean "
+                         f"{', '.join(map(repr, matches))}?")
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: typer.Context) -> Any:
