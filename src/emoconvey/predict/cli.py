@@ -24,7 +24,13 @@ from rich.table import Table
 from emoconvey.cli import _friendly_errors, console, out
 from emoconvey.errors import EmoconveyError
 from emoconvey.predict.datasets import RatedClips
-from emoconvey.predict.metrics import METRIC_NAMES, read_scores, records_to_json, score_frames
+from emoconvey.predict.metrics import (
+    METRIC_NAMES,
+    read_scores,
+    records_to_json,
+    score_frames,
+    system_truth_table,
+)
 
 app = typer.Typer(
     help="Predict listener ratings from audio (train, run, score).", no_args_is_help=True
@@ -62,11 +68,21 @@ def score_cmd(
     ] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    system_truth: Annotated[
+        str, typer.Option("--system-truth", help="System-level truth: file (the release's "
+                          "system_mos_phase1.csv, as the official scorer; default when "
+                          "there is one) or clip-mean.")
+    ] = "auto",
+    system_mos: Annotated[
+        Path | None, typer.Option("--system-mos", help="System MOS file (system,MI,TA).")
+    ] = None,
 ) -> None:
     """MSE, LCC, SRCC, KTAU at utterance and system level (MusicEval / AudioMOS)."""
     with _friendly_errors():
+        sys_truth = system_truth_table(truth, system_truth, system_mos=system_mos)
         table = score_frames(
-            read_scores(truth), read_scores(pred), split=truth.stem, n_boot=n_boot, seed=seed
+            read_scores(truth), read_scores(pred), split=truth.stem, n_boot=n_boot, seed=seed,
+            system_truth=sys_truth,
         )
     if as_json:
         sys.stdout.write(records_to_json(table) + "\n")
@@ -188,6 +204,10 @@ def train_cmd(
         Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
     ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
+    system_truth: Annotated[
+        str, typer.Option("--system-truth", help="file (released system scores, the "
+                          "default when the data has them) or clip-mean.")
+    ] = "auto",
 ) -> None:
     """Train a predictor of listener ratings and report held-out agreement."""
     from emoconvey.predict.extractors import get_extractor
@@ -206,7 +226,7 @@ def train_cmd(
                 data, extractor=ext, head=head, split=split, seed=seed, folds=folds,
                 text_targets=tuple(text_targets) if text_targets else DEFAULT_TEXT_TARGETS,
                 n_boot=n_boot, cache_dir=cache_dir, progress=bar.advance,
-                on_stage=bar.stage, out=out_dir,
+                on_stage=bar.stage, out=out_dir, system_truth=system_truth,
             )
     console.print(
         f"features: {result.extracted} extracted, {len(data.clips) - result.extracted} "

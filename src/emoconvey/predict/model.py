@@ -264,6 +264,22 @@ def fit_predictor(
                      targets=tuple(data.targets), scales=dict(data.scales), info=base_info)
 
 
+def _system_truth(data: RatedClips, mode: str) -> dict[str, dict[str, float]] | None:
+    """Per target, the released system score of each system (None: clip means)."""
+    if mode not in ("auto", "file", "clip-mean"):
+        raise EmoconveyError(f"--system-truth: expected file or clip-mean, got {mode!r}")
+    table = data.system_mos
+    if mode == "clip-mean" or (mode == "auto" and table is None):
+        return None
+    if table is None:
+        raise EmoconveyError(
+            "--system-truth file: the data has no system scores (a MusicEval release "
+            "with system_mos/system_mos_phase1.csv)"
+        )
+    return {t: dict(zip(table["system"].astype(str), table[t].astype(float), strict=True))
+            for t in data.targets if t in table}
+
+
 def cross_validate(
     data: RatedClips,
     X: np.ndarray,
@@ -276,8 +292,14 @@ def cross_validate(
     folds: int = 5,
     shuffle_labels: bool = False,
     n_boot: int = 1000,
+    system_truth: str = "auto",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out metrics of ``head`` on ``split``.
+
+    ``system_truth`` picks the system-level truth: ``file`` (the released system scores
+    :attr:`RatedClips.system_mos`, as the official MusicEval scorer), ``clip-mean`` (the
+    mean of each system's held-out clips) or ``auto`` (``file`` when the data has
+    them). Each record names the one used (``system_truth``).
 
     Every fold trains on its training clips and predicts its test clips; the metrics
     (:func:`~emoconvey.predict.metrics.score_predictions`) are computed once over all the
@@ -297,6 +319,7 @@ def cross_validate(
     """
     X = np.asarray(X, dtype=np.float64)
     _check_features(data, X, T)
+    sys_truth = _system_truth(data, system_truth)
     fold_list = make_folds(data.clips, split, seed=seed, k=folds)
     targets = list(data.targets)
     Y = data.clips[targets].reset_index(drop=True)
@@ -328,5 +351,6 @@ def cross_validate(
         records += score_predictions(
             heldout[t].to_numpy(float), heldout[f"{t}_pred"].to_numpy(float),
             heldout["system"].to_numpy(), target=t, split=name, n_boot=n_boot, seed=seed,
+            system_truth=None if sys_truth is None else sys_truth[t],
         )
     return metrics_table(records), heldout

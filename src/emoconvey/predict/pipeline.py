@@ -89,13 +89,16 @@ def train_predictor(
     progress: Callable[[int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
     out: str | Path | None = None,
+    system_truth: str = "auto",
 ) -> TrainResult:
     """Extract features, evaluate on ``split`` and fit the model to save.
 
     The held-out metrics come from :func:`~emoconvey.predict.model.cross_validate`. The
     saved model is then fitted on the training part of a single split (``random``,
     ``official``), or on all the clips after a K-fold split (``by-system``,
-    ``by-intent``). With ``out`` the model folder is written there. ``progress(k)`` is
+    ``by-intent``). ``system_truth`` as in
+    :func:`~emoconvey.predict.model.cross_validate`. With ``out`` the model folder is
+    written there. ``progress(k)`` is
     called as files are featurised, ``on_stage(text)`` when a stage begins.
     """
     from emoconvey.predict.heads import HEADS
@@ -119,7 +122,7 @@ def train_predictor(
         on_stage(f"cross-validating {head} ({split}, {len(fold_list)} fold(s))")
     metrics, heldout = cross_validate(
         data, X, T, split=split, head=head, text_targets=text_targets, seed=seed, folds=folds,
-        n_boot=n_boot,
+        n_boot=n_boot, system_truth=system_truth,
     )
     rows = fold_list[0].train if len(fold_list) == 1 else None
     if on_stage is not None:
