@@ -359,7 +359,8 @@ def _emoconvey_ids(tmp_path):
                             "text": ["happy", '"sad", slow', "calm"],
                             "source": "intent", "per_clip": False})
     ratings = pd.DataFrame({"rater": ["R1", "R1", "R2"],
-                            "clip_id": ["emoconvey-S001_calm.1"] * 2 + ["emoconvey-audioldm_happy.2"],
+                            "clip_id": ["emoconvey-S001_calm.1"] * 2
+                            + ["emoconvey-audioldm_happy.2"],
                             "scale": ["MI", "TA", "MI"], "score": [4, 5, 2]})
     return MusicEvalDataset(clips, prompts, system_mos_from_clips(clips), ratings)
 

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from musiceval_helpers import make_official_release, official_answer
 from typer.testing import CliRunner
 
 from emoconvey.cli import app
 from emoconvey.predict.metrics import read_scores, score_frames, system_truth_table
+from musiceval_helpers import make_official_release, official_answer
 
 runner = CliRunner()
 REF = json.loads(
@@ -72,3 +72,25 @@ def test_system_file_lacking_a_system_is_an_error(release: Path) -> None:
     with pytest.raises(Exception, match="no system truth for system"):
         score_frames(read_scores(truth), read_scores(release.parent / "answer.txt"),
                      n_boot=0, system_truth=system_truth_table(truth))
+
+
+def test_training_metrics_use_the_release_system_file(release: Path) -> None:
+    import numpy as np
+
+    from emoconvey.predict.datasets import from_musiceval
+    from emoconvey.predict.metrics import score_predictions
+    from emoconvey.predict.model import cross_validate
+
+    data = from_musiceval(release, check=False)
+    assert data.system_mos is not None and len(data.system_mos) == 5
+    X = np.random.default_rng(0).normal(size=(len(data.clips), 4))
+    metrics, heldout = cross_validate(data, X, split="official", n_boot=0)
+    assert set(metrics["system_truth"]) == {"file"}
+    file_map = dict(zip(data.system_mos["system"], data.system_mos["MI"], strict=True))
+    want = score_predictions(heldout["MI"], heldout["MI_pred"], heldout["system"], n_boot=0,
+                             system_truth=file_map)[1]
+    got = metrics[(metrics["target"] == "MI") & (metrics["level"] == "system")].iloc[0]
+    assert got["MSE"] == pytest.approx(want["MSE"]) and got["LCC"] == pytest.approx(want["LCC"])
+    means, _ = cross_validate(data, X, split="official", n_boot=0, system_truth="clip-mean")
+    assert set(means["system_truth"]) == {"clip-mean"}
+    assert means["MSE"].iloc[1] != pytest.approx(got["MSE"])

@@ -52,7 +52,7 @@ def _read_table(path: Path, rows: list[dict], *, rel: str) -> pd.DataFrame | Non
         return None
     try:
         table = pd.read_csv(path, sep="\t")
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the finding
+    except Exception as exc:
         _problem(rows, rel, None, _BASELINE, f"pandas.read_csv(sep='\\t') fails: {exc}")
         return None
     if not {"id", "text"} <= set(table.columns):
@@ -113,7 +113,7 @@ def _person(root: Path, rows: list[dict]) -> None:
         rel = f"person_mos/{path.name}"
         try:
             df = pd.read_csv(path, header=None, names=["filename", "rater_id", "MI", "TA"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             _problem(rows, rel, None, _WINNER, f"pandas.read_csv(header=None) fails: {exc}")
             continue
         for col in ("MI", "TA"):
