@@ -94,3 +94,14 @@ def test_training_metrics_use_the_release_system_file(release: Path) -> None:
     means, _ = cross_validate(data, X, split="official", n_boot=0, system_truth="clip-mean")
     assert set(means["system_truth"]) == {"clip-mean"}
     assert means["MSE"].iloc[1] != pytest.approx(got["MSE"])
+
+
+def test_one_system_rule_for_metrics_and_data() -> None:
+    from emoconvey.data.musiceval import parse_clip_id
+    from emoconvey.predict.metrics import system_of
+
+    for cid in ("emoconvey-musicgen.small_happy.2", "audiomos2025-track1-S002_P044.wav",
+                "myprefix-S9_P1", "S1_P2"):
+        assert system_of(cid) == parse_clip_id(cid)[0]
+    assert system_of("musicgen_happy_1") == "musicgen"  # AImoclips-style names
+    assert system_of("nounderscore") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_datasets import write_musiceval_tree
@@ -99,6 +100,20 @@ def test_musiceval_clap_mlp_and_audiomos_answer(tiny_clap: Path, tmp_path: Path)
         ("TA", "system", 3),
     }
     assert all(r["split"] == "test_mos_list" for r in scored)
+    # the evaluation phase's eval_list.txt (ids only) with the release's prompt files
+    ids = [r.split(",")[0] for r in rows]
+    (root / "sets" / "eval_list.txt").write_text("\n".join(ids) + "\n")
+    answer2 = tmp_path / "answer2.txt"
+    _ok(["predict", "run", "--model", str(model), "--audio",
+         str(root / "sets" / "eval_list.txt"), "--prompts", str(root / "prompt_info.txt"),
+         "--out", str(answer2), "--format", "audiomos", "--cache-dir", str(tmp_path / "cache")])
+    rows2 = answer2.read_text().splitlines()
+    assert [r.split(",")[0] for r in rows2] == ids
+    for row in rows2:  # the baseline writes str() of its float32 outputs
+        for value in row.split(",")[1:]:
+            assert value == str(np.float32(float(value)))
+    by_id = dict(r.split(",", 1) for r in rows)
+    assert all(by_id[i] == v for i, v in (r.split(",", 1) for r in rows2))
     # the prompt text is required by the TA head
     bare = tmp_path / "bare.csv"
     bare.write_text(f"audio_file\n{root}/wav/audiomos2025-track1-S001_P001.wav\n")

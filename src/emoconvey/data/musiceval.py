@@ -66,6 +66,8 @@ __all__ = [
     "clip_id_for",
     "load_musiceval",
     "parse_clip_id",
+    "prompt_texts",
+    "read_eval_list",
     "read_system_mos",
     "release_root",
     "split_by_prompt",
@@ -1195,3 +1197,58 @@ def check_compatibility(root: str | Path) -> pd.DataFrame:
                                     f"emoconvey reads {mine.at[cid, 'text']!r}"})
     extra = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
     return pd.concat([problems, extra], ignore_index=True) if rows else problems
+
+
+def read_eval_list(path: str | Path) -> pd.DataFrame:
+    """An evaluation list (``eval_list.txt``: one clip id per line, no scores).
+
+    Lines may also be ``<name>.wav`` or carry scores (only the first field is used).
+
+    Returns
+    -------
+    DataFrame
+        ``clip_id`` and ``audio_file``: ``<release>/wav/<clip id>.wav`` for a list in
+        ``<release>/sets/``, else ``wav/<clip id>.wav`` beside the list (absolute).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise EmoconveyError(f"evaluation list {str(path)!r} does not exist")
+    root = path.parent.parent if path.parent.name == SETS_DIR else path.parent
+    ids = []
+    for i, raw in enumerate(_read_lines(path), start=1):
+        if not raw.strip():
+            continue
+        name = raw.split(",")[0].strip()
+        cid = name[:-4] if name.endswith(".wav") else name
+        if not cid:
+            raise DataValidationError("expected a clip id", file=path, row=i)
+        ids.append(cid)
+    if not ids:
+        raise DataValidationError("the list holds no clip id", file=path)
+    return pd.DataFrame({"clip_id": ids,
+                         "audio_file": [str((root / WAV_DIR / f"{c}.wav").resolve())
+                                        for c in ids]})
+
+
+def prompt_texts(clip_ids: list[str], prompts: str | Path) -> list[str | None]:
+    """The prompt text of each clip from a ``prompt_info.txt`` (and the
+    ``demo_prompt_info.txt`` beside it), by the official tools' rule.
+
+    A clip listed in ``demo_prompt_info.txt`` takes that text; every other clip the text
+    of its prompt id: the id without ``audiomos2025-track1-``, after the first ``_`` and
+    up to the next ``.``. None where neither file has it.
+    """
+    prompts = Path(prompts)
+    if not prompts.is_file():
+        raise EmoconveyError(f"--prompts: {str(prompts)!r} does not exist")
+    shared = {r["prompt_id"]: r["text"] for r in _read_prompt_table(prompts, per_clip=False)}
+    demo_path = prompts.parent / DEMO_PROMPTS_FILE
+    demo = ({r["prompt_id"]: r["text"] for r in _read_prompt_table(demo_path, per_clip=True)}
+            if demo_path.is_file() else {})
+    out: list[str | None] = []
+    for cid in clip_ids:
+        cid = cid[:-4] if cid.endswith(".wav") else cid
+        rest = cid.replace(OFFICIAL_PREFIX, "").split("_")
+        pid = rest[1].split(".")[0] if len(rest) > 1 else None
+        out.append(demo.get(cid, shared.get(pid) if pid is not None else None))
+    return out

@@ -249,6 +249,10 @@ def run_cmd(
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
     ] = None,
+    prompts: Annotated[
+        Path | None, typer.Option("--prompts", help="MusicEval prompt_info.txt: prompt "
+                                  "texts for TA (demo_prompt_info.txt beside it too).")
+    ] = None,
 ) -> None:
     """Predict ratings of new clips with a trained model."""
     from emoconvey.predict.model import load_predictor
@@ -259,6 +263,10 @@ def run_cmd(
             raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
         predictor = load_predictor(model)
         clips_df = audio_manifest(audio)
+        if prompts is not None:
+            from emoconvey.data.musiceval import prompt_texts
+
+            clips_df["text"] = prompt_texts(clips_df["clip_id"].tolist(), prompts)
         with _progress("features", len(clips_df)) as bar:
             pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
                                  progress=bar.advance)
@@ -272,16 +280,24 @@ def run_cmd(
 
 
 def write_answer(pred: pd.DataFrame, path: Path, *, targets: tuple[str, ...]) -> None:
-    """Write the AudioMOS ``answer.txt``: ``wavID,MI,TA`` lines, ids without extension."""
+    """Write the AudioMOS ``answer.txt`` exactly as the track-1 baseline does.
+
+    One line ``<id>,<MI>,<TA>`` per clip: the id is the clip name cut at its first
+    ``.``, each score the text of its 32-bit float (``str(numpy.float32(x))``, the
+    baseline's model output type), in the order of ``pred``.
+    """
+    import numpy as np
+
     missing = [t for t in ("MI", "TA") if t not in targets]
     if missing:
         raise EmoconveyError(
             f"--format audiomos needs a model predicting MI and TA; this one predicts "
             f"{', '.join(targets)}"
         )
-    lines = [f"{cid},{mi:.6g},{ta:.6g}" for cid, mi, ta in
+    lines = [f"{str(cid).split('.')[0]},{np.float32(mi)!s},{np.float32(ta)!s}\n"
+             for cid, mi, ta in
              zip(pred["clip_id"], pred["MI"], pred["TA"], strict=True)]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("".join(lines))
 
 
 __all__ = ["app", "write_answer"]

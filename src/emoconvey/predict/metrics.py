@@ -241,9 +241,20 @@ def score_predictions(
 
 
 def system_of(clip_id: str) -> str | None:
-    """System of a clip id ``[audiomos2025-track1-]<system>_<rest>`` (None if no ``_``)."""
-    m = _MUSICEVAL_ID.match(_AUDIO_SUFFIX.sub("", Path(str(clip_id)).name))
-    return None if m is None else m.group("system")
+    """System of a clip id, by the one rule of :func:`emoconvey.data.musiceval.parse_clip_id`.
+
+    ``[<prefix>-]<system>_<prompt>`` gives ``<system>`` for any prefix (so metrics and
+    data agree); other ids with a ``_`` give the text before the first ``_`` (after
+    ``audiomos2025-track1-``); None when there is no ``_``.
+    """
+    from emoconvey.data.musiceval import parse_clip_id
+
+    name = _AUDIO_SUFFIX.sub("", Path(str(clip_id)).name)
+    try:
+        return parse_clip_id(name)[0]
+    except EmoconveyError:
+        m = _MUSICEVAL_ID.match(name)
+        return None if m is None else m.group("system")
 
 
 def _clip_key(values: pd.Series) -> pd.Series:

@@ -143,7 +143,10 @@ def train_predictor(
 def audio_manifest(audio: str | Path) -> pd.DataFrame:
     """Clips to predict: every audio file under a folder, or a CSV manifest.
 
-    A folder gives ``audio_file`` (absolute), ``clip_id``, ``system`` (the sub-folder
+    A ``.txt`` file is a MusicEval evaluation list (``eval_list.txt``, one clip id per
+    line; audio in the release's ``wav/``, see
+    :func:`emoconvey.data.musiceval.read_eval_list`). A folder gives ``audio_file``
+    (absolute), ``clip_id``, ``system`` (the sub-folder
     for ``<system>/<clip>.wav`` and ``music_clips/<system>/<clip>.wav``, else parsed from
     ``<system>_<rest>``) and ``intent`` (from AImoclips-style names
     ``<system>_<intent>_<n>``). A CSV needs ``audio_file`` (relative to the CSV's folder)
@@ -153,7 +156,13 @@ def audio_manifest(audio: str | Path) -> pd.DataFrame:
     from emoconvey.intents import aimoclips_intents
 
     audio = Path(audio)
-    if audio.is_dir():
+    if audio.is_file() and audio.suffix.lower() == ".txt":
+        from emoconvey.data.musiceval import read_eval_list
+
+        df = read_eval_list(audio)
+        df["system"] = df["clip_id"].map(system_of)
+        df["text"] = None
+    elif audio.is_dir():
         files = sorted(p for p in audio.rglob("*") if p.suffix.lower() in _AUDIO_EXT)
         if not files:
             raise EmoconveyError(f"--audio: no .wav/.flac/.mp3/.ogg file under {str(audio)!r}")
