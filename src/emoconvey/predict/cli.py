@@ -143,13 +143,14 @@ def _load_training_data(
 
 
 def _extractor_options(extractor: str, clap_model: str | None, clap_checkpoint: Path | None,
-                       workers: int | None) -> dict[str, object]:
+                       workers: int | None, seed: int = 0) -> dict[str, object]:
     opts: dict[str, object] = {}
     if extractor == "clap":
         if clap_model:
             opts["model"] = clap_model
         if clap_checkpoint is not None:
             opts["checkpoint"] = str(clap_checkpoint)
+            opts["seed"] = seed  # the crop of clips longer than LAION-CLAP's window
     elif extractor == "handcrafted" and workers is not None:
         opts["workers"] = workers
     return opts
@@ -218,7 +219,8 @@ def train_cmd(
         data = _load_training_data(audio_root, ratings, clips, intents, musiceval, table,
                                    targets)
         ext = get_extractor(
-            extractor, **_extractor_options(extractor, clap_model, clap_checkpoint, workers)
+            extractor, **_extractor_options(extractor, clap_model, clap_checkpoint, workers,
+                                            seed)
         )
         console.print(f"{data!r}", highlight=False)
         with _progress(f"{ext.id} features", len(data.clips)) as bar:
