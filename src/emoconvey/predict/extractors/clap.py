@@ -198,7 +198,7 @@ class ClapExtractor(Extractor):
 
     def _crop(self, y: np.ndarray, path: str, sr: int) -> np.ndarray:
         """A seeded :data:`LAION_WINDOW_S` window of a longer clip (see ``seed``)."""
-        window = int(round(LAION_WINDOW_S * sr))
+        window = round(LAION_WINDOW_S * sr)
         if len(y) <= window:
             return y
         key = zlib.crc32(Path(str(path)).name.encode("utf-8"))
