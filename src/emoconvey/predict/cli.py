@@ -181,7 +181,10 @@ def train_cmd(
     extractor: Annotated[
         str, typer.Option("--extractor", help="Audio representation (handcrafted, clap, ...).")
     ] = "handcrafted",
-    head: Annotated[str, typer.Option("--head", help="ridge or mlp.")] = "ridge",
+    head: Annotated[
+        str, typer.Option("--head", help="ridge, mlp or musiceval-baseline (the MusicEval "
+                          "baseline exactly: raw CLAP embeddings, affine heads, SGD).")
+    ] = "ridge",
     split: Annotated[
         str, typer.Option("--split", help="random, official, by-system or by-intent.")
     ] = "by-system",

@@ -32,6 +32,7 @@ import pandas as pd
 
 from emoconvey import __version__
 from emoconvey.errors import EmoconveyError
+from emoconvey.predict.baseline import BASELINE_KIND, train_baseline_heads
 from emoconvey.predict.datasets import RatedClips
 from emoconvey.predict.heads import Head, head_from_arrays, make_head
 from emoconvey.predict.metrics import metrics_table, records_to_json, score_predictions
@@ -83,7 +84,8 @@ class Predictor:
         return any(g.uses_text for g in self.groups)
 
     def predict(self, X: np.ndarray, T: np.ndarray | None = None) -> pd.DataFrame:
-        """Predicted scores, one column per target, clipped to each target's scale."""
+        """Predicted scores, one column per target, clipped to each target's scale
+        (except by heads with ``clip_output = False``, such as ``musiceval-baseline``)."""
         X = np.asarray(X, dtype=np.float64)
         out = pd.DataFrame(index=range(len(X)))
         for g in self.groups:
@@ -96,8 +98,9 @@ class Predictor:
             else:
                 feats = X
             pred = g.head.predict(feats)
+            clip = getattr(g.head, "clip_output", True)  # the MusicEval baseline: unclipped
             for j, t in enumerate(g.targets):
-                lo, hi = self.scales.get(t, (-np.inf, np.inf))
+                lo, hi = self.scales.get(t, (-np.inf, np.inf)) if clip else (-np.inf, np.inf)
                 out[t] = np.clip(pred[:, j], lo, hi)
         return out[list(self.targets)]
 
@@ -205,14 +208,27 @@ def _groups_for(
 
 def _fit_groups(
     data_Y: pd.DataFrame, X: np.ndarray, T: np.ndarray | None, *, head: str, seed: int,
-    text_targets: Sequence[str],
+    text_targets: Sequence[str], dev: np.ndarray | None = None,
 ) -> list[HeadGroup]:
+    spec = _groups_for(list(data_Y.columns), text_targets, T is not None)
+    if head == BASELINE_KIND:  # all groups trained together, early stopping on ``dev``
+        heads = train_baseline_heads(
+            [np.hstack([X, T]) if uses_text else X for _, _, uses_text in spec],  # type: ignore[list-item]
+            [data_Y[list(targets)].to_numpy(float) for _, targets, _ in spec],
+            dev=dev, seed=seed,
+        )
+        return [HeadGroup(n, t, u, h) for (n, t, u), h in zip(spec, heads, strict=True)]  # type: ignore[arg-type]
     groups = []
-    for name, targets, uses_text in _groups_for(list(data_Y.columns), text_targets, T is not None):
+    for name, targets, uses_text in spec:
         feats = np.hstack([X, T]) if uses_text else X  # type: ignore[list-item]
         h = make_head(head, seed=seed).fit(feats, data_Y[list(targets)].to_numpy(float))
         groups.append(HeadGroup(name, targets, uses_text, h))
     return groups
+
+
+def _official_dev(data: RatedClips, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` are in the official ``dev`` list (early stopping of the baseline)."""
+    return data.clips["split"].iloc[rows].astype(str).eq("dev").to_numpy()
 
 
 def _check_features(data: RatedClips, X: np.ndarray, T: np.ndarray | None) -> None:
@@ -251,7 +267,7 @@ def fit_predictor(
     idx = np.arange(len(X)) if rows is None else np.asarray(rows)
     Y = data.clips[list(data.targets)].iloc[idx].reset_index(drop=True)
     groups = _fit_groups(Y, X[idx], None if T is None else T[idx], head=head, seed=seed,
-                         text_targets=text_targets)
+                         text_targets=text_targets, dev=_official_dev(data, idx))
     base_info = {
         "source": data.source,
         "n_clips": len(idx),
@@ -336,7 +352,8 @@ def cross_validate(
             )
         y_train = Y_fit.iloc[fold.train].reset_index(drop=True)
         groups = _fit_groups(y_train, X[fold.train], None if T is None else T[fold.train],
-                             head=head, seed=seed, text_targets=text_targets)
+                             head=head, seed=seed, text_targets=text_targets,
+                             dev=_official_dev(data, fold.train))
         model = Predictor({}, head, groups, tuple(targets), dict(data.scales))
         pred = model.predict(X[fold.test], None if T is None else T[fold.test])
         part = data.clips.iloc[fold.test][["clip_id", "system", *targets]].reset_index(drop=True)
