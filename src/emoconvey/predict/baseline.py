@@ -41,7 +41,7 @@ import numpy as np
 from emoconvey.errors import DegenerateDataWarning, EmoconveyError
 from emoconvey.predict._threads import single_threaded
 
-__all__ = ["BASELINE_KIND", "MusicEvalBaselineHead", "train_baseline_heads"]
+__all__ = ["BASELINE_KIND", "MusicEvalBaselineHead", "dev_mask", "train_baseline_heads"]
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,8 @@ class MusicEvalBaselineHead:
         return head
 
 
-def _dev_mask(n: int, dev: np.ndarray | None, seed: int) -> np.ndarray:
+def dev_mask(n: int, dev: np.ndarray | None, seed: int) -> np.ndarray:
+    """``dev`` when it marks some but not all clips, else a seeded 15 % (with a warning)."""
     if dev is not None and np.asarray(dev, dtype=bool).any() and not np.asarray(dev).all():
         return np.asarray(dev, dtype=bool)
     warnings.warn(
@@ -165,7 +166,7 @@ def _train(inputs, targets, *, dev, seed, max_epochs, patience):
     n = len(inputs[0])
     if n < 4:
         raise EmoconveyError(f"{BASELINE_KIND}: expected at least 4 training clips, got {n}")
-    mask = _dev_mask(n, dev, seed)
+    mask = dev_mask(n, dev, seed)
     torch.manual_seed(seed)
     nets = [nn.Sequential(nn.Linear(x.shape[1], HIDDEN[0]), nn.Linear(*HIDDEN),
                           nn.Linear(HIDDEN[1], np.asarray(y).reshape(n, -1).shape[1]))

@@ -212,8 +212,20 @@ def train_cmd(
         str, typer.Option("--system-truth", help="file (released system scores, the "
                           "default when the data has them) or clip-mean.")
     ] = "auto",
+    finetune_encoder: Annotated[
+        bool, typer.Option("--finetune-encoder", help="musiceval-baseline: fine-tune CLAP end "
+                           "to end with the heads, as the MusicEval baseline does.")
+    ] = False,
+    max_epochs: Annotated[
+        int, typer.Option("--max-epochs", help="--finetune-encoder: at most this many epochs "
+                          "(the baseline: 1000, patience 20).")
+    ] = 1000,
 ) -> None:
     """Train a predictor of listener ratings and report held-out agreement."""
+    if finetune_encoder:
+        _finetune(out_dir, musiceval, table, audio_root, extractor, head, clap_model,
+                  clap_checkpoint, seed, max_epochs)
+        return
     from emoconvey.predict.extractors import get_extractor
     from emoconvey.predict.model import DEFAULT_TEXT_TARGETS
     from emoconvey.predict.pipeline import train_predictor
@@ -239,6 +251,30 @@ def train_cmd(
     )
     out.print(_metrics_rich_table(result.metrics, f"held-out agreement ({split})"))
     console.print(f"model written to {out_dir}", highlight=False)
+
+
+def _finetune(out_dir: Path, musiceval: Path | None, table: Path | None,
+              audio_root: Path | None, extractor: str, head: str, clap_model: str | None,
+              clap_checkpoint: Path | None, seed: int, max_epochs: int) -> None:
+    from emoconvey.predict.extractors.clap import DEFAULT_CLAP_MODEL
+    from emoconvey.predict.finetune import finetune_baseline
+
+    with _friendly_errors():
+        if head != "musiceval-baseline" or extractor != "clap" or clap_checkpoint is not None:
+            raise EmoconveyError(
+                "--finetune-encoder: needs --head musiceval-baseline --extractor clap and a "
+                "transformers CLAP (--clap-model), not --clap-checkpoint"
+            )
+        data = _load_training_data(audio_root, None, None, None, musiceval, table, None)
+        with _progress("fine-tuning CLAP (epochs)", 0) as bar:
+            model = finetune_baseline(
+                data, clap_model=clap_model or DEFAULT_CLAP_MODEL, out=out_dir, seed=seed,
+                max_epochs=max_epochs, on_epoch=lambda e, loss: bar.stage(f"epoch {e}: dev loss {loss:.4f}"),
+            )
+    if model.metrics:
+        out.print(_metrics_rich_table(pd.DataFrame(model.metrics), "test agreement"))
+    console.print(f"model written to {out_dir} (best epoch {model.info['best_epoch']})",
+                  highlight=False)
 
 
 @app.command("run")
