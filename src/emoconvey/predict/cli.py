@@ -269,7 +269,8 @@ def _finetune(out_dir: Path, musiceval: Path | None, table: Path | None,
         with _progress("fine-tuning CLAP (epochs)", 0) as bar:
             model = finetune_baseline(
                 data, clap_model=clap_model or DEFAULT_CLAP_MODEL, out=out_dir, seed=seed,
-                max_epochs=max_epochs, on_epoch=lambda e, loss: bar.stage(f"epoch {e}: dev loss {loss:.4f}"),
+                max_epochs=max_epochs,
+                on_epoch=lambda e, loss: bar.stage(f"epoch {e}: dev loss {loss:.4f}"),
             )
     if model.metrics:
         out.print(_metrics_rich_table(pd.DataFrame(model.metrics), "test agreement"))
