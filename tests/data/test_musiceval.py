@@ -408,3 +408,20 @@ def test_audiomos_export_refuses_what_cannot_be_fixed(tmp_path):
     ds = MusicEvalDataset(ds.clips, prompts, ds.system_mos, ds.ratings)
     with pytest.raises(EmoconveyError, match="official MusicEval tools would misread"):
         write_musiceval(ds, tmp_path / "am", ids="audiomos")
+
+
+def test_check_compatibility_on_a_release_the_official_tools_would_misread(tmp_path):
+    sys_file = "system,MI,TA\n" + official_files()["system_mos/system_mos_phase1.csv"]
+    sys_file = "".join(sys_file.splitlines(keepends=True)[:-1])  # S005 has no row
+    prompts = official_files()["prompt_info.txt"].replace("prompt number 004", '"quoted" 4')
+    src = make_official_release(tmp_path / "rel", system_mos__system_mos_phase1_DOT_csv=sys_file,
+                                prompt_info_DOT_txt=prompts)
+    problems = check_compatibility(src)
+    text = list(problems["problem"])
+    assert any("is not 'system,MI,TA (no header)'" in p for p in text)
+    assert any("system 'S005' has clips but no row" in p for p in text)
+    # a field starting with '"' is read as pandas reads it, so the texts agree
+    assert not any("prompt text" in p for p in text)
+    texts = load_musiceval(src).prompts.set_index("prompt_id")["text"]
+    assert texts["P004"] == "quoted 4, instrumental"
+    assert set(problems.columns) == {"file", "line", "tool", "problem"}

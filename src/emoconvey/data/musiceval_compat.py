@@ -46,6 +46,20 @@ def _problem(rows: list[dict], file: str, line: int | None, tool: str, problem: 
     rows.append({"file": file, "line": line, "tool": tool, "problem": problem})
 
 
+def _score_lines(path: Path, rows: list[dict], *, rel: str, form: str):
+    """Yield (line number, fields) of the lines whose fields 2 and 3 ``float`` accepts."""
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.strip().split(",")
+        try:
+            float(parts[1]), float(parts[2])
+        except (IndexError, ValueError):
+            _problem(rows, rel, i, _BASELINE, f"line {line!r} is not {form!r}")
+            continue
+        yield i, parts
+
+
 def _read_table(path: Path, rows: list[dict], *, rel: str) -> pd.DataFrame | None:
     if not path.is_file():
         _problem(rows, rel, None, _BASELINE, "missing (the baseline always opens it)")
@@ -65,15 +79,7 @@ def _lists(root: Path, rows: list[dict]) -> pd.DataFrame:
     clips = []
     for path in sorted((root / "sets").glob("*_mos_list.txt")):
         rel = f"sets/{path.name}"
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            parts = line.strip().split(",")
-            try:
-                float(parts[1]), float(parts[2])
-            except (IndexError, ValueError):
-                _problem(rows, rel, i, _BASELINE, f"line {line!r} is not '<name>,MI,TA'")
-                continue
+        for i, parts in _score_lines(path, rows, rel=rel, form="<name>,MI,TA"):
             name = parts[0]
             if not name.endswith(".wav"):
                 _problem(rows, rel, i, _WINNER, f"{name!r} does not end in '.wav'")
@@ -95,15 +101,8 @@ def _system_file(root: Path, systems: set[str], rows: list[dict]) -> None:
     if not path.is_file():
         _problem(rows, rel, None, _BASELINE, "missing (the official scorer reads it)")
         return
-    listed = set()
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        parts = line.strip().split(",")
-        try:
-            float(parts[1]), float(parts[2])
-        except (IndexError, ValueError):
-            _problem(rows, rel, i, _BASELINE, f"line {line!r} is not 'system,MI,TA' (no header)")
-            continue
-        listed.add(parts[0])
+    listed = {parts[0] for _, parts in _score_lines(path, rows, rel=rel,
+                                                    form="system,MI,TA (no header)")}
     for s in sorted(systems - listed):
         _problem(rows, rel, None, _BASELINE, f"system {s!r} has clips but no row")
 
