@@ -6,18 +6,23 @@ opinion score (MOS) scales: overall musical impression (``MI``) and textual alig
 
     <root>/
         sets/<split>_mos_list.txt      # "<clip id>.wav,MI,TA" per line, no header;
-                                       # MI and TA are the clip means
+                                       # MI and TA are the clip means; the full
+                                       # release's total_mos_list.txt is the union of
+                                       # the others
         prompt_info.txt                # tab-separated, header "id<TAB>text", one row
                                        # per prompt id (P001 ...); emoconvey may add a
                                        # third column "source" (manual, MusicCaps, ...)
-        demo_prompt_info.txt           # optional, tab-separated, header "id<TAB>text",
-                                       # keyed by the full clip file name: the prompts
-                                       # of systems only available as demo pages
-        system_mos/system_mos_<set>.csv  # "system,MI,TA" per line (optional header)
+        demo_prompt_info.txt           # tab-separated, header "id<TAB>text", keyed by
+                                       # the full clip file name: the prompts of systems
+                                       # only available as demo pages
+        system_mos/system_mos_<set>.csv  # "system,MI,TA" per line (optional header);
+                                       # the official scorer reads system_mos_phase1.csv
+        person_mos/<split>_person_mos.txt  # full release: "filename,rater_id,MI,TA"
+                                       # per rating pair, no header, integers 1-5
         wav/<clip id>.wav
-        individual_ratings.csv         # emoconvey's addition (the release lacks it):
-                                       # header "rater,clip_id,scale,score", one row per
-                                       # rating, integer scores 1-5
+        individual_ratings.csv         # emoconvey's form for ratings that are not
+                                       # complete MI+TA pairs: header
+                                       # "rater,clip_id,scale,score"
 
 A clip id is ``[<prefix>-]<system>_<prompt>``, e.g. ``audiomos2025-track1-S002_P044``:
 system ``S002``, prompt ``P044``. Neither the system nor the prompt part may contain
@@ -25,7 +30,11 @@ system ``S002``, prompt ``P044``. Neither the system nor the prompt part may con
 
 Every reader error is a :class:`~emoconvey.errors.DataValidationError` naming the file,
 the line (1-based, as an editor shows it) and the column (field) that is wrong.
-:func:`write_musiceval` writes what :func:`load_musiceval` reads byte for byte.
+:func:`write_musiceval` writes what :func:`load_musiceval` reads byte for byte (score
+decimals included). :func:`check_compatibility` says whether the official MusicEval /
+AudioMOS 2025 track-1 tools would read a folder as emoconvey does
+(:mod:`emoconvey.data.musiceval_compat`), and :func:`to_audiomos_ids` renames a data set
+so that they do.
 """
 
 from __future__ import annotations
