@@ -242,3 +242,19 @@ def test_degenerate_inputs_warn(ratings):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         system_mos(ratings)
+
+
+def test_rater_effects_edges():
+    from emoconvey.analysis.mos import RATER_EFFECT_COLUMNS, rater_effects
+
+    ratings = pd.DataFrame({
+        "rater": ["a", "b", "a", "b", "c"], "clip_id": ["c1", "c1", "c2", "c2", "c3"],
+        "system": "S", "scale": "MI", "score": [5, 3, 4, 4, 2],
+    })
+    out = rater_effects(ratings)
+    assert list(out.columns) == list(RATER_EFFECT_COLUMNS)
+    # c3 has one rater: not used; a is 1 above b on average, b 1 below
+    assert out.set_index("rater")["effect"].to_dict() == {"a": 1.0, "b": -1.0}
+    assert out.set_index("rater")["n_ratings"].to_dict() == {"a": 2, "b": 2}
+    with pytest.raises(EmoconveyError):
+        rater_effects(ratings, confidence=1.5)

@@ -168,3 +168,43 @@ def test_entry_point_extractors_are_found(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(registry, "_entry_points", lambda: {"thirdparty-test": FakeEntryPoint()})
     assert "thirdparty-test" in available_extractors()
     assert isinstance(get_extractor("thirdparty-test", scale=3.0), CountingExtractor)
+
+
+class _FakeLaion:
+    """Stands in for laion_clap.CLAP_Module: records what it is given."""
+
+    def __init__(self) -> None:
+        self.seen: list[np.ndarray] = []
+
+    def get_audio_embedding_from_data(self, x: np.ndarray, use_tensor: bool) -> np.ndarray:
+        if x.shape[1] > 480000:  # what laion_clap does: a crop from NumPy's global generator
+            start = np.random.randint(0, x.shape[1] - 480000 + 1)  # noqa: NPY002
+            x = x[:, start:start + 480000]
+        self.seen.append(x[0].copy())
+        return np.array([[float(x.mean()), float(x.std()), float(x.shape[1])]])
+
+
+def test_laion_clap_crop_is_seeded(tmp_path: Path) -> None:
+    """Issue 16 (defect 5): clips over 10 s are cropped reproducibly, from the run's seed."""
+    from emoconvey.predict.extractors.clap import ClapExtractor
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for name, seconds in (("a.wav", 22.0), ("b.wav", 7.0)):
+        sf.write(tmp_path / name, rng.normal(0, 0.1, int(48000 * seconds)), 48000)
+        paths.append(str(tmp_path / name))
+
+    def run(seed: int, order: list[str]) -> dict[str, np.ndarray]:
+        ext = ClapExtractor(seed=seed, batch_size=1)
+        ext._laion = _FakeLaion()
+        np.random.seed(int(rng.integers(0, 2**31)))  # noqa: NPY002 - global state must not matter
+        return dict(zip(order, ext.extract(order), strict=True))
+
+    first = run(0, paths)
+    again = run(0, paths[::-1])
+    other = run(1, paths)
+    for p in paths:
+        np.testing.assert_array_equal(first[p], again[p])
+    assert first[paths[0]][2] == 480000 and first[paths[1]][2] == 7 * 48000
+    assert not np.array_equal(first[paths[0]], other[paths[0]])
+    np.testing.assert_array_equal(first[paths[1]], other[paths[1]])  # short clip: no crop

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_datasets import write_musiceval_tree
@@ -99,6 +100,20 @@ def test_musiceval_clap_mlp_and_audiomos_answer(tiny_clap: Path, tmp_path: Path)
         ("TA", "system", 3),
     }
     assert all(r["split"] == "test_mos_list" for r in scored)
+    # the evaluation phase's eval_list.txt (ids only) with the release's prompt files
+    ids = [r.split(",")[0] for r in rows]
+    (root / "sets" / "eval_list.txt").write_text("\n".join(ids) + "\n")
+    answer2 = tmp_path / "answer2.txt"
+    _ok(["predict", "run", "--model", str(model), "--audio",
+         str(root / "sets" / "eval_list.txt"), "--prompts", str(root / "prompt_info.txt"),
+         "--out", str(answer2), "--format", "audiomos", "--cache-dir", str(tmp_path / "cache")])
+    rows2 = answer2.read_text().splitlines()
+    assert [r.split(",")[0] for r in rows2] == ids
+    for row in rows2:  # the baseline writes str() of its float32 outputs
+        for value in row.split(",")[1:]:
+            assert value == str(np.float32(float(value)))
+    by_id = dict(r.split(",", 1) for r in rows)
+    assert all(by_id[i] == v for i, v in (r.split(",", 1) for r in rows2))
     # the prompt text is required by the TA head
     bare = tmp_path / "bare.csv"
     bare.write_text(f"audio_file\n{root}/wav/audiomos2025-track1-S001_P001.wav\n")
@@ -190,3 +205,46 @@ def test_train_on_aimoclips_format_by_intent(tmp_path: Path) -> None:
     assert sorted(set(table["intent"])) == sorted(targets)
     assert set(table["system"]) == {"SysA", "SysB", "SysC"}
     assert np.isfinite(table[["valence", "arousal"]].to_numpy()).all()
+
+
+def test_musiceval_baseline_head_and_finetuned_encoder(tiny_clap: Path, tmp_path: Path) -> None:
+    """Issue 16 (defect 7): ``--head musiceval-baseline``, with and without fine-tuning."""
+    from safetensors.numpy import load_file
+
+    root = tmp_path / "musiceval"
+    write_musiceval_tree(root)
+    train = (root / "sets" / "train_mos_list.txt").read_text().splitlines(keepends=True)
+    (root / "sets" / "train_mos_list.txt").write_text("".join(train[:-3]))
+    (root / "sets" / "dev_mos_list.txt").write_text("".join(train[-3:]))  # the official dev
+    model = tmp_path / "baseline"
+    _ok(["predict", "train", "--musiceval", str(root), "--extractor", "clap", "--clap-model",
+         str(tiny_clap), "--head", "musiceval-baseline", "--split", "official", "--n-boot", "0",
+         "--out", str(model), "--cache-dir", str(tmp_path / "cache")])
+    card = json.loads((model / "card.json").read_text())
+    assert card["head"] == "musiceval-baseline"
+    cfg = {g["name"]: g["config"] for g in card["groups"]}
+    assert cfg["audio"]["activation"] is None and cfg["audio"]["optimizer"] == "sgd"
+    assert cfg["audio"]["clipped"] is False and cfg["audio"]["standardised"] is False
+    w = load_file(str(model / "head_audio_text.safetensors"))
+    assert w["w1"].shape == (256, 16) and w["w3"].shape == (1, 64)  # tiny CLAP: 8-d
+    # end to end: CLAP and heads under one SGD, the encoder saved beside the heads
+    tuned = tmp_path / "tuned"
+    _ok(["predict", "train", "--musiceval", str(root), "--extractor", "clap", "--clap-model",
+         str(tiny_clap), "--head", "musiceval-baseline", "--finetune-encoder", "--out",
+         str(tuned), "--max-epochs", "3"])
+    card = json.loads((tuned / "card.json").read_text())
+    assert card["training"]["finetuned_encoder"] is True and card["training"]["n_dev"] == 3
+    assert 1 <= card["training"]["best_epoch"] <= 3
+    assert card["extractor"]["options"]["model"] == str((tuned / "encoder").resolve())
+    before = load_file(str(tiny_clap / "model.safetensors"))
+    after = load_file(str(tuned / "encoder" / "model.safetensors"))
+    assert any(not np.array_equal(before[k], after[k]) for k in before)
+    assert {(m["target"], m["level"]) for m in card["metrics"]} >= {("MI", "utterance")}
+    out_file = tmp_path / "answer.txt"
+    _ok(["predict", "run", "--model", str(tuned), "--audio",
+         str(root / "sets" / "test_mos_list.txt"), "--prompts", str(root / "prompt_info.txt"),
+         "--out", str(out_file), "--format", "audiomos", "--cache-dir", str(tmp_path / "c2")])
+    assert len(out_file.read_text().splitlines()) == len(
+        (root / "sets" / "test_mos_list.txt").read_text().splitlines())
+    _fails(["predict", "train", "--musiceval", str(root), "--head", "mlp",
+            "--finetune-encoder", "--out", str(tmp_path / "x")], "--finetune-encoder: needs")

@@ -183,3 +183,24 @@ def test_cli_errors(tmp_path):
     with pytest.raises(EmoconveyError, match="expected a MusicEvalDataset or a DataFrame"):
         analyse_mos([1, 2])
     assert load_musiceval(_musiceval_folder(tmp_path / "ok")).ratings is not None
+
+
+def test_report_reads_person_mos_of_the_full_release(tmp_path):
+    """Issue 16: person_mos/ gives agreement and rater effects (pinned to a reference)."""
+    from musiceval_helpers import make_official_release
+
+    folder = make_official_release(tmp_path / "release")
+    res = analyse_mos(load_musiceval(folder))
+    agreement = res.tables["mos_agreement"].set_index("scale")
+    assert agreement.loc["MI", "n_ratings"] == 90 and agreement.loc["MI", "n_raters"] == 7
+    effects = res.tables["mos_rater_effects"]
+    ref = json.loads(
+        (Path(__file__).parents[1] / "reference" / "mos_rater_effects.json").read_text()
+    )
+    assert len(effects) == len(ref)
+    for row in effects.itertuples():
+        want = ref[f"{row.scale}|{row.rater}"]
+        assert row.n_ratings == want["n"]
+        assert row.effect == pytest.approx(want["effect"], abs=1e-12)
+        assert row.effect_ci_low == pytest.approx(want["low"], abs=1e-12)
+        assert row.effect_ci_high == pytest.approx(want["high"], abs=1e-12)

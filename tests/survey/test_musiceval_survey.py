@@ -83,8 +83,9 @@ def test_export_musiceval_round_trip(mos_study, tmp_path):
     assert {
         "sets/total_mos_list.txt",
         "prompt_info.txt",
-        "individual_ratings.csv",
-        "system_mos/system_mos_all.csv",
+        "demo_prompt_info.txt",
+        "person_mos/total_person_mos.txt",
+        "system_mos/system_mos_phase1.csv",
         "flags",
         "report",
     } <= set(paths)
@@ -97,6 +98,22 @@ def test_export_musiceval_round_trip(mos_study, tmp_path):
     got = ds.clips.set_index("clip_id")
     pd.testing.assert_series_equal(got["MI"], means.loc[got.index, "MI"], check_names=False)
     assert ds.prompts["source"].eq("intent").all()
+
+
+def test_cli_export_with_audiomos_ids(mos_study, tmp_path):
+    """Issue 16: ``--ids audiomos`` ships a folder the official MusicEval tools read."""
+    from emoconvey.data.musiceval import check_compatibility
+
+    _run_sessions(mos_study, k=2)
+    study_dir = Path(mos_study.store.engine.url.database).parent
+    res = CliRunner().invoke(app, ["export", str(study_dir), "--out", str(tmp_path / "am"),
+                                   "--format", "musiceval", "--ids", "audiomos"])
+    assert res.exit_code == 0, res.output
+    assert check_compatibility(tmp_path / "am").empty
+    systems = pd.read_csv(tmp_path / "am" / "sets" / "systems.csv")
+    ds = load_musiceval(tmp_path / "am")
+    assert set(ds.systems) == set(systems["system_id"])
+    assert ds.clips["clip_id"].str.match(r"^audiomos2025-track1-S\d{3}_P\d{3}$").all()
 
 
 def test_cli_export_with_split_and_report(mos_study, tmp_path):

@@ -102,6 +102,7 @@ __all__ = [
     "EMOTION_CORRELATION_COLUMNS",
     "MOS_RATING_COLUMNS",
     "PAIRWISE_COLUMNS",
+    "RATER_EFFECT_COLUMNS",
     "SYSTEM_MOS_COLUMNS",
     "clip_mos",
     "holm_adjust",
@@ -111,6 +112,7 @@ __all__ = [
     "mos_ratings",
     "one_way_icc",
     "pairwise_mos_tests",
+    "rater_effects",
     "scale_correlation",
     "score_distribution",
     "system_mos",
@@ -172,6 +174,17 @@ AGREEMENT_COLUMNS = (
     "k",
 )
 """Columns of :func:`mos_agreement`."""
+
+RATER_EFFECT_COLUMNS = (
+    "scale",
+    "rater",
+    "n_ratings",
+    "mean_score",
+    "effect",
+    "effect_ci_low",
+    "effect_ci_high",
+)
+"""Columns of :func:`rater_effects`."""
 
 EMOTION_CORRELATION_COLUMNS = (
     "system",
@@ -756,6 +769,54 @@ def mos_agreement(
             | {k: icc[k] for k in AGREEMENT_COLUMNS[6:]}
         )
     return pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS))
+
+
+def rater_effects(
+    ratings: pd.DataFrame,
+    *,
+    scales: str | Sequence[str] | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Leniency or severity of each rater: mean deviation from the other raters.
+
+    For every rating :math:`x_{rc}` of rater :math:`r` on clip :math:`c` (of a clip
+    with at least two raters on the scale), the deviation from the mean of the *other*
+    raters of that clip, :math:`d_{rc} = x_{rc} - \\bar x_{c,-r}`; a rater's effect is
+    :math:`\\bar d_r`, with a Student-t interval :math:`\\bar d_r \\pm
+    t_{n_r - 1} s_{d_r} / \\sqrt{n_r}` (NaN with fewer than 2 deviations). Positive:
+    the rater scores higher than the others on the same clips (lenient). With MusicEval's
+    design (each clip rated by a different subset of raters) this leave-one-out contrast
+    is the rater effect the data identify (cf. the rater-mean model of Huang et al.,
+    2022, LDNet).
+
+    Returns
+    -------
+    DataFrame
+        :data:`RATER_EFFECT_COLUMNS`, one row per scale and rater (sorted);
+        ``n_ratings`` counts the ratings used, ``mean_score`` their mean.
+    """
+    confidence = check_confidence(confidence)
+    df = _check(ratings)
+    rows = []
+    for scale in _scales(df, scales):
+        part = df[df["scale"] == scale].astype({"score": float})
+        g = part.groupby("clip_id")["score"]
+        total, count = g.transform("sum"), g.transform("count")
+        part = part[count > 1]
+        dev = part["score"] - (total[count > 1] - part["score"]) / (count[count > 1] - 1)
+        part = part.assign(dev=dev)
+        for rater, d in part.groupby("rater", sort=True):
+            n = len(d)
+            mean = float(d["dev"].mean())
+            lo = hi = float("nan")
+            if n >= 2:
+                half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)
+                             * d["dev"].std(ddof=1) / np.sqrt(n))
+                lo, hi = mean - half, mean + half
+            rows.append({"scale": scale, "rater": rater, "n_ratings": n,
+                         "mean_score": float(d["score"].mean()), "effect": mean,
+                         "effect_ci_low": lo, "effect_ci_high": hi})
+    return pd.DataFrame(rows, columns=list(RATER_EFFECT_COLUMNS))
 
 
 # ----------------------------------------------------------------------------- pairwise

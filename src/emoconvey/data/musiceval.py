@@ -6,18 +6,23 @@ opinion score (MOS) scales: overall musical impression (``MI``) and textual alig
 
     <root>/
         sets/<split>_mos_list.txt      # "<clip id>.wav,MI,TA" per line, no header;
-                                       # MI and TA are the clip means
+                                       # MI and TA are the clip means; the full
+                                       # release's total_mos_list.txt is the union of
+                                       # the others
         prompt_info.txt                # tab-separated, header "id<TAB>text", one row
                                        # per prompt id (P001 ...); emoconvey may add a
                                        # third column "source" (manual, MusicCaps, ...)
-        demo_prompt_info.txt           # optional, tab-separated, header "id<TAB>text",
-                                       # keyed by the full clip file name: the prompts
-                                       # of systems only available as demo pages
-        system_mos/system_mos_<set>.csv  # "system,MI,TA" per line (optional header)
+        demo_prompt_info.txt           # tab-separated, header "id<TAB>text", keyed by
+                                       # the full clip file name: the prompts of systems
+                                       # only available as demo pages
+        system_mos/system_mos_<set>.csv  # "system,MI,TA" per line (optional header);
+                                       # the official scorer reads system_mos_phase1.csv
+        person_mos/<split>_person_mos.txt  # full release: "filename,rater_id,MI,TA"
+                                       # per rating pair, no header, integers 1-5
         wav/<clip id>.wav
-        individual_ratings.csv         # emoconvey's addition (the release lacks it):
-                                       # header "rater,clip_id,scale,score", one row per
-                                       # rating, integer scores 1-5
+        individual_ratings.csv         # emoconvey's form for ratings that are not
+                                       # complete MI+TA pairs: header
+                                       # "rater,clip_id,scale,score"
 
 A clip id is ``[<prefix>-]<system>_<prompt>``, e.g. ``audiomos2025-track1-S002_P044``:
 system ``S002``, prompt ``P044``. Neither the system nor the prompt part may contain
@@ -25,14 +30,20 @@ system ``S002``, prompt ``P044``. Neither the system nor the prompt part may con
 
 Every reader error is a :class:`~emoconvey.errors.DataValidationError` naming the file,
 the line (1-based, as an editor shows it) and the column (field) that is wrong.
-:func:`write_musiceval` writes what :func:`load_musiceval` reads byte for byte.
+:func:`write_musiceval` writes what :func:`load_musiceval` reads byte for byte (score
+decimals included). :func:`check_compatibility` says whether the official MusicEval /
+AudioMOS 2025 track-1 tools would read a folder as emoconvey does
+(:mod:`emoconvey.data.musiceval_compat`), and :func:`to_audiomos_ids` renames a data set
+so that they do.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 import shutil
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +51,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emoconvey.errors import DataValidationError, EmoconveyError
+from emoconvey.data.musiceval_compat import (
+    DEMO_SYSTEMS,
+    OFFICIAL_PREFIX,
+    PROBLEM_COLUMNS,
+    official_reading,
+)
+from emoconvey.errors import DataValidationError, DegenerateDataWarning, EmoconveyError
 
 __all__ = [
     "CLIP_COLUMNS",
@@ -54,11 +71,18 @@ __all__ = [
     "SCORE_MIN",
     "SYSTEM_MOS_COLUMNS",
     "MusicEvalDataset",
+    "check_compatibility",
     "clip_id_for",
     "load_musiceval",
     "parse_clip_id",
+    "prompt_texts",
+    "read_eval_list",
+    "read_system_mos",
+    "release_root",
     "split_by_prompt",
+    "system_mos_file",
     "system_mos_from_clips",
+    "to_audiomos_ids",
     "write_musiceval",
 ]
 
@@ -75,8 +99,14 @@ PROMPTS_FILE = "prompt_info.txt"
 DEMO_PROMPTS_FILE = "demo_prompt_info.txt"
 SYSTEM_MOS_DIR = "system_mos"
 SYSTEM_MOS_PREFIX = "system_mos_"
+OFFICIAL_SYSTEM_SET = "phase1"
+"""``system_mos/system_mos_phase1.csv`` is the file the official track-1 scorer reads."""
 WAV_DIR = "wav"
 RATINGS_FILE = "individual_ratings.csv"
+PERSON_MOS_DIR = "person_mos"
+PERSON_MOS_SUFFIX = "_person_mos.txt"
+TOTAL_LIST = f"total{MOS_LIST_SUFFIX}"
+SYSTEMS_FILE = "systems.csv"
 DEMO_SOURCE = "demo"
 
 CLIP_COLUMNS = ("clip_id", "system", "prompt_id", "MI", "TA", "split", "audio_file")
@@ -116,6 +146,14 @@ class MusicEvalDataset:
         or None when the folder has no ``individual_ratings.csv``.
     root : Path or None
         The folder it was read from.
+    total_order : tuple of str or None
+        Clip ids in the order of ``sets/total_mos_list.txt`` (the union of the split
+        lists in the full release), None when the folder has none; the writer then
+        writes one back.
+    score_decimals : int or None
+        The number of decimals every score of the mos lists and system files was written
+        with (``4.344000``: 6), so that the writer writes them the same way; None when
+        they differ (the writer then writes the shortest exact text).
     """
 
     clips: pd.DataFrame
@@ -123,6 +161,8 @@ class MusicEvalDataset:
     system_mos: pd.DataFrame
     ratings: pd.DataFrame | None = None
     root: Path | None = None
+    total_order: tuple[str, ...] | None = None
+    score_decimals: int | None = None
 
     @property
     def systems(self) -> list[str]:
@@ -217,6 +257,24 @@ def _fmt(value: float) -> str:
     return repr(float(value))
 
 
+def _tab_fields(line: str) -> list[str]:
+    """Tab-separated fields, ``"``-quoted ones unquoted as pandas' default reader does."""
+    if '"' not in line:
+        return line.split("\t")
+    return next(csv.reader([line], delimiter="\t", quotechar='"', doublequote=True))
+
+
+def _tab_field(text: str) -> str:
+    """``text`` as a tab-separated field that pandas' default reader reads back exactly.
+
+    A field beginning with ``"`` is quoted (``"`` doubled); others are written as they
+    are (a ``"`` inside an unquoted field is literal for pandas and :func:`_tab_fields`).
+    """
+    if text.startswith('"'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def _read_lines(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -287,6 +345,8 @@ def _read_mos_list(path: Path, split: str) -> list[dict]:
                 "split": split,
                 "audio_file": f"{WAV_DIR}/{clip_id}.wav",
                 "_where": (path, i),
+                "_text": fields[1].strip(),
+                "_text2": fields[2].strip(),
             }
         )
     return rows
@@ -312,7 +372,7 @@ def _read_prompt_table(path: Path, *, per_clip: bool) -> list[dict]:
     for i, raw in enumerate(lines[1:], start=2):
         if not raw.strip():
             continue
-        fields = raw.split("\t")
+        fields = _tab_fields(raw)
         if len(fields) != len(header):
             raise DataValidationError(
                 f"expected {len(header)} tab-separated fields, found {len(fields)}",
@@ -394,6 +454,7 @@ def _read_system_mos(path: Path, set_name: str) -> list[dict]:
                 "TA": _score(fields[2], path=path, line=i, column="TA"),
                 "set": set_name,
                 "_where": (path, i),
+                "_text": (fields[1], fields[2]),
             }
         )
     return rows
@@ -459,6 +520,153 @@ def _read_ratings(path: Path, known: set[str]) -> pd.DataFrame:
     )
 
 
+def _read_person_mos(path: Path, known: set[str]) -> list[dict]:
+    """``person_mos/<split>_person_mos.txt``: header-less ``filename,rater_id,MI,TA``."""
+    rows: list[dict] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, raw in enumerate(_read_lines(path), start=1):
+        if not raw.strip():
+            continue
+        fields = [f.strip() for f in raw.split(",")]
+        if len(fields) != 4:
+            raise DataValidationError(
+                f"expected 4 comma-separated fields 'filename,rater_id,MI,TA', found "
+                f"{len(fields)}", file=path, row=i,
+            )
+        name, rater = fields[0], fields[1]
+        clip = name[:-4] if name.endswith(".wav") else name
+        if clip not in known:
+            raise DataValidationError(
+                f"unknown clip {clip!r}: it is in no {SETS_DIR}/*{MOS_LIST_SUFFIX} file",
+                file=path, row=i, column="filename",
+            )
+        if not rater:
+            raise DataValidationError("expected a rater id", file=path, row=i, column="rater_id")
+        if (rater, clip) in seen:
+            raise DataValidationError(
+                f"rater {rater!r} scored clip {clip!r} twice (first on line "
+                f"{seen[(rater, clip)]}); expected one line per rater and clip",
+                file=path, row=i, column="rater_id",
+            )
+        seen[(rater, clip)] = i
+        for scale, text in zip(MOS_SCALES, fields[2:], strict=True):
+            score = _score(text, path=path, line=i, column=scale, integer=True)
+            rows.append({"rater": rater, "clip_id": clip, "scale": scale, "score": int(score)})
+    return rows
+
+
+def _ratings_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rater": pd.Series([r["rater"] for r in rows], dtype=object),
+            "clip_id": pd.Series([r["clip_id"] for r in rows], dtype=object),
+            "scale": pd.Series([r["scale"] for r in rows], dtype=object),
+            "score": pd.Series([r["score"] for r in rows], dtype=np.int64),
+        }
+    )
+
+
+def _decimals(tokens: list[str]) -> int | None:
+    """The number of decimals every token shares (``4.344000`` -> 6), else None."""
+    counts = {len(t.split(".")[1]) if re.fullmatch(r"\d+\.\d+", t) else -1 for t in tokens}
+    return counts.pop() if len(counts) == 1 and -1 not in counts else None
+
+
+def _read_all_lists(root: Path) -> tuple[list[dict], dict[str, tuple[Path, int]], list[str]]:
+    """Clips of every mos list; ``total_mos_list.txt`` beside others is their union."""
+    sets_dir = root / SETS_DIR
+    lists = sorted(sets_dir.glob(f"*{MOS_LIST_SUFFIX}")) if sets_dir.is_dir() else []
+    if not lists:
+        raise EmoconveyError(
+            f"{str(root)!r}: expected at least one {SETS_DIR}/<split>{MOS_LIST_SUFFIX} file "
+            "(a MusicEval-layout folder)"
+        )
+    total = [p for p in lists if p.name == TOTAL_LIST]
+    parts = [p for p in lists if p.name != TOTAL_LIST] or total
+    total = total if parts is not total else []
+    clip_rows: list[dict] = []
+    seen: dict[str, tuple[Path, int]] = {}
+    by_id: dict[str, dict] = {}
+    for path in parts:
+        for row in _read_mos_list(path, path.name[: -len(MOS_LIST_SUFFIX)]):
+            cid = row["clip_id"]
+            if cid in seen:
+                first_path, first_line = seen[cid]
+                raise DataValidationError(
+                    f"duplicated clip id {cid!r} (first in {first_path.name} line "
+                    f"{first_line}); expected each clip once across the split lists",
+                    file=row["_where"][0], row=row["_where"][1], column="clip",
+                )
+            seen[cid] = row["_where"]
+            by_id[cid] = row
+            clip_rows.append(row)
+    total_order: list[str] = []
+    for path in total:
+        for row in _read_mos_list(path, "total"):
+            cid = row["clip_id"]
+            total_order.append(cid)
+            if cid not in by_id:
+                seen[cid] = row["_where"]
+                by_id[cid] = row
+                clip_rows.append(row)
+            elif (by_id[cid]["MI"], by_id[cid]["TA"]) != (row["MI"], row["TA"]):
+                raise DataValidationError(
+                    f"clip {cid!r} has other scores than in {by_id[cid]['_where'][0].name}; "
+                    f"expected {TOTAL_LIST} to repeat the split lists",
+                    file=path, row=row["_where"][1], column="clip",
+                )
+    if not clip_rows:
+        raise DataValidationError(
+            "the mos lists hold no clips; expected lines '<clip id>.wav,MI,TA'", file=lists[0]
+        )
+    return clip_rows, seen, total_order
+
+
+def _read_prompt_files(root: Path, seen: Mapping[str, object]) -> tuple[list[dict], list[dict]]:
+    prompts_path = root / PROMPTS_FILE
+    if not prompts_path.is_file():
+        raise EmoconveyError(f"{str(root)!r}: {PROMPTS_FILE} is missing")
+    prompt_rows = _read_prompt_table(prompts_path, per_clip=False)
+    demo_path = root / DEMO_PROMPTS_FILE
+    demo_rows = _read_prompt_table(demo_path, per_clip=True) if demo_path.is_file() else []
+    for r in demo_rows:
+        if r["prompt_id"] not in seen:
+            warnings.warn(
+                f"{demo_path}, line {r['_where'][1]}: clip {r['prompt_id']!r} is in no "
+                f"{SETS_DIR}/*{MOS_LIST_SUFFIX} file; its prompt is kept but unused",
+                DegenerateDataWarning, stacklevel=3,
+            )
+    return prompt_rows, demo_rows
+
+
+def _read_system_files(root: Path, systems: set[str]) -> list[dict]:
+    sys_rows: list[dict] = []
+    sys_dir = root / SYSTEM_MOS_DIR
+    for path in sorted(sys_dir.glob("*.csv")) if sys_dir.is_dir() else []:
+        stem = path.stem
+        set_name = stem[len(SYSTEM_MOS_PREFIX):] if stem.startswith(SYSTEM_MOS_PREFIX) else stem
+        for r in _read_system_mos(path, set_name):
+            if r["system"] not in systems:
+                warnings.warn(
+                    f"{path}, line {r['_where'][1]}: system {r['system']!r} has no clip in "
+                    "the mos lists; its score is kept but scores nothing",
+                    DegenerateDataWarning, stacklevel=3,
+                )
+            sys_rows.append(r)
+    return sys_rows
+
+
+def _read_rating_files(root: Path, known: set[str]) -> pd.DataFrame | None:
+    person = sorted((root / PERSON_MOS_DIR).glob(f"*{PERSON_MOS_SUFFIX}"))
+    ratings_path = root / RATINGS_FILE
+    if person:
+        if ratings_path.is_file():
+            log.warning("%s: %s/ holds the individual ratings; %s is ignored", root,
+                        PERSON_MOS_DIR, RATINGS_FILE)
+        return _ratings_frame([r for p in person for r in _read_person_mos(p, known)])
+    return _read_ratings(ratings_path, known) if ratings_path.is_file() else None
+
+
 def load_musiceval(root: str | Path, *, check_audio: bool = False) -> MusicEvalDataset:
     """Read and validate a MusicEval-layout folder.
 
@@ -480,86 +688,31 @@ def load_musiceval(root: str | Path, *, check_audio: bool = False) -> MusicEvalD
         The folder or a required file is missing.
     DataValidationError
         A file is malformed (naming file, line and column): a score outside 1-5, a clip id
-        listed twice (in one or two mos lists), a clip whose prompt is in neither prompt
-        file, a system MOS for a system no clip has, a rating of an unknown clip.
+        listed twice (in one or two split lists, or with other scores in
+        ``total_mos_list.txt``), a clip whose prompt is in neither prompt file, a rating
+        of an unknown clip.
+
+    Warns
+    -----
+    DegenerateDataWarning
+        A demo prompt of a clip no list holds, or a system score of a system without
+        clips (the official tools accept both; the rows are kept).
     """
     root = Path(root)
     if not root.is_dir():
         raise EmoconveyError(f"MusicEval folder {str(root)!r} does not exist or is not a folder")
-    sets_dir = root / SETS_DIR
-    lists = sorted(sets_dir.glob(f"*{MOS_LIST_SUFFIX}")) if sets_dir.is_dir() else []
-    if not lists:
-        raise EmoconveyError(
-            f"{str(root)!r}: expected at least one {SETS_DIR}/<split>{MOS_LIST_SUFFIX} file "
-            "(a MusicEval-layout folder)"
-        )
-    clip_rows: list[dict] = []
-    seen: dict[str, tuple[Path, int]] = {}
-    for path in lists:
-        split = path.name[: -len(MOS_LIST_SUFFIX)]
-        for row in _read_mos_list(path, split):
-            cid = row["clip_id"]
-            if cid in seen:
-                first_path, first_line = seen[cid]
-                raise DataValidationError(
-                    f"duplicated clip id {cid!r} (first in {first_path.name} line "
-                    f"{first_line}); expected each clip once across all mos lists",
-                    file=row["_where"][0],
-                    row=row["_where"][1],
-                    column="clip",
-                )
-            seen[cid] = row["_where"]
-            clip_rows.append(row)
-    if not clip_rows:
-        raise DataValidationError(
-            "the mos lists hold no clips; expected lines '<clip id>.wav,MI,TA'", file=lists[0]
-        )
-
-    prompts_path = root / PROMPTS_FILE
-    if not prompts_path.is_file():
-        raise EmoconveyError(f"{str(root)!r}: {PROMPTS_FILE} is missing")
-    prompt_rows = _read_prompt_table(prompts_path, per_clip=False)
-    demo_path = root / DEMO_PROMPTS_FILE
-    demo_rows = _read_prompt_table(demo_path, per_clip=True) if demo_path.is_file() else []
+    clip_rows, seen, total_order = _read_all_lists(root)
+    prompt_rows, demo_rows = _read_prompt_files(root, seen)
     shared_ids = {r["prompt_id"] for r in prompt_rows}
     demo_ids = {r["prompt_id"] for r in demo_rows}
-    for r in demo_rows:
-        if r["prompt_id"] not in seen:
-            raise DataValidationError(
-                f"unknown clip {r['prompt_id']!r}: it is in no {SETS_DIR}/*{MOS_LIST_SUFFIX} file",
-                file=r["_where"][0],
-                row=r["_where"][1],
-                column="id",
-            )
     for r in clip_rows:
         if r["clip_id"] not in demo_ids and r["prompt_id"] not in shared_ids:
             raise DataValidationError(
                 f"unknown prompt {r['prompt_id']!r} of clip {r['clip_id']!r}: it is neither in "
                 f"{PROMPTS_FILE} nor is the clip in {DEMO_PROMPTS_FILE}",
-                file=r["_where"][0],
-                row=r["_where"][1],
-                column="clip",
+                file=r["_where"][0], row=r["_where"][1], column="clip",
             )
-
-    systems = {r["system"] for r in clip_rows}
-    sys_rows: list[dict] = []
-    sys_dir = root / SYSTEM_MOS_DIR
-    if sys_dir.is_dir():
-        for path in sorted(sys_dir.glob("*.csv")):
-            stem = path.stem
-            set_name = (
-                stem[len(SYSTEM_MOS_PREFIX) :] if stem.startswith(SYSTEM_MOS_PREFIX) else stem
-            )
-            for r in _read_system_mos(path, set_name):
-                if r["system"] not in systems:
-                    raise DataValidationError(
-                        f"unknown system {r['system']!r}: no clip in the mos lists is from it",
-                        file=path,
-                        row=r["_where"][1],
-                        column="system",
-                    )
-                sys_rows.append(r)
-
+    sys_rows = _read_system_files(root, {r["system"] for r in clip_rows})
     clips = pd.DataFrame([{k: r[k] for k in CLIP_COLUMNS} for r in clip_rows])
     clips = clips.astype({"MI": float, "TA": float})
     prompts = pd.DataFrame(
@@ -570,23 +723,64 @@ def load_musiceval(root: str | Path, *, check_audio: bool = False) -> MusicEvalD
         [{k: r[k] for k in SYSTEM_MOS_COLUMNS} for r in sys_rows],
         columns=list(SYSTEM_MOS_COLUMNS),
     ).astype({"MI": float, "TA": float})
-
-    ratings_path = root / RATINGS_FILE
-    ratings = _read_ratings(ratings_path, set(seen)) if ratings_path.is_file() else None
-
+    ratings = _read_rating_files(root, set(seen))
     if check_audio:
         for r in clip_rows:
             if not (root / r["audio_file"]).is_file():
                 raise DataValidationError(
                     f"audio file {r['audio_file']!r} is missing under {str(root)!r}",
-                    file=r["_where"][0],
-                    row=r["_where"][1],
-                    column="clip",
+                    file=r["_where"][0], row=r["_where"][1], column="clip",
                 )
     log.info("read %d MusicEval clips from %s", len(clips), root)
     return MusicEvalDataset(
-        clips=clips, prompts=prompts, system_mos=system_mos, ratings=ratings, root=root
+        clips=clips, prompts=prompts, system_mos=system_mos, ratings=ratings, root=root,
+        total_order=tuple(total_order) or None,
+        score_decimals=_decimals([t for r in clip_rows for t in (r["_text"], r["_text2"])]
+                                 + [t for r in sys_rows for t in r["_text"]]),
     )
+
+
+def system_mos_file(root: str | Path) -> Path | None:
+    """The system MOS file of a release that the official scorer would read.
+
+    ``system_mos/system_mos_phase1.csv`` when present, else the only ``*.csv`` of
+    ``system_mos/``; None when there is none (or several and no ``phase1``).
+    """
+    folder = Path(root) / SYSTEM_MOS_DIR
+    official = folder / f"{SYSTEM_MOS_PREFIX}{OFFICIAL_SYSTEM_SET}.csv"
+    if official.is_file():
+        return official
+    found = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    return found[0] if len(found) == 1 else None
+
+
+def read_system_mos(path: str | Path) -> pd.DataFrame:
+    """Read one ``system,MI,TA`` file (header optional).
+
+    Returns
+    -------
+    DataFrame
+        ``system``, ``MI``, ``TA``, ``set`` in file order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise EmoconveyError(f"system MOS file {str(path)!r} does not exist")
+    stem = path.stem
+    set_name = stem[len(SYSTEM_MOS_PREFIX):] if stem.startswith(SYSTEM_MOS_PREFIX) else stem
+    rows = _read_system_mos(path, set_name)
+    return pd.DataFrame(
+        [{k: r[k] for k in SYSTEM_MOS_COLUMNS} for r in rows], columns=list(SYSTEM_MOS_COLUMNS)
+    ).astype({"MI": float, "TA": float})
+
+
+def release_root(path: str | Path) -> Path | None:
+    """The release folder of a ``<root>/sets/<split>_mos_list.txt`` path (None otherwise)."""
+    path = Path(path)
+    if path.is_dir() and (path / SETS_DIR).is_dir():
+        return path
+    if path.parent.name == SETS_DIR and path.name.endswith(MOS_LIST_SUFFIX):
+        return path.parent.parent
+    return None
 
 
 # ----------------------------------------------------------------------------- splits
@@ -646,7 +840,9 @@ def split_by_prompt(
     return clips["prompt_id"].astype(str).map(assignment)
 
 
-def system_mos_from_clips(clips: pd.DataFrame, *, set_name: str = "all") -> pd.DataFrame:
+def system_mos_from_clips(
+    clips: pd.DataFrame, *, set_name: str = OFFICIAL_SYSTEM_SET
+) -> pd.DataFrame:
     """System MOS as the mean of the clip means of each system (MusicEval's definition).
 
     Returns
@@ -679,6 +875,7 @@ def write_musiceval(
     split: Mapping[str, float] | Mapping[str, str] | None = None,
     seed: int = 0,
     audio_from: str | Path | None = None,
+    ids: str = "keep",
 ) -> list[Path]:
     """Write ``dataset`` as a MusicEval-layout folder (see the module docstring).
 
@@ -694,12 +891,35 @@ def write_musiceval(
         Seed of the split by prompt.
     audio_from : str or Path, optional
         Folder to copy each clip's ``audio_file`` from (relative paths resolved there).
+    ids : {"keep", "audiomos"}, default "keep"
+        ``keep`` writes the dataset's clip ids; ``audiomos`` renames systems ``S002``,
+        ``S003``, ... and prompts ``P001``, ... (:func:`to_audiomos_ids`), writes the
+        mapping to ``sets/systems.csv`` and refuses to ship a folder the official tools
+        would misread.
 
     Returns
     -------
     list of Path
         The files written.
+
+    Notes
+    -----
+    ``demo_prompt_info.txt`` is always written (header only when no clip has a per-clip
+    prompt: the baseline opens it unconditionally). Scores are written with
+    ``dataset.score_decimals`` decimals when set (``4.344000`` stays ``4.344000``), else
+    as the shortest exact text. Individual ratings go to ``person_mos/`` when every
+    rater gave both MI and TA to each clip they rated, else to ``individual_ratings.csv``.
+    A prompt beginning with ``"`` is quoted so that pandas reads it back exactly. At the
+    end :func:`check_compatibility` runs on the folder: its problems are logged as
+    warnings with ``ids="keep"`` and raised with ``ids="audiomos"``.
     """
+    if ids not in ("keep", "audiomos"):
+        raise EmoconveyError(f"ids: expected 'keep' or 'audiomos', got {ids!r}")
+    mapping = None
+    audio_src = None
+    if ids == "audiomos" and isinstance(dataset, MusicEvalDataset):
+        audio_src = dataset.clips["audio_file"].tolist()
+        dataset, mapping = to_audiomos_ids(dataset)
     if not isinstance(dataset, MusicEvalDataset):
         raise EmoconveyError(f"dataset: expected a MusicEvalDataset, got {type(dataset).__name__}")
     clips = dataset.clips
@@ -737,20 +957,63 @@ def write_musiceval(
 
     root = Path(root)
     (root / SETS_DIR).mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    written = _write_lists(dataset, root, splits)
+    if mapping is not None:
+        path = root / SETS_DIR / SYSTEMS_FILE
+        mapping.to_csv(path, index=False, lineterminator="\n")
+        written.append(path)
+    written += _write_prompts(dataset.prompts, root)
+    written += _write_system_files(dataset, root)
+    if dataset.ratings is not None:
+        written += _write_ratings(dataset.ratings, root, dict(zip(clips["clip_id"], splits,
+                                                                   strict=True)))
+    if audio_from is not None:
+        src = audio_src if audio_src is not None else clips["audio_file"].tolist()
+        written += _copy_audio(src, clips["audio_file"].tolist(), Path(audio_from), root)
+    log.info("wrote %d MusicEval clips to %s", len(clips), root)
+    problems = check_compatibility(root)
+    if len(problems):
+        text = "; ".join(f"{r.file}: {r.problem}" for r in problems.head(5).itertuples())
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        if ids == "audiomos":
+            raise EmoconveyError(f"the official MusicEval tools would misread {root}: {text}{more}")
+        log.warning("the official MusicEval tools would misread %s (write with ids="
+                    "'audiomos' for a folder they read): %s%s", root, text, more)
+    return written
 
+
+def _fmt_score(value: float, decimals: int | None) -> str:
+    if decimals is not None:
+        text = f"{float(value):.{decimals}f}"
+        if float(text) == float(value):
+            return text
+    return _fmt(value)
+
+
+def _write_lists(dataset: MusicEvalDataset, root: Path, splits: pd.Series) -> list[Path]:
+    clips, dec = dataset.clips, dataset.score_decimals
     lines: dict[str, list[str]] = {}
+    by_id: dict[str, str] = {}
     for cid, mi, ta, s in zip(clips["clip_id"], clips["MI"], clips["TA"], splits, strict=True):
         parse_clip_id(str(cid))
-        lines.setdefault(str(s), []).append(
-            f"{_check_field(cid, what='clip id', sep=',')}.wav,{_fmt(mi)},{_fmt(ta)}\n"
-        )
+        line = (f"{_check_field(cid, what='clip id', sep=',')}.wav,{_fmt_score(mi, dec)},"
+                f"{_fmt_score(ta, dec)}\n")
+        by_id[str(cid)] = line
+        if not (dataset.total_order is not None and str(s) == "total"):
+            lines.setdefault(str(s), []).append(line)
+    if dataset.total_order is not None:
+        order = [c for c in dataset.total_order if c in by_id]
+        order += [c for c in by_id if c not in set(order)]
+        lines["total"] = [by_id[c] for c in order]
+    written = []
     for name, body in lines.items():
         path = root / SETS_DIR / f"{name}{MOS_LIST_SUFFIX}"
         path.write_text("".join(body), encoding="utf-8", newline="")
         written.append(path)
+    return written
 
-    prompts = dataset.prompts
+
+def _write_prompts(prompts: pd.DataFrame, root: Path) -> list[Path]:
     shared = prompts[~prompts["per_clip"].astype(bool)]
     per_clip = prompts[prompts["per_clip"].astype(bool)]
     with_source = shared["source"].notna().any()
@@ -760,66 +1023,241 @@ def write_musiceval(
     ):
         fields = [
             _check_field(pid, what="prompt id", sep="\t"),
-            _check_field(text, what=f"prompt {pid} text", sep="\t"),
+            _tab_field(_check_field(text, what=f"prompt {pid} text", sep="\t")),
         ]
         if with_source:
             src = (
                 "" if source is None or (isinstance(source, float) and np.isnan(source)) else source
             )
-            fields.append(_check_field(src, what=f"prompt {pid} source", sep="\t"))
+            fields.append(_tab_field(_check_field(src, what=f"prompt {pid} source", sep="\t")))
         out.append("\t".join(fields) + "\n")
     path = root / PROMPTS_FILE
     path.write_text("".join(out), encoding="utf-8", newline="")
-    written.append(path)
-    if len(per_clip):
-        out = ["id\ttext\n"]
-        for pid, text in zip(per_clip["prompt_id"], per_clip["text"], strict=True):
-            out.append(
-                f"{_check_field(pid, what='clip id', sep=chr(9))}.wav\t"
-                f"{_check_field(text, what=f'prompt of {pid}', sep=chr(9))}\n"
-            )
-        path = root / DEMO_PROMPTS_FILE
-        path.write_text("".join(out), encoding="utf-8", newline="")
+    demo = ["id\ttext\n"]
+    for pid, text in zip(per_clip["prompt_id"], per_clip["text"], strict=True):
+        demo.append(
+            f"{_check_field(pid, what='clip id', sep=chr(9))}.wav\t"
+            f"{_tab_field(_check_field(text, what=f'prompt of {pid}', sep=chr(9)))}\n"
+        )
+    demo_path = root / DEMO_PROMPTS_FILE
+    demo_path.write_text("".join(demo), encoding="utf-8", newline="")
+    return [path, demo_path]
+
+
+def _write_system_files(dataset: MusicEvalDataset, root: Path) -> list[Path]:
+    sm, dec = dataset.system_mos, dataset.score_decimals
+    if not len(sm):
+        return []
+    (root / SYSTEM_MOS_DIR).mkdir(exist_ok=True)
+    written = []
+    for set_name in pd.unique(sm["set"]):
+        part = sm[sm["set"] == set_name]
+        body = "".join(
+            f"{_check_field(s, what='system', sep=',')},{_fmt_score(mi, dec)},"
+            f"{_fmt_score(ta, dec)}\n"
+            for s, mi, ta in zip(part["system"], part["MI"], part["TA"], strict=True)
+        )
+        path = root / SYSTEM_MOS_DIR / f"{SYSTEM_MOS_PREFIX}{set_name}.csv"
+        path.write_text(body, encoding="utf-8", newline="")
         written.append(path)
-
-    sm = dataset.system_mos
-    if len(sm):
-        (root / SYSTEM_MOS_DIR).mkdir(exist_ok=True)
-        for set_name in pd.unique(sm["set"]):
-            part = sm[sm["set"] == set_name]
-            body = "".join(
-                f"{_check_field(s, what='system', sep=',')},{_fmt(mi)},{_fmt(ta)}\n"
-                for s, mi, ta in zip(part["system"], part["MI"], part["TA"], strict=True)
-            )
-            path = root / SYSTEM_MOS_DIR / f"{SYSTEM_MOS_PREFIX}{set_name}.csv"
-            path.write_text(body, encoding="utf-8", newline="")
-            written.append(path)
-
-    if dataset.ratings is not None:
-        r = dataset.ratings
-        body = [",".join(RATING_COLUMNS) + "\n"]
-        for rater, cid, scale, score in zip(
-            r["rater"], r["clip_id"], r["scale"], r["score"], strict=True
-        ):
-            body.append(
-                f"{_check_field(rater, what='rater', sep=',')},"
-                f"{_check_field(cid, what='clip id', sep=',')},"
-                f"{_check_field(scale, what='scale', sep=',')},{int(score)}\n"
-            )
-        path = root / RATINGS_FILE
-        path.write_text("".join(body), encoding="utf-8", newline="")
-        written.append(path)
-
-    if audio_from is not None:
-        src_root = Path(audio_from)
-        (root / WAV_DIR).mkdir(exist_ok=True)
-        for rel in clips["audio_file"]:
-            src = src_root / rel
-            if not src.is_file():
-                raise EmoconveyError(f"audio_from: {str(src)!r} does not exist")
-            dst = root / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-            written.append(dst)
-    log.info("wrote %d MusicEval clips to %s", len(clips), root)
     return written
+
+
+def _write_ratings(r: pd.DataFrame, root: Path, split_of: Mapping[str, str]) -> list[Path]:
+    """``person_mos/<split>_person_mos.txt`` when every pair has MI and TA, else the CSV."""
+    pairs: dict[tuple[str, str], dict[str, int]] = {}
+    for rater, cid, scale, score in zip(r["rater"], r["clip_id"], r["scale"], r["score"],
+                                        strict=True):
+        pairs.setdefault((str(rater), str(cid)), {})[str(scale)] = int(score)
+    if pairs and all(set(v) == set(MOS_SCALES) for v in pairs.values()):
+        (root / PERSON_MOS_DIR).mkdir(exist_ok=True)
+        files: dict[str, list[str]] = {}
+        for (rater, cid), sc in pairs.items():
+            files.setdefault(str(split_of.get(cid, "total")), []).append(
+                f"{_check_field(cid, what='clip id', sep=',')}.wav,"
+                f"{_check_field(rater, what='rater', sep=',')},{sc['MI']},{sc['TA']}\n"
+            )
+        written = []
+        for name, body in files.items():
+            path = root / PERSON_MOS_DIR / f"{name}{PERSON_MOS_SUFFIX}"
+            path.write_text("".join(body), encoding="utf-8", newline="")
+            written.append(path)
+        return written
+    body = [",".join(RATING_COLUMNS) + "\n"]
+    for rater, cid, scale, score in zip(r["rater"], r["clip_id"], r["scale"], r["score"],
+                                        strict=True):
+        body.append(
+            f"{_check_field(rater, what='rater', sep=',')},"
+            f"{_check_field(cid, what='clip id', sep=',')},"
+            f"{_check_field(scale, what='scale', sep=',')},{int(score)}\n"
+        )
+    path = root / RATINGS_FILE
+    path.write_text("".join(body), encoding="utf-8", newline="")
+    return [path]
+
+
+def _copy_audio(sources: list[str], targets: list[str], src_root: Path, root: Path) -> list[Path]:
+    (root / WAV_DIR).mkdir(exist_ok=True)
+    written = []
+    for rel, rel_dst in zip(sources, targets, strict=True):
+        src = src_root / rel
+        if not src.is_file():
+            raise EmoconveyError(f"audio_from: {str(src)!r} does not exist")
+        dst = root / rel_dst
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        written.append(dst)
+    return written
+
+
+# ----------------------------------------------------------------------------- official tools
+
+
+def to_audiomos_ids(dataset: MusicEvalDataset) -> tuple[MusicEvalDataset, pd.DataFrame]:
+    """The dataset with ids that the official MusicEval tools parse correctly.
+
+    Systems become ``S002``, ``S003``, ... in order of appearance, skipping the demo ids
+    :data:`~emoconvey.data.musiceval_compat.DEMO_SYSTEMS` (whose prompts the tools
+    would look up elsewhere); every distinct prompt text of a clip becomes a prompt
+    ``P001``, ``P002``, ... of ``prompt_info.txt`` (per-clip demo prompts included, with
+    source ``demo``); clip ids are ``audiomos2025-track1-<system>_<prompt>``.
+
+    Returns
+    -------
+    dataset : MusicEvalDataset
+        Renamed clips, prompts, system MOS (systems without clips dropped) and ratings.
+    systems : DataFrame
+        ``system_id`` (new) and ``system`` (original), written as ``sets/systems.csv``.
+    """
+    free = (f"S{n:03d}" for n in range(2, 1000) if f"S{n:03d}" not in DEMO_SYSTEMS)
+    sys_map = {s: next(free) for s in dataset.systems}
+    cp = dataset.clip_prompts()
+    per_clip = set(dataset.prompts.loc[dataset.prompts["per_clip"].astype(bool), "prompt_id"])
+    prompt_of: dict[tuple[str, str], str] = {}
+    prompt_rows, clip_map, new_prompt = [], {}, []
+    for cid, pid, text, source in zip(cp["clip_id"], cp["prompt_id"], cp["text"], cp["source"],
+                                      strict=True):
+        key = ("clip", cid) if cid in per_clip else ("shared", pid)
+        if key not in prompt_of:
+            prompt_of[key] = f"P{len(prompt_of) + 1:03d}"
+            prompt_rows.append({"prompt_id": prompt_of[key], "text": text,
+                                "source": source, "per_clip": False})
+        new_prompt.append(prompt_of[key])
+    clips = dataset.clips.copy()
+    clips["system"] = clips["system"].map(sys_map)
+    clips["prompt_id"] = new_prompt
+    clips["clip_id"] = [f"{OFFICIAL_PREFIX}{s}_{p}" for s, p in
+                        zip(clips["system"], clips["prompt_id"], strict=True)]
+    clip_map = dict(zip(dataset.clips["clip_id"], clips["clip_id"], strict=True))
+    clips["audio_file"] = [f"{WAV_DIR}/{c}.wav" for c in clips["clip_id"]]
+    sm = dataset.system_mos[dataset.system_mos["system"].isin(sys_map)].copy()
+    sm["system"] = sm["system"].map(sys_map)
+    ratings = None
+    if dataset.ratings is not None:
+        ratings = dataset.ratings.assign(clip_id=dataset.ratings["clip_id"].map(clip_map))
+    out = MusicEvalDataset(
+        clips=clips,
+        prompts=pd.DataFrame(prompt_rows, columns=list(PROMPT_COLUMNS)).astype(
+            {"per_clip": bool}),
+        system_mos=sm.reset_index(drop=True), ratings=ratings,
+        total_order=None if dataset.total_order is None else tuple(
+            clip_map[c] for c in dataset.total_order if c in clip_map),
+        score_decimals=dataset.score_decimals,
+    )
+    systems = pd.DataFrame({"system_id": list(sys_map.values()), "system": list(sys_map)})
+    return out, systems
+
+
+def check_compatibility(root: str | Path) -> pd.DataFrame:
+    """What the official MusicEval tools would misread in the folder ``root``.
+
+    Reads ``root`` as the AudioMOS 2025 track-1 baseline and the track-1 winner's
+    loaders do (:func:`emoconvey.data.musiceval_compat.official_reading`: file names
+    parsed by the literal prefix ``audiomos2025-track1-``, the first ``_`` and the first
+    ``.``; prompts through pandas, demo systems S001, S006, S013, S017, S018, S033 via
+    ``demo_prompt_info.txt``; system truth from ``system_mos/system_mos_phase1.csv``) and
+    compares each clip's system and prompt text with emoconvey's reading
+    (:func:`load_musiceval`).
+
+    Returns
+    -------
+    DataFrame
+        ``file``, ``line``, ``tool``, ``problem``: one row per problem (empty when the
+        official tools read the folder as emoconvey does).
+    """
+    root = Path(root)
+    clips, problems = official_reading(root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        ds = load_musiceval(root)
+    mine = ds.clip_prompts().set_index("clip_id")
+    rows = []
+    for r in clips.itertuples():
+        cid = r.name[:-4] if r.name.endswith(".wav") else r.name
+        if cid not in mine.index:
+            continue
+        if r.system != mine.at[cid, "system"]:
+            rows.append({"file": r.file, "line": r.line, "tool": "official tools",
+                         "problem": f"clip {cid!r}: system read as {r.system!r}, emoconvey "
+                                    f"reads {mine.at[cid, 'system']!r}"})
+        if r.text != mine.at[cid, "text"]:
+            rows.append({"file": r.file, "line": r.line, "tool": "official tools",
+                         "problem": f"clip {cid!r}: prompt text read as {r.text!r}, "
+                                    f"emoconvey reads {mine.at[cid, 'text']!r}"})
+    extra = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+    return pd.concat([problems, extra], ignore_index=True) if rows else problems
+
+
+def read_eval_list(path: str | Path) -> pd.DataFrame:
+    """An evaluation list (``eval_list.txt``: one clip id per line, no scores).
+
+    Lines may also be ``<name>.wav`` or carry scores (only the first field is used).
+
+    Returns
+    -------
+    DataFrame
+        ``clip_id`` and ``audio_file``: ``<release>/wav/<clip id>.wav`` for a list in
+        ``<release>/sets/``, else ``wav/<clip id>.wav`` beside the list (absolute).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise EmoconveyError(f"evaluation list {str(path)!r} does not exist")
+    root = path.parent.parent if path.parent.name == SETS_DIR else path.parent
+    ids = []
+    for i, raw in enumerate(_read_lines(path), start=1):
+        if not raw.strip():
+            continue
+        name = raw.split(",")[0].strip()
+        cid = name[:-4] if name.endswith(".wav") else name
+        if not cid:
+            raise DataValidationError("expected a clip id", file=path, row=i)
+        ids.append(cid)
+    if not ids:
+        raise DataValidationError("the list holds no clip id", file=path)
+    return pd.DataFrame({"clip_id": ids,
+                         "audio_file": [str((root / WAV_DIR / f"{c}.wav").resolve())
+                                        for c in ids]})
+
+
+def prompt_texts(clip_ids: list[str], prompts: str | Path) -> list[str | None]:
+    """The prompt text of each clip from a ``prompt_info.txt`` (and the
+    ``demo_prompt_info.txt`` beside it), by the official tools' rule.
+
+    A clip listed in ``demo_prompt_info.txt`` takes that text; every other clip the text
+    of its prompt id: the id without ``audiomos2025-track1-``, after the first ``_`` and
+    up to the next ``.``. None where neither file has it.
+    """
+    prompts = Path(prompts)
+    if not prompts.is_file():
+        raise EmoconveyError(f"--prompts: {str(prompts)!r} does not exist")
+    shared = {r["prompt_id"]: r["text"] for r in _read_prompt_table(prompts, per_clip=False)}
+    demo_path = prompts.parent / DEMO_PROMPTS_FILE
+    demo = ({r["prompt_id"]: r["text"] for r in _read_prompt_table(demo_path, per_clip=True)}
+            if demo_path.is_file() else {})
+    out: list[str | None] = []
+    for cid in clip_ids:
+        cid = cid[:-4] if cid.endswith(".wav") else cid
+        rest = cid.replace(OFFICIAL_PREFIX, "").split("_")
+        pid = rest[1].split(".")[0] if len(rest) > 1 else None
+        out.append(demo.get(cid, shared.get(pid) if pid is not None else None))
+    return out

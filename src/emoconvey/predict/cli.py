@@ -25,7 +25,13 @@ from emoconvey._validation import check_output_folder
 from emoconvey.console import console, friendly_errors, out
 from emoconvey.errors import EmoconveyError
 from emoconvey.predict.datasets import RatedClips
-from emoconvey.predict.metrics import METRIC_NAMES, read_scores, records_to_json, score_frames
+from emoconvey.predict.metrics import (
+    METRIC_NAMES,
+    read_scores,
+    records_to_json,
+    score_frames,
+    system_truth_table,
+)
 
 app = typer.Typer(
     help="Predict listener ratings from audio (train, run, score).", no_args_is_help=True
@@ -63,11 +69,21 @@ def score_cmd(
     ] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    system_truth: Annotated[
+        str, typer.Option("--system-truth", help="System-level truth: file (the release's "
+                          "system_mos_phase1.csv, as the official scorer; default when "
+                          "there is one) or clip-mean.")
+    ] = "auto",
+    system_mos: Annotated[
+        Path | None, typer.Option("--system-mos", help="System MOS file (system,MI,TA).")
+    ] = None,
 ) -> None:
     """MSE, LCC, SRCC, KTAU at utterance and system level (MusicEval / AudioMOS)."""
     with friendly_errors():
+        sys_truth = system_truth_table(truth, system_truth, system_mos=system_mos)
         table = score_frames(
-            read_scores(truth), read_scores(pred), split=truth.stem, n_boot=n_boot, seed=seed
+            read_scores(truth), read_scores(pred), split=truth.stem, n_boot=n_boot, seed=seed,
+            system_truth=sys_truth,
         )
     if as_json:
         sys.stdout.write(records_to_json(table) + "\n")
@@ -128,13 +144,14 @@ def _load_training_data(
 
 
 def _extractor_options(extractor: str, clap_model: str | None, clap_checkpoint: Path | None,
-                       workers: int | None) -> dict[str, object]:
+                       workers: int | None, seed: int = 0) -> dict[str, object]:
     opts: dict[str, object] = {}
     if extractor == "clap":
         if clap_model:
             opts["model"] = clap_model
         if clap_checkpoint is not None:
             opts["checkpoint"] = str(clap_checkpoint)
+            opts["seed"] = seed  # the crop of clips longer than LAION-CLAP's window
     elif extractor == "handcrafted" and workers is not None:
         opts["workers"] = workers
     return opts
@@ -165,7 +182,10 @@ def train_cmd(
     extractor: Annotated[
         str, typer.Option("--extractor", help="Audio representation (handcrafted, clap, ...).")
     ] = "handcrafted",
-    head: Annotated[str, typer.Option("--head", help="ridge or mlp.")] = "ridge",
+    head: Annotated[
+        str, typer.Option("--head", help="ridge, mlp or musiceval-baseline (the MusicEval "
+                          "baseline exactly: raw CLAP embeddings, affine heads, SGD).")
+    ] = "ridge",
     split: Annotated[
         str, typer.Option("--split", help="random, official, by-system or by-intent.")
     ] = "by-system",
@@ -189,8 +209,24 @@ def train_cmd(
         Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
     ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
+    system_truth: Annotated[
+        str, typer.Option("--system-truth", help="file (released system scores, the "
+                          "default when the data has them) or clip-mean.")
+    ] = "auto",
+    finetune_encoder: Annotated[
+        bool, typer.Option("--finetune-encoder", help="musiceval-baseline: fine-tune CLAP end "
+                           "to end with the heads, as the MusicEval baseline does.")
+    ] = False,
+    max_epochs: Annotated[
+        int, typer.Option("--max-epochs", help="--finetune-encoder: at most this many epochs "
+                          "(the baseline: 1000, patience 20).")
+    ] = 1000,
 ) -> None:
     """Train a predictor of listener ratings and report held-out agreement."""
+    if finetune_encoder:
+        _finetune(out_dir, musiceval, table, audio_root, extractor, head, clap_model,
+                  clap_checkpoint, seed, max_epochs)
+        return
     from emoconvey.predict.extractors import get_extractor
     from emoconvey.predict.model import DEFAULT_TEXT_TARGETS
     from emoconvey.predict.pipeline import train_predictor
@@ -200,7 +236,8 @@ def train_cmd(
         data = _load_training_data(audio_root, ratings, clips, intents, musiceval, table,
                                    targets)
         ext = get_extractor(
-            extractor, **_extractor_options(extractor, clap_model, clap_checkpoint, workers)
+            extractor, **_extractor_options(extractor, clap_model, clap_checkpoint, workers,
+                                            seed)
         )
         console.print(f"{data!r}", highlight=False)
         with _progress(f"{ext.id} features", len(data.clips)) as bar:
@@ -208,7 +245,7 @@ def train_cmd(
                 data, extractor=ext, head=head, split=split, seed=seed, folds=folds,
                 text_targets=tuple(text_targets) if text_targets else DEFAULT_TEXT_TARGETS,
                 n_boot=n_boot, cache_dir=cache_dir, progress=bar.advance,
-                on_stage=bar.stage, out=out_dir,
+                on_stage=bar.stage, out=out_dir, system_truth=system_truth,
             )
     console.print(
         f"features: {result.extracted} extracted, {len(data.clips) - result.extracted} "
@@ -216,6 +253,31 @@ def train_cmd(
     )
     out.print(_metrics_rich_table(result.metrics, f"held-out agreement ({split})"))
     console.print(f"model written to {out_dir}", highlight=False)
+
+
+def _finetune(out_dir: Path, musiceval: Path | None, table: Path | None,
+              audio_root: Path | None, extractor: str, head: str, clap_model: str | None,
+              clap_checkpoint: Path | None, seed: int, max_epochs: int) -> None:
+    from emoconvey.predict.extractors.clap import DEFAULT_CLAP_MODEL
+    from emoconvey.predict.finetune import finetune_baseline
+
+    with friendly_errors():
+        if head != "musiceval-baseline" or extractor != "clap" or clap_checkpoint is not None:
+            raise EmoconveyError(
+                "--finetune-encoder: needs --head musiceval-baseline --extractor clap and a "
+                "transformers CLAP (--clap-model), not --clap-checkpoint"
+            )
+        data = _load_training_data(audio_root, None, None, None, musiceval, table, None)
+        with _progress("fine-tuning CLAP (epochs)", 0) as bar:
+            model = finetune_baseline(
+                data, clap_model=clap_model or DEFAULT_CLAP_MODEL, out=out_dir, seed=seed,
+                max_epochs=max_epochs,
+                on_epoch=lambda e, loss: bar.stage(f"epoch {e}: dev loss {loss:.4f}"),
+            )
+    if model.metrics:
+        out.print(_metrics_rich_table(pd.DataFrame(model.metrics), "test agreement"))
+    console.print(f"model written to {out_dir} (best epoch {model.info['best_epoch']})",
+                  highlight=False)
 
 
 @app.command("run")
@@ -231,6 +293,10 @@ def run_cmd(
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
     ] = None,
+    prompts: Annotated[
+        Path | None, typer.Option("--prompts", help="MusicEval prompt_info.txt: prompt "
+                                  "texts for TA (demo_prompt_info.txt beside it too).")
+    ] = None,
 ) -> None:
     """Predict ratings of new clips with a trained model."""
     from emoconvey.predict.model import load_predictor
@@ -241,6 +307,10 @@ def run_cmd(
             raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
         predictor = load_predictor(model)
         clips_df = audio_manifest(audio)
+        if prompts is not None:
+            from emoconvey.data.musiceval import prompt_texts
+
+            clips_df["text"] = prompt_texts(clips_df["clip_id"].tolist(), prompts)
         with _progress("features", len(clips_df)) as bar:
             pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
                                  progress=bar.advance)
@@ -254,16 +324,24 @@ def run_cmd(
 
 
 def write_answer(pred: pd.DataFrame, path: Path, *, targets: tuple[str, ...]) -> None:
-    """Write the AudioMOS ``answer.txt``: ``wavID,MI,TA`` lines, ids without extension."""
+    """Write the AudioMOS ``answer.txt`` exactly as the track-1 baseline does.
+
+    One line ``<id>,<MI>,<TA>`` per clip: the id is the clip name cut at its first
+    ``.``, each score the text of its 32-bit float (``str(numpy.float32(x))``, the
+    baseline's model output type), in the order of ``pred``.
+    """
+    import numpy as np
+
     missing = [t for t in ("MI", "TA") if t not in targets]
     if missing:
         raise EmoconveyError(
             f"--format audiomos needs a model predicting MI and TA; this one predicts "
             f"{', '.join(targets)}"
         )
-    lines = [f"{cid},{mi:.6g},{ta:.6g}" for cid, mi, ta in
+    lines = [f"{str(cid).split('.')[0]},{np.float32(mi)!s},{np.float32(ta)!s}\n"
+             for cid, mi, ta in
              zip(pred["clip_id"], pred["MI"], pred["TA"], strict=True)]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("".join(lines))
 
 
 __all__ = ["app", "write_answer"]

@@ -17,6 +17,7 @@ target scores):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -70,12 +71,17 @@ class RatedClips:
         ``target -> (low, high)`` of the rating scale, used to clip predictions.
     source : str
         Where the data came from.
+    system_mos : DataFrame or None
+        Released system scores (``system`` plus target columns), e.g. a MusicEval
+        release's ``system_mos/system_mos_phase1.csv``: the system-level truth the
+        official scorer uses. None when the data has none.
     """
 
     clips: pd.DataFrame
     targets: tuple[str, ...]
     scales: dict[str, tuple[float, float]] = field(default_factory=dict)
     source: str = ""
+    system_mos: pd.DataFrame | None = None
 
     def data_hash(self) -> str:
         """SHA-256 over clip ids, systems and target values (the training data's identity)."""
@@ -95,6 +101,7 @@ class RatedClips:
             return RatedClips(
                 self.clips.loc[:, keep].copy(), targets,
                 {t: self.scales[t] for t in targets if t in self.scales}, self.source,
+                self.system_mos,
             )
         raise EmoconveyError(
             f"--targets: unknown target(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
@@ -326,14 +333,17 @@ def from_musiceval(root: str | Path, *, check: bool = True) -> RatedClips:
 
     Targets ``MI`` (overall musical impression) and ``TA`` (textual alignment), both on
     1-5; ``text`` is the clip's prompt (``demo_prompt_info.txt`` first, then
-    ``prompt_info.txt``); ``split`` the name of the ``sets/<split>_mos_list.txt`` file.
+    ``prompt_info.txt``); ``split`` the name of the ``sets/<split>_mos_list.txt`` file;
+    :attr:`RatedClips.system_mos` the release's system MOS file
+    (:func:`emoconvey.data.musiceval.system_mos_file`), when it has one.
     Read and validated by :func:`emoconvey.data.musiceval.load_musiceval` (errors name
     file, line and column).
     """
-    from emoconvey.data.musiceval import load_musiceval
+    from emoconvey.data.musiceval import load_musiceval, read_system_mos, system_mos_file
 
     root = Path(root)
     ds = load_musiceval(root)
+    sys_file = system_mos_file(root)
     clips = ds.clips
     texts = dict(zip(ds.clip_prompts()["clip_id"], ds.clip_prompts()["text"], strict=True))
     out = pd.DataFrame(
@@ -349,4 +359,7 @@ def from_musiceval(root: str | Path, *, check: bool = True) -> RatedClips:
     )
     out["text"] = [texts.get(c) for c in out["clip_id"]]
     scales = {"MI": (1.0, 5.0), "TA": (1.0, 5.0)}
-    return _finish(out, ["MI", "TA"], scales, str(root), check=check)
+    data = _finish(out, ["MI", "TA"], scales, str(root), check=check)
+    if sys_file is None:
+        return data
+    return dataclasses.replace(data, system_mos=read_system_mos(sys_file))

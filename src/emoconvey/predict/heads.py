@@ -10,12 +10,13 @@ model is loaded and applied with numpy/torch tensors only, never by unpickling.
   K-fold cross-validation (K = min(5, n), lowest mean squared error) over
   :math:`\\alpha \\in \\{10^{-3}, 10^{-2.5}, \\dots, 10^{5}\\}`; prediction
   :math:`\\hat y = z(x) W^\\top + b`.
-* ``mlp``: the MusicEval head (Liu et al., 2025; d -> 256 -> 64 -> targets) **with** ReLU
-  activations and dropout between the layers (the released head has none, making it a
-  single linear map), L1 loss as in MusicEval, Adam (lr 1e-3, batch 64; MusicEval uses
-  SGD lr 5e-4), targets standardised, early stopping on a seeded 15 % dev split
-  (patience 20 epochs, at most 300), the best dev epoch kept. Seeded: the same data and
-  seed give the same weights.
+* ``mlp``: emoconvey's non-linear variant of the MusicEval head shape (Liu et al., 2025;
+  d -> 256 -> 64 -> targets) with ReLU activations and dropout between the layers (the
+  released head has no activation at all), L1 loss, Adam (lr 1e-3, batch 64), inputs
+  and targets standardised, early stopping on a seeded 15 % dev split (patience 20
+  epochs, at most 300), the best dev epoch kept, predictions clipped to the scale.
+  Seeded: the same data and seed give the same weights. The baseline itself is
+  ``musiceval-baseline`` (:mod:`emoconvey.predict.baseline`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from emoconvey.errors import EmoconveyError
 from emoconvey.predict._threads import single_threaded
+from emoconvey.predict.baseline import BASELINE_KIND, MusicEvalBaselineHead
 
 __all__ = ["HEADS", "Head", "MLPHead", "RidgeHead", "head_from_arrays", "make_head"]
 
@@ -278,12 +280,15 @@ class MLPHead(Head):
         return head
 
 
-HEADS: dict[str, type[Head]] = {"ridge": RidgeHead, "mlp": MLPHead}
-"""Head kinds by name."""
+Head.register(MusicEvalBaselineHead)
+HEADS: dict[str, type[Head]] = {
+    "ridge": RidgeHead, "mlp": MLPHead, BASELINE_KIND: MusicEvalBaselineHead,  # type: ignore[dict-item]
+}
+"""Head kinds by name (``musiceval-baseline``: :mod:`emoconvey.predict.baseline`)."""
 
 
 def make_head(kind: str, *, seed: int = 0) -> Head:
-    """An unfitted head of ``kind`` (``ridge`` or ``mlp``)."""
+    """An unfitted head of ``kind`` (``ridge``, ``mlp`` or ``musiceval-baseline``)."""
     if kind not in HEADS:
         raise EmoconveyError(f"--head: unknown head {kind!r}; expected one of {', '.join(HEADS)}")
     return HEADS[kind](seed=seed)

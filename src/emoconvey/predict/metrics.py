@@ -4,8 +4,14 @@ The VoiceMOS / AudioMOS challenges (Huang et al., 2022; Liu et al., 2025, MusicE
 a predictor by four numbers, at two levels:
 
 * **utterance level**: over clips, truth :math:`y_i` and prediction :math:`\\hat y_i`;
-* **system level**: over systems, truth :math:`\\bar y_s` and prediction
-  :math:`\\bar{\\hat y}_s`, each the **mean over the system's clips**.
+* **system level**: over systems, prediction :math:`\\bar{\\hat y}_s` the **mean over the
+  system's clips**, truth :math:`\\bar y_s` either the mean over the system's scored clips
+  (``system_truth="clip-mean"``) or the system score of the release's file
+  ``system_mos/system_mos_phase1.csv`` (``system_truth="file"``), which is what the
+  official AudioMOS 2025 track-1 scorer uses; that file may average more clips (e.g.
+  train and dev) than the ones scored, so the two truths give different numbers. Every
+  record says which one it used (key ``system_truth``). The systems scored are those
+  with predicted clips, in sorted order, as in the official scorer.
 
 With :math:`n` pairs,
 
@@ -30,7 +36,7 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,12 +49,14 @@ from emoconvey.errors import DataValidationError, DegenerateDataWarning, Emoconv
 __all__ = [
     "METRIC_NAMES",
     "RECORD_KEYS",
+    "SYSTEM_TRUTHS",
     "metrics_table",
     "read_scores",
     "records_to_json",
     "score_frames",
     "score_predictions",
     "system_of",
+    "system_truth_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,7 +65,10 @@ METRIC_NAMES: tuple[str, ...] = ("MSE", "LCC", "SRCC", "KTAU")
 """The four challenge metrics, in the order every table uses."""
 
 RECORD_KEYS: tuple[str, ...] = ("target", "level", "split", "n", *METRIC_NAMES)
-"""Keys every metrics record has (CI keys come in addition)."""
+"""Keys every metrics record has (CI keys and ``system_truth`` come in addition)."""
+
+SYSTEM_TRUTHS: tuple[str, ...] = ("file", "clip-mean")
+"""Where system-level truth comes from: the release's system MOS file, or clip means."""
 
 _MUSICEVAL_ID = re.compile(r"^(?:audiomos2025-track1-)?(?P<system>[^_]+)_(?P<prompt>.+)$")
 _AUDIO_SUFFIX = re.compile(r"\.(?:wav|flac|mp3|ogg)$", re.IGNORECASE)
@@ -141,6 +152,7 @@ def score_predictions(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
+    system_truth: Mapping[str, float] | None = None,
 ) -> list[dict[str, object]]:
     """MSE, LCC, SRCC and KTAU of one target, utterance level and (with ``systems``) system level.
 
@@ -149,7 +161,8 @@ def score_predictions(
     y_true, y_pred : array-like of float
         Truth and prediction per clip, same length, finite.
     systems : array-like, optional
-        Each clip's system. System scores are the means over each system's clips.
+        Each clip's system. Predicted system scores are the means over each system's
+        clips; true ones too unless ``system_truth`` is given.
     target : str
         Name written into the records.
     split : str
@@ -160,12 +173,17 @@ def score_predictions(
         Confidence level of the percentile intervals.
     seed : int, default 0
         Seed of the bootstrap.
+    system_truth : mapping of str to float, optional
+        The true score of each system (e.g. from ``system_mos_phase1.csv``), used instead
+        of the clip means, as the official scorer does; every system with clips must
+        have one.
 
     Returns
     -------
     list of dict
         One record for ``level="utterance"`` and, with ``systems``, one for
-        ``level="system"``; keys :data:`RECORD_KEYS` plus CI bounds.
+        ``level="system"``; keys :data:`RECORD_KEYS`, ``system_truth`` (``"file"`` or
+        ``"clip-mean"``) and the CI bounds.
 
     Warns
     -----
@@ -193,6 +211,16 @@ def score_predictions(
             )
         frame = pd.DataFrame({"system": sys_arr.astype(str), "y": y, "p": p})
         means = frame.groupby("system", sort=True)[["y", "p"]].mean()
+        if system_truth is not None:
+            lacking = [s for s in means.index if s not in system_truth]
+            if lacking:
+                raise EmoconveyError(
+                    f"target {target!r}: no system truth for system(s) "
+                    f"{', '.join(map(repr, lacking[:3]))} (the system MOS file lists "
+                    f"{len(system_truth)} system(s)); use the clip means instead "
+                    "(--system-truth clip-mean)"
+                )
+            means["y"] = [float(system_truth[s]) for s in means.index]
         levels.append(("system", means["y"].to_numpy(), means["p"].to_numpy()))
     records: list[dict[str, object]] = []
     for level, yy, pp in levels:
@@ -205,7 +233,8 @@ def score_predictions(
                 stacklevel=2,
             )
         rec: dict[str, object] = {
-            "target": target, "level": level, "split": split, "n": len(yy), **point
+            "target": target, "level": level, "split": split, "n": len(yy), **point,
+            "system_truth": "clip-mean" if system_truth is None else "file",
         }
         rec.update(_bootstrap(yy, pp, n_boot=n_boot, seed=seed, ci=ci))
         records.append(rec)
@@ -213,9 +242,20 @@ def score_predictions(
 
 
 def system_of(clip_id: str) -> str | None:
-    """System of a clip id ``[audiomos2025-track1-]<system>_<rest>`` (None if no ``_``)."""
-    m = _MUSICEVAL_ID.match(_AUDIO_SUFFIX.sub("", Path(str(clip_id)).name))
-    return None if m is None else m.group("system")
+    """System of a clip id, by the one rule of :func:`emoconvey.data.musiceval.parse_clip_id`.
+
+    ``[<prefix>-]<system>_<prompt>`` gives ``<system>`` for any prefix (so metrics and
+    data agree); other ids with a ``_`` give the text before the first ``_`` (after
+    ``audiomos2025-track1-``); None when there is no ``_``.
+    """
+    from emoconvey.data.musiceval import parse_clip_id
+
+    name = _AUDIO_SUFFIX.sub("", Path(str(clip_id)).name)
+    try:
+        return parse_clip_id(name)[0]
+    except EmoconveyError:
+        m = _MUSICEVAL_ID.match(name)
+        return None if m is None else m.group("system")
 
 
 def _clip_key(values: pd.Series) -> pd.Series:
@@ -350,13 +390,17 @@ def score_frames(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int = 0,
+    system_truth: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score a prediction table against a truth table (both as from :func:`read_scores`).
 
     Clips are matched on ``clip_id``; the system is taken from the truth (then from the
     prediction). Every truth clip must have a prediction; predictions of clips absent
     from the truth are ignored (logged). System level is computed when every clip has a
-    system.
+    system; its truth is the clip means, or with ``system_truth`` (a table ``system``
+    plus one column per target, e.g. the release's ``system_mos_phase1.csv`` as read by
+    :func:`emoconvey.data.musiceval.read_system_mos`) that table, as the official
+    scorer does.
 
     Returns
     -------
@@ -398,13 +442,59 @@ def score_frames(
         log.warning("some clips have no system: scoring the utterance level only")
     records = []
     for t in targets:
+        truth_map = None
+        if system_truth is not None:
+            if t not in system_truth or "system" not in system_truth:
+                raise EmoconveyError(f"system_truth: expected columns 'system' and {t!r}")
+            truth_map = dict(zip(system_truth["system"].astype(str),
+                                 system_truth[t].astype(float), strict=True))
         records += score_predictions(
             merged[t].to_numpy(float),
             merged[f"{t}_pred"].to_numpy(float),
             system.to_numpy() if have_systems else None,
-            target=t, split=split, n_boot=n_boot, ci=ci, seed=seed,
+            target=t, split=split, n_boot=n_boot, ci=ci, seed=seed, system_truth=truth_map,
         )
     return metrics_table(records)
+
+
+def system_truth_table(
+    truth: str | Path, mode: str = "auto", *, system_mos: str | Path | None = None
+) -> pd.DataFrame | None:
+    """The system-level truth to score ``truth`` with (None: the clip means).
+
+    Parameters
+    ----------
+    truth : path
+        The truth file (e.g. ``<root>/sets/test_mos_list.txt``).
+    mode : {"auto", "file", "clip-mean"}
+        ``auto`` is ``file`` when ``system_mos`` is given or ``truth`` lies in a release
+        folder with a system MOS file (what the official scorer reads), else
+        ``clip-mean``.
+    system_mos : path, optional
+        The system MOS file; default the release's
+        (:func:`emoconvey.data.musiceval.system_mos_file`).
+    """
+    from emoconvey.data.musiceval import read_system_mos, release_root, system_mos_file
+
+    if mode not in ("auto", *SYSTEM_TRUTHS):
+        raise EmoconveyError(
+            f"--system-truth: expected file or clip-mean, got {mode!r}"
+        )
+    if mode == "clip-mean":
+        return None
+    path = Path(system_mos) if system_mos is not None else None
+    if path is None:
+        root = release_root(truth)
+        path = None if root is None else system_mos_file(root)
+    if path is None:
+        if mode == "file":
+            raise EmoconveyError(
+                f"--system-truth file: no system MOS file for {str(truth)!r} (expected "
+                "<release>/system_mos/system_mos_phase1.csv, or give --system-mos)"
+            )
+        return None
+    log.info("system-level truth from %s", path)
+    return read_system_mos(path)
 
 
 def metrics_table(records: Iterable[dict[str, object]]) -> pd.DataFrame:

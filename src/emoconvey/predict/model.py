@@ -32,6 +32,7 @@ import pandas as pd
 
 from emoconvey import __version__
 from emoconvey.errors import EmoconveyError
+from emoconvey.predict.baseline import BASELINE_KIND, train_baseline_heads
 from emoconvey.predict.datasets import RatedClips
 from emoconvey.predict.heads import Head, head_from_arrays, make_head
 from emoconvey.predict.metrics import metrics_table, records_to_json, score_predictions
@@ -83,7 +84,8 @@ class Predictor:
         return any(g.uses_text for g in self.groups)
 
     def predict(self, X: np.ndarray, T: np.ndarray | None = None) -> pd.DataFrame:
-        """Predicted scores, one column per target, clipped to each target's scale."""
+        """Predicted scores, one column per target, clipped to each target's scale
+        (except by heads with ``clip_output = False``, such as ``musiceval-baseline``)."""
         X = np.asarray(X, dtype=np.float64)
         out = pd.DataFrame(index=range(len(X)))
         for g in self.groups:
@@ -96,8 +98,9 @@ class Predictor:
             else:
                 feats = X
             pred = g.head.predict(feats)
+            clip = getattr(g.head, "clip_output", True)  # the MusicEval baseline: unclipped
             for j, t in enumerate(g.targets):
-                lo, hi = self.scales.get(t, (-np.inf, np.inf))
+                lo, hi = self.scales.get(t, (-np.inf, np.inf)) if clip else (-np.inf, np.inf)
                 out[t] = np.clip(pred[:, j], lo, hi)
         return out[list(self.targets)]
 
@@ -205,14 +208,27 @@ def _groups_for(
 
 def _fit_groups(
     data_Y: pd.DataFrame, X: np.ndarray, T: np.ndarray | None, *, head: str, seed: int,
-    text_targets: Sequence[str],
+    text_targets: Sequence[str], dev: np.ndarray | None = None,
 ) -> list[HeadGroup]:
+    spec = _groups_for(list(data_Y.columns), text_targets, T is not None)
+    if head == BASELINE_KIND:  # all groups trained together, early stopping on ``dev``
+        heads = train_baseline_heads(
+            [np.hstack([X, T]) if uses_text else X for _, _, uses_text in spec],  # type: ignore[list-item]
+            [data_Y[list(targets)].to_numpy(float) for _, targets, _ in spec],
+            dev=dev, seed=seed,
+        )
+        return [HeadGroup(n, t, u, h) for (n, t, u), h in zip(spec, heads, strict=True)]  # type: ignore[arg-type]
     groups = []
-    for name, targets, uses_text in _groups_for(list(data_Y.columns), text_targets, T is not None):
+    for name, targets, uses_text in spec:
         feats = np.hstack([X, T]) if uses_text else X  # type: ignore[list-item]
         h = make_head(head, seed=seed).fit(feats, data_Y[list(targets)].to_numpy(float))
         groups.append(HeadGroup(name, targets, uses_text, h))
     return groups
+
+
+def _official_dev(data: RatedClips, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` are in the official ``dev`` list (early stopping of the baseline)."""
+    return data.clips["split"].iloc[rows].astype(str).eq("dev").to_numpy()
 
 
 def _check_features(data: RatedClips, X: np.ndarray, T: np.ndarray | None) -> None:
@@ -251,7 +267,7 @@ def fit_predictor(
     idx = np.arange(len(X)) if rows is None else np.asarray(rows)
     Y = data.clips[list(data.targets)].iloc[idx].reset_index(drop=True)
     groups = _fit_groups(Y, X[idx], None if T is None else T[idx], head=head, seed=seed,
-                         text_targets=text_targets)
+                         text_targets=text_targets, dev=_official_dev(data, idx))
     base_info = {
         "source": data.source,
         "n_clips": len(idx),
@@ -262,6 +278,22 @@ def fit_predictor(
     base_info.update(info or {})
     return Predictor(extractor=extractor, head_kind=head, groups=groups,
                      targets=tuple(data.targets), scales=dict(data.scales), info=base_info)
+
+
+def _system_truth(data: RatedClips, mode: str) -> dict[str, dict[str, float]] | None:
+    """Per target, the released system score of each system (None: clip means)."""
+    if mode not in ("auto", "file", "clip-mean"):
+        raise EmoconveyError(f"--system-truth: expected file or clip-mean, got {mode!r}")
+    table = data.system_mos
+    if mode == "clip-mean" or (mode == "auto" and table is None):
+        return None
+    if table is None:
+        raise EmoconveyError(
+            "--system-truth file: the data has no system scores (a MusicEval release "
+            "with system_mos/system_mos_phase1.csv)"
+        )
+    return {t: dict(zip(table["system"].astype(str), table[t].astype(float), strict=True))
+            for t in data.targets if t in table}
 
 
 def cross_validate(
@@ -276,8 +308,14 @@ def cross_validate(
     folds: int = 5,
     shuffle_labels: bool = False,
     n_boot: int = 1000,
+    system_truth: str = "auto",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out metrics of ``head`` on ``split``.
+
+    ``system_truth`` picks the system-level truth: ``file`` (the released system scores
+    :attr:`RatedClips.system_mos`, as the official MusicEval scorer), ``clip-mean`` (the
+    mean of each system's held-out clips) or ``auto`` (``file`` when the data has
+    them). Each record names the one used (``system_truth``).
 
     Every fold trains on its training clips and predicts its test clips; the metrics
     (:func:`~emoconvey.predict.metrics.score_predictions`) are computed once over all the
@@ -297,6 +335,7 @@ def cross_validate(
     """
     X = np.asarray(X, dtype=np.float64)
     _check_features(data, X, T)
+    sys_truth = _system_truth(data, system_truth)
     fold_list = make_folds(data.clips, split, seed=seed, k=folds)
     targets = list(data.targets)
     Y = data.clips[targets].reset_index(drop=True)
@@ -313,7 +352,8 @@ def cross_validate(
             )
         y_train = Y_fit.iloc[fold.train].reset_index(drop=True)
         groups = _fit_groups(y_train, X[fold.train], None if T is None else T[fold.train],
-                             head=head, seed=seed, text_targets=text_targets)
+                             head=head, seed=seed, text_targets=text_targets,
+                             dev=_official_dev(data, fold.train))
         model = Predictor({}, head, groups, tuple(targets), dict(data.scales))
         pred = model.predict(X[fold.test], None if T is None else T[fold.test])
         part = data.clips.iloc[fold.test][["clip_id", "system", *targets]].reset_index(drop=True)
@@ -328,5 +368,6 @@ def cross_validate(
         records += score_predictions(
             heldout[t].to_numpy(float), heldout[f"{t}_pred"].to_numpy(float),
             heldout["system"].to_numpy(), target=t, split=name, n_boot=n_boot, seed=seed,
+            system_truth=None if sys_truth is None else sys_truth[t],
         )
     return metrics_table(records), heldout

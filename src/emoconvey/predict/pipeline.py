@@ -90,13 +90,16 @@ def train_predictor(
     progress: Callable[[int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
     out: str | Path | None = None,
+    system_truth: str = "auto",
 ) -> TrainResult:
     """Extract features, evaluate on ``split`` and fit the model to save.
 
     The held-out metrics come from :func:`~emoconvey.predict.model.cross_validate`. The
     saved model is then fitted on the training part of a single split (``random``,
     ``official``), or on all the clips after a K-fold split (``by-system``,
-    ``by-intent``). With ``out`` the model folder is written there. ``progress(k)`` is
+    ``by-intent``). ``system_truth`` as in
+    :func:`~emoconvey.predict.model.cross_validate`. With ``out`` the model folder is
+    written there. ``progress(k)`` is
     called as files are featurised, ``on_stage(text)`` when a stage begins.
     """
     from emoconvey.predict.heads import HEADS
@@ -120,7 +123,7 @@ def train_predictor(
         on_stage(f"cross-validating {head} ({split}, {len(fold_list)} fold(s))")
     metrics, heldout = cross_validate(
         data, X, T, split=split, head=head, text_targets=text_targets, seed=seed, folds=folds,
-        n_boot=n_boot,
+        n_boot=n_boot, system_truth=system_truth,
     )
     rows = fold_list[0].train if len(fold_list) == 1 else None
     if on_stage is not None:
@@ -141,7 +144,10 @@ def train_predictor(
 def audio_manifest(audio: str | Path) -> pd.DataFrame:
     """Clips to predict: every audio file under a folder, or a CSV manifest.
 
-    A folder gives ``audio_file`` (absolute), ``clip_id``, ``system`` (the sub-folder
+    A ``.txt`` file is a MusicEval evaluation list (``eval_list.txt``, one clip id per
+    line; audio in the release's ``wav/``, see
+    :func:`emoconvey.data.musiceval.read_eval_list`). A folder gives ``audio_file``
+    (absolute), ``clip_id``, ``system`` (the sub-folder
     for ``<system>/<clip>.wav`` and ``music_clips/<system>/<clip>.wav``, else parsed from
     ``<system>_<rest>``) and ``intent`` (from AImoclips-style names
     ``<system>_<intent>_<n>``). A CSV needs ``audio_file`` (relative to the CSV's folder)
@@ -151,7 +157,13 @@ def audio_manifest(audio: str | Path) -> pd.DataFrame:
     from emoconvey.intents import aimoclips_intents
 
     audio = Path(audio)
-    if audio.is_dir():
+    if audio.is_file() and audio.suffix.lower() == ".txt":
+        from emoconvey.data.musiceval import read_eval_list
+
+        df = read_eval_list(audio)
+        df["system"] = df["clip_id"].map(system_of)
+        df["text"] = None
+    elif audio.is_dir():
         files = sorted(p for p in audio.rglob("*") if p.suffix.lower() in _AUDIO_EXT)
         if not files:
             raise EmoconveyError(f"--audio: no .wav/.flac/.mp3/.ogg file under {str(audio)!r}")

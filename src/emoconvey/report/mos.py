@@ -4,7 +4,9 @@
 
 * a MusicEval-layout folder (:mod:`emoconvey.data.musiceval`: the release, or
   ``emoconvey survey export --format musiceval``): a MOS-only report; with the individual
-  ratings (``individual_ratings.csv``) it has score distributions and rater agreement,
+  ratings (the full release's ``person_mos/<split>_person_mos.txt``, or emoconvey's
+  ``individual_ratings.csv``) it has score distributions, rater agreement and rater
+  effects,
   with clip means only (the public release) the tables that clip means allow; or
 * an AImoclips-format export of a study that also had MOS scales
   (``ratings_metadata.csv`` + ``extra_ratings.csv``, ``overall_impression`` read as
@@ -83,6 +85,8 @@ MOS_TABLES: dict[str, str] = {
     "mos_system_correlation": "Correlation between the two scales over the clips of each system.",
     "mos_agreement": "Rater agreement per scale: Krippendorff's alpha (interval, ordinal) "
     "and one-way ICC(1), ICC(1,k).",
+    "mos_rater_effects": "Each rater's mean deviation from the other raters of the same "
+    "clips (positive: lenient), with a 95 % t interval.",
     "mos_pairwise": "Every pair of systems: Welch t test on clip means, Holm-adjusted p.",
     "mos_emotion": "Quality (MI) against emotion conveyance (distance to the intent in the "
     "valence-arousal plane) per system and across systems.",
@@ -286,6 +290,7 @@ def analyse_mos(
                 tables["mos_correlation"] = M.scale_correlation(clips=clips)
         if ratings is not None:
             tables["mos_agreement"] = M.mos_agreement(ratings)
+            tables["mos_rater_effects"] = M.rater_effects(ratings, confidence=confidence)
             tables["mos_pairwise"] = M.pairwise_mos_tests(ratings)
         else:
             tables["mos_pairwise"] = M.pairwise_mos_tests(clips=clips)

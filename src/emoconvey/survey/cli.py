@@ -203,12 +203,16 @@ def export(
         typer.Option(help="musiceval: seeded split by prompt, e.g. train=0.8,dev=0.1,test=0.1"),
     ] = None,
     seed: Annotated[int, typer.Option(help="musiceval: seed of --split.")] = 0,
+    ids: Annotated[
+        str, typer.Option(help="musiceval: keep (emoconvey ids) or audiomos (S002/P001 ids "
+                          "the official MusicEval tools read; map in sets/systems.csv).")
+    ] = "keep",
 ) -> None:
     """Write ratings/clips/intents CSVs (AImoclips format), demographics and QC report."""
     from emoconvey.survey.export import export_contacts, export_study
 
     if fmt == "musiceval":
-        _export_musiceval(study_dir, out, drop_flagged, db, split, seed)
+        _export_musiceval(study_dir, out, drop_flagged, db, split, seed, ids)
         return
     with friendly_errors():
         if fmt != "aimoclips":
@@ -240,7 +244,8 @@ def _open_existing(study_dir: Path, db: str | None, *, hint: str = "") -> OpenSt
 
 
 def _export_musiceval(
-    study_dir: Path, out: Path, drop_flagged: bool, db: str | None, split: str | None, seed: int
+    study_dir: Path, out: Path, drop_flagged: bool, db: str | None, split: str | None, seed: int,
+    ids: str = "keep",
 ) -> None:
     from emoconvey.survey.musiceval import export_musiceval, parse_split
 
@@ -251,14 +256,15 @@ def _export_musiceval(
             from emoconvey.survey.mos_study import export_mos_study
 
             paths = export_mos_study(mos, out, drop_invalid=drop_flagged, split=weights,
-                                     seed=seed)
+                                     seed=seed, ids=ids)
             mos.engine.dispose()
             for kind, path in paths.items():
                 typer.echo(f"{kind}: {path}")
             typer.echo(f"analyse with: emoconvey report --mos {out}")
             return
         study = _open_existing(study_dir, db)
-        paths = export_musiceval(study, out, drop_flagged=drop_flagged, split=weights, seed=seed)
+        paths = export_musiceval(study, out, drop_flagged=drop_flagged, split=weights, seed=seed,
+                                 ids=ids)
         study.store.engine.dispose()
     for kind, path in paths.items():
         typer.echo(f"{kind}: {path}")

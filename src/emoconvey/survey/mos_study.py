@@ -650,6 +650,7 @@ def export_mos_study(
     drop_invalid: bool = False,
     split: dict[str, float] | None = None,
     seed: int = 0,
+    ids: str = "keep",
 ) -> dict[str, Path]:
     """Write the study's ratings in the MusicEval layout, plus ``invalid_raters.csv``
     and ``study_report.md`` (who failed which quality probe, and whether they were
@@ -697,7 +698,7 @@ def export_mos_study(
         clips=clips, prompts=prompts, system_mos=system_mos_from_clips(clips), ratings=ratings
     )
     out = Path(out)
-    written = write_musiceval(ds, out, split=split, seed=seed)
+    written = write_musiceval(ds, out, split=split, seed=seed, ids=ids)
     paths = {p.relative_to(out).as_posix(): p for p in written}
     paths["invalid"] = out / "invalid_raters.csv"
     inv.to_csv(paths["invalid"], index=False)

@@ -209,6 +209,7 @@ def export_musiceval(
     split: Mapping[str, float] | None = None,
     seed: int = 0,
     prefix: str = "emoconvey",
+    ids: str = "keep",
 ) -> dict[str, Path]:
     """Export a study in the MusicEval layout (see the module docstring).
 
@@ -223,6 +224,9 @@ def export_musiceval(
         default one ``total`` split.
     seed : int, default 0
     prefix : str, default "emoconvey"
+    ids : {"keep", "audiomos"}, default "keep"
+        ``audiomos``: ids the official MusicEval tools read (``S002``..., ``P001``...,
+        mapping in ``sets/systems.csv``); see :func:`emoconvey.data.musiceval.write_musiceval`.
 
     Returns
     -------
@@ -235,7 +239,7 @@ def export_musiceval(
     with tempfile.TemporaryDirectory() as tmp:
         paths = export_study(study, tmp, drop_flagged=drop_flagged)
         ds = musiceval_from_export(tmp, prefix=prefix)
-        written = write_musiceval(ds, out, split=split, seed=seed)
+        written = write_musiceval(ds, out, split=split, seed=seed, ids=ids)
         result = {p.relative_to(out).as_posix(): p for p in written}
         for kind in ("flags", "report"):
             if kind in paths:

@@ -19,6 +19,7 @@ Two back ends:
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -30,6 +31,9 @@ from emoconvey.predict.extractors.base import Extractor, load_audio
 __all__ = ["DEFAULT_CLAP_MODEL", "ClapExtractor"]
 
 log = logging.getLogger(__name__)
+
+LAION_WINDOW_S = 10.0
+"""LAION-CLAP's audio window (seconds): longer clips are cropped to it."""
 
 DEFAULT_CLAP_MODEL = "laion/larger_clap_music"
 """The transformers CLAP checkpoint used by default (LAION, trained with music)."""
@@ -59,6 +63,13 @@ class ClapExtractor(Extractor):
         torch device (default: CUDA when available, else CPU).
     batch_size : int, default 8
         Clips per forward pass.
+    seed : int, default 0
+        Seed of the crop of clips longer than LAION-CLAP's 10-s window (``checkpoint``
+        only): each such clip is cropped to a window starting at a sample drawn from
+        ``numpy.random.default_rng([seed, crc32(file name)])`` before it reaches
+        ``laion_clap`` (which would otherwise crop at random from NumPy's global,
+        unseeded generator), so embeddings are reproducible and do not depend on the
+        order of the clips.
     """
 
     id = "clap"
@@ -73,6 +84,7 @@ class ClapExtractor(Extractor):
         amodel: str = "HTSAT-base",
         device: str | None = None,
         batch_size: int = 8,
+        seed: int = 0,
     ) -> None:
         if isinstance(batch_size, bool) or int(batch_size) < 1:
             raise EmoconveyError(f"batch_size: expected a positive integer, got {batch_size!r}")
@@ -81,6 +93,7 @@ class ClapExtractor(Extractor):
         self.amodel = amodel
         self.device = device
         self.batch_size = int(batch_size)
+        self.seed = int(seed)
         self._model = None
         self._processor = None
         self._laion = None
@@ -99,7 +112,7 @@ class ClapExtractor(Extractor):
 
     def options(self) -> dict[str, object]:
         if self.checkpoint is not None:
-            return {"checkpoint": self.checkpoint, "amodel": self.amodel}
+            return {"checkpoint": self.checkpoint, "amodel": self.amodel, "seed": self.seed}
         return {"model": self.model_name}
 
     # ----------------------------------------------------------------- loading
@@ -154,7 +167,10 @@ class ClapExtractor(Extractor):
         sr = self.sample_rate
         rows: list[np.ndarray] = []
         for start in range(0, len(paths), self.batch_size):
-            batch = [load_audio(p, sr) for p in paths[start:start + self.batch_size]]
+            names = paths[start:start + self.batch_size]
+            batch = [load_audio(p, sr) for p in names]
+            if self._laion is not None:
+                batch = [self._crop(y, p, sr) for y, p in zip(batch, names, strict=True)]
             with torch.inference_mode():
                 if self._laion is not None:
                     emb = np.vstack([
@@ -179,6 +195,15 @@ class ClapExtractor(Extractor):
             if progress is not None:
                 progress(len(batch))
         return np.vstack(rows) if rows else np.zeros((0, 0), np.float32)
+
+    def _crop(self, y: np.ndarray, path: str, sr: int) -> np.ndarray:
+        """A seeded :data:`LAION_WINDOW_S` window of a longer clip (see ``seed``)."""
+        window = round(LAION_WINDOW_S * sr)
+        if len(y) <= window:
+            return y
+        key = zlib.crc32(Path(str(path)).name.encode("utf-8"))
+        start = int(np.random.default_rng([self.seed, key]).integers(0, len(y) - window + 1))
+        return y[start:start + window]
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         import torch
