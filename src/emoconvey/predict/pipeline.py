@@ -98,12 +98,11 @@ def train_predictor(
     ``by-intent``). With ``out`` the model folder is written there. ``progress(k)`` is
     called as files are featurised, ``on_stage(text)`` when a stage begins.
     """
-    from emoconvey.predict.heads import HEADS
+    from emoconvey.predict.heads import get_head_class
     from emoconvey.predict.splits import make_folds
 
     # Check every option before the (long) extraction.
-    if head not in HEADS:
-        raise EmoconveyError(f"--head: unknown head {head!r}; expected one of {', '.join(HEADS)}")
+    get_head_class(head)
     fold_list = make_folds(data.clips, split, seed=seed, k=folds)
     ext = get_extractor(extractor) if isinstance(extractor, str) else extractor
     use_text = ext.supports_text and any(t in text_targets for t in data.targets)
