@@ -47,6 +47,8 @@ class Extractor(ABC):
     id: str = ""
     version: str = "1"
     supports_text: bool = False
+    frame_level: bool = False
+    """Whether the extractor also gives frames (see :mod:`.frames`)."""
 
     def options(self) -> dict[str, object]:
         """JSON-serialisable options that change the features (part of the cache key)."""
