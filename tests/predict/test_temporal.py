@@ -11,7 +11,7 @@ from emoconvey.errors import EmoconveyError, NotFittedError
 from emoconvey.predict.heads import EnsembleHead, head_from_arrays, make_head
 from emoconvey.predict.sequences import Sequences
 
-FAST = {"d_model": 16, "n_heads": 2, "n_layers": 1, "max_epochs": 60, "patience": 60,
+FAST = {"d_model": 16, "n_heads": 2, "n_layers": 1, "max_epochs": 40, "patience": 40,
         "dropout": 0.0, "lr": 3e-3}
 
 
@@ -46,7 +46,7 @@ def _order_task(n: int, seed: int = 0, text: bool = False) -> tuple[Sequences, n
 def test_temporal_learns_when_things_happen(loss: str, tmp_path: Path) -> None:
     from safetensors.numpy import load_file, save_file
 
-    X, Y = _order_task(160)
+    X, Y = _order_task(128)
     Xt, Yt = _order_task(40, seed=1)
     head = make_head("temporal", seed=2, loss=loss, **FAST)
     assert head.sequence_input and head.get_params()["loss"] == loss
@@ -98,3 +98,50 @@ def test_temporal_errors() -> None:
         make_head("temporal").fit(X[np.arange(3)], Y[:3])
     with pytest.raises(EmoconveyError, match="not divisible"):
         make_head("temporal", d_model=10, n_heads=4)
+
+
+def test_pipeline_text_target_through_cross_attention(tmp_path: Path) -> None:
+    """train_predictor/run_predictor with a frame extractor and a RoBERTa text encoder."""
+    import pandas as pd
+    from tiny_frames import build_tiny_roberta
+
+    from emoconvey.predict.datasets import from_table
+    from emoconvey.predict.extractors import get_extractor
+    from emoconvey.predict.model import load_predictor
+    from emoconvey.predict.pipeline import run_predictor, train_predictor
+    from emoconvey.predict.synthetic import write_temporal_set
+
+    folder = tmp_path / "set"
+    table = write_temporal_set(folder, n_systems=4, clips_per_system=4, seed=3, duration=1.0,
+                               segments=2)
+    table["text"] = np.where(np.arange(len(table)) % 2, "calm piano", "sad")
+    table["TA"] = np.where(np.arange(len(table)) % 2, 4.0, 2.0) + 0.1 * np.arange(len(table))
+    table.to_csv(folder / "ratings.csv", index=False)
+    data = from_table(folder / "ratings.csv")
+    roberta = build_tiny_roberta(tmp_path / "roberta")
+    ext = get_extractor("mel-frames", n_mels=4, hop_s=0.5, text_model=str(roberta))
+    result = train_predictor(
+        data, extractor=ext, head="temporal", folds=2, n_boot=0, cache_dir=tmp_path / "c",
+        out=tmp_path / "model", head_params={**FAST, "max_epochs": 2},
+    )
+    groups = {g.name: g for g in result.model.groups}
+    assert groups["audio_text"].targets == ("TA",) and groups["audio_text"].uses_text
+    assert groups["audio_text"].head.dims_["d_text"] == 12  # the tiny RoBERTa's width
+    assert groups["audio"].head.dims_["d_text"] == 0
+    model = load_predictor(tmp_path / "model")
+    assert model.sequence_input and model.extractor["options"]["text_model"] == str(roberta)
+    manifest = folder / "manifest.csv"
+    pd.DataFrame({"audio_file": table["audio_file"], "text": table["text"]}).to_csv(
+        manifest, index=False)
+    pred = run_predictor(model, manifest, cache_dir=tmp_path / "c")
+    assert list(pred.columns)[-2:] == ["buildup", "TA"] and len(pred) == 16
+    np.testing.assert_allclose(
+        pred["TA"], result.model.predict(*_features(ext, folder, table))["TA"], rtol=1e-5)
+
+
+def _features(ext, folder: Path, table) -> tuple[Sequences, Sequences]:  # noqa: ANN001
+    from emoconvey.predict.pipeline import featurise
+
+    X, T, _ = featurise(ext, [str(folder / f) for f in table["audio_file"]],
+                        table["text"].tolist(), use_cache=False, frames=True)
+    return X, T
