@@ -139,7 +139,7 @@ def test_pipeline_text_target_through_cross_attention(tmp_path: Path) -> None:
         pred["TA"], result.model.predict(*_features(ext, folder, table))["TA"], rtol=1e-5)
 
 
-def _features(ext, folder: Path, table) -> tuple[Sequences, Sequences]:  # noqa: ANN001
+def _features(ext, folder: Path, table) -> tuple[Sequences, Sequences]:
     from emoconvey.predict.pipeline import featurise
 
     X, T, _ = featurise(ext, [str(folder / f) for f in table["audio_file"]],
