@@ -26,6 +26,7 @@ __all__ = [
     "file_hash",
     "get_extractor",
     "load_audio",
+    "model_load_error",
     "register_extractor",
 ]
 
@@ -130,6 +131,14 @@ def get_extractor(name: str, **options: object) -> Extractor:
     if not isinstance(extractor, Extractor):
         raise EmoconveyError(f"extractor {name!r}: the factory did not return an Extractor")
     return extractor
+
+
+def model_load_error(what: str, name: str, exc: Exception) -> EmoconveyError:
+    """The error for a pretrained model that ``from_pretrained`` could not load."""
+    return EmoconveyError(
+        f"cannot load the {what} model {name!r} ({exc.__class__.__name__}): give a local "
+        "folder saved with save_pretrained, or a model id that can be downloaded"
+    )
 
 
 def load_audio(path: str | Path, sr: int) -> np.ndarray:

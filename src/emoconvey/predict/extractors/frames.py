@@ -33,7 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from emoconvey.errors import EmoconveyError
-from emoconvey.predict.extractors.base import Extractor, cached_arrays, load_audio
+from emoconvey.predict.extractors.base import (
+    Extractor,
+    cached_arrays,
+    load_audio,
+    model_load_error,
+)
 from emoconvey.predict.sequences import Sequences, pool_frames
 
 __all__ = [
@@ -102,11 +107,7 @@ class TokenTextEncoder:
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_name)
             model = AutoModel.from_pretrained(self.model_name, use_safetensors=True)
         except (OSError, ValueError) as exc:
-            raise EmoconveyError(
-                f"cannot load the text model {self.model_name!r} ({exc.__class__.__name__}): "
-                "give a local folder saved with save_pretrained, or a model id that can be "
-                "downloaded"
-            ) from None
+            raise model_load_error("text", self.model_name, exc) from None
         self._model = model.eval().to(torch_device(self.device))
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from emoconvey.errors import EmoconveyError
-from emoconvey.predict.extractors.base import load_audio
+from emoconvey.predict.extractors.base import load_audio, model_load_error
 from emoconvey.predict.extractors.frames import (
     FrameExtractor,
     TokenTextEncoder,
@@ -37,13 +37,6 @@ __all__ = ["DEFAULT_MERT_MODEL", "DEFAULT_MUQ_MODEL", "ClapFramesExtractor", "Me
 
 DEFAULT_MERT_MODEL = "m-a-p/MERT-v1-95M"
 DEFAULT_MUQ_MODEL = "OpenMuQ/MuQ-large-msd-iter"
-
-
-def _load_error(what: str, name: str, exc: Exception) -> EmoconveyError:
-    return EmoconveyError(
-        f"cannot load the {what} model {name!r} ({exc.__class__.__name__}): give a local "
-        "folder saved with save_pretrained, or a model id that can be downloaded"
-    )
 
 
 class ClapFramesExtractor(FrameExtractor):
@@ -83,7 +76,7 @@ class ClapFramesExtractor(FrameExtractor):
             self._processor = ClapProcessor.from_pretrained(self.model_name)
             model = ClapModel.from_pretrained(self.model_name, use_safetensors=True)
         except (OSError, ValueError) as exc:
-            raise _load_error("CLAP", self.model_name, exc) from None
+            raise model_load_error("CLAP", self.model_name, exc) from None
         self._model = model.eval().to(torch_device(self.device))
 
     def extract_frames(self, paths: Sequence[str], *,
@@ -176,7 +169,7 @@ class MertExtractor(FrameExtractor):
                                                             trust_remote_code=trust)
             model = AutoModel.from_pretrained(self.model_name, trust_remote_code=trust)
         except (OSError, ValueError) as exc:
-            err = _load_error("MERT", self.model_name, exc)
+            err = model_load_error("MERT", self.model_name, exc)
             if not trust and "trust_remote_code" in str(exc):
                 err = EmoconveyError(f"{err}; this checkpoint ships its own model code: pass "
                                      "trust_remote_code=true if you trust it")
@@ -252,7 +245,7 @@ class MuqExtractor(FrameExtractor):
                 self._model = MuQ.from_pretrained(self.model_name).eval().to(
                     torch_device(self.device))
             except (OSError, ValueError) as exc:
-                raise _load_error("MuQ", self.model_name, exc) from None
+                raise model_load_error("MuQ", self.model_name, exc) from None
         dev = next(self._model.parameters()).device
         out = []
         for p in paths:
