@@ -118,3 +118,45 @@ def test_muq_needs_its_package() -> None:
             get_extractor("muq")
     else:  # pragma: no cover - only where muq is installed
         pytest.skip("muq installed: this test checks the message without it")
+
+
+def test_muq_loader_with_a_stand_in_package(wavs: list[str], monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    """The muq extractor's own code (loading, layers, windows) with a stand-in ``muq``.
+
+    The real package is not installed here (it pulls torchaudio, nnAudio and x_clip); the
+    stand-in has its API: ``MuQ.from_pretrained(name)`` and a forward pass on a
+    ``(batch, samples)`` 24 kHz waveform returning ``last_hidden_state`` and
+    ``hidden_states`` at 25 frames/s.
+    """
+    import sys
+    import types
+
+    import torch
+
+    class TinyMuQ(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.proj = torch.nn.Linear(960, 6)
+            self.deeper = torch.nn.Linear(6, 6)
+
+        @classmethod
+        def from_pretrained(cls, name: str) -> TinyMuQ:
+            if name != "tiny":
+                raise OSError(f"{name} not found")
+            return cls()
+
+        def forward(self, wavs: torch.Tensor, output_hidden_states: bool = True):  # noqa: ANN201
+            n = wavs.shape[1] // 960  # 25 frames/s at 24 kHz
+            h0 = self.proj(wavs[:, : n * 960].reshape(len(wavs), n, 960))
+            h1 = self.deeper(h0)
+            return types.SimpleNamespace(last_hidden_state=h1, hidden_states=(h0, h1))
+
+    monkeypatch.setitem(sys.modules, "muq", types.SimpleNamespace(MuQ=TinyMuQ))
+    frames = get_extractor("muq", model="tiny", hop_s=0.2).extract_frames(wavs)
+    assert [f.shape for f in frames] == [(5, 6), (10, 6), (8, 6)]  # 5 frames per 0.2 s
+    first = get_extractor("muq", model="tiny", hop_s=0.2, layer=0).extract_frames(wavs[:1])
+    assert not np.allclose(first[0], frames[0])
+    with pytest.raises(EmoconveyError, match="cannot load the MuQ model 'other'"):
+        get_extractor("muq", model="other").extract_frames(wavs[:1])
