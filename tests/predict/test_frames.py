@@ -147,7 +147,7 @@ def test_muq_loader_with_a_stand_in_package(wavs: list[str], monkeypatch: pytest
                 raise OSError(f"{name} not found")
             return cls()
 
-        def forward(self, wavs: torch.Tensor, output_hidden_states: bool = True):  # noqa: ANN201
+        def forward(self, wavs: torch.Tensor, output_hidden_states: bool = True):
             n = wavs.shape[1] // 960  # 25 frames/s at 24 kHz
             h0 = self.proj(wavs[:, : n * 960].reshape(len(wavs), n, 960))
             h1 = self.deeper(h0)
