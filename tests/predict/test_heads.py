@@ -175,3 +175,32 @@ def test_head_registry_and_ensemble() -> None:
     np.testing.assert_allclose(again.predict_spread(X)[1], sd)
     with pytest.raises(EmoconveyError, match="at least 2 members"):
         make_head("ridge", ensemble=0)
+    from emoconvey.predict.heads import HEADS
+
+    HEADS.pop("shrunk")
+
+
+def test_heads_from_the_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emoconvey.predict import heads
+    from emoconvey.predict.heads import RidgeHead
+
+    class ThirdParty(RidgeHead):
+        kind = "third-party"
+
+    class EntryPoint:
+        name = "third-party"
+
+        def load(self) -> type:
+            return ThirdParty
+
+    monkeypatch.setattr(heads, "_entry_points", lambda: {"third-party": EntryPoint()})
+    monkeypatch.delitem(heads.HEADS, "third-party", raising=False)
+    assert "third-party" in heads.available_heads()
+    X, Y = _data(40)
+    head = make_head("third-party", seed=2).fit(X, Y)
+    assert isinstance(head, ThirdParty)
+    again = head_from_arrays("third-party", head.arrays(), head.config())
+    np.testing.assert_array_equal(again.predict(X), head.predict(X))
+    monkeypatch.delitem(heads.HEADS, "third-party")
+    with pytest.raises(EmoconveyError, match="unknown head 'nope'; expected one of .*temporal"):
+        make_head("nope")
