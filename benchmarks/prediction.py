@@ -13,11 +13,18 @@ Measures, each part in a fresh process so that peak memory is its own:
 * ``agreement``: learned vs shuffled-label agreement of ``handcrafted`` + ``ridge`` on
   held-out systems of the synthetic rated set (:mod:`emoconvey.predict.synthetic`), the
   control also summarised over 20 permutations.
+* ``temporal``: on a synthetic rated set whose score depends on *when* things happen
+  (:func:`emoconvey.predict.synthetic.write_temporal_set`: the order of loudness
+  segments, build-up or fade, not their distribution), ``mel-frames`` features, the
+  ``temporal`` head (each loss) against pooled ``ridge``/``mlp`` on the frames' mean and
+  sd, 5-fold by-system; held-out MSE/LCC/SRCC at utterance and system level, training
+  time per training clip (the 5 fold fits) and inference time per clip.
 
 Usage::
 
     PYTHONPATH=src python benchmarks/prediction.py [--clips 16] [--sizes 1000 10000]
-        [--heads ridge mlp] [--systems 12 --per-system 12] [--parts rtf train agreement]
+        [--heads ridge mlp] [--systems 12 --per-system 12]
+        [--parts rtf train agreement temporal] [--temporal-heads ridge mlp temporal-l1 ...]
         [--json]
 """
 
@@ -144,12 +151,65 @@ def part_agreement(n_systems: int, per_system: int) -> dict[str, object]:
             "peak_rss_mib": _peak_mib()}
 
 
+TEMPORAL_HEADS = ("ridge", "mlp", "temporal-l1", "temporal-distribution", "temporal-coral")
+
+
+def part_temporal(n_systems: int, per_system: int, heads: list[str]) -> dict[str, object]:
+    import numpy as np
+
+    from emoconvey.predict.datasets import from_table
+    from emoconvey.predict.extractors import get_extractor
+    from emoconvey.predict.model import cross_validate, fit_predictor
+    from emoconvey.predict.pipeline import featurise
+    from emoconvey.predict.synthetic import write_temporal_set
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        write_temporal_set(tmp, n_systems=n_systems, clips_per_system=per_system, seed=0)
+        synth_s = time.perf_counter() - t0
+        data = from_table(Path(tmp) / "ratings.csv")
+        ext = get_extractor("mel-frames")
+        t0 = time.perf_counter()
+        frames, _, _ = featurise(ext, data.clips["audio_file"].tolist(), use_cache=False,
+                                 frames=True)
+        extract_s = time.perf_counter() - t0
+    pooled = frames.pooled()  # the same frames' mean and sd, what pooled heads see
+    rows = []
+    for name in heads:
+        head, _, loss = name.partition("-")
+        X = frames if head == "temporal" else pooled
+        params = {"loss": loss} if loss else None
+        t0 = time.perf_counter()
+        metrics, _ = cross_validate(data, X, split="by-system", head=head, n_boot=0,
+                                    head_params=params)
+        cv_s = time.perf_counter() - t0
+        model = fit_predictor(data, X, extractor={"id": ext.id}, head=head, head_params=params)
+        t0 = time.perf_counter()
+        model.predict(X)
+        infer_s = time.perf_counter() - t0
+        rec = {(m["level"], k): m[k] for m in metrics.to_dict("records")
+               for k in ("MSE", "LCC", "SRCC")}
+        n_train = len(data.clips) * 4  # 5 folds, each training on 4/5 of the clips
+        rows.append({
+            "head": name, "features": "frames" if head == "temporal" else "mean+sd",
+            "train_ms_per_clip": 1000 * cv_s / n_train,
+            "infer_ms_per_clip": 1000 * infer_s / len(data.clips),
+            **{f"{lvl}_{k}": float(v) for (lvl, k), v in rec.items()},
+        })
+    return {"part": "temporal", "systems": n_systems, "clips": len(data.clips),
+            "frames_per_clip": float(np.median(frames.lengths)), "frame_dim": frames.dim,
+            "synthesis_s": synth_s, "extraction_s": extract_s, "rows": rows,
+            "peak_rss_mib": _peak_mib()}
+
+
 def _child(args: argparse.Namespace) -> None:
     kind = args.child
     if kind == "rtf":
         out = part_rtf(args.clips)
     elif kind == "train":
         out = part_train(args.size, args.head)
+    elif kind == "temporal":
+        out = part_temporal(args.systems, args.per_system, args.temporal_heads)
     else:
         out = part_agreement(args.systems, args.per_system)
     sys.stdout.write(json.dumps(out) + "\n")
@@ -164,6 +224,17 @@ def _run(extra: list[str]) -> dict[str, object]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _print_temporal(r: dict) -> None:
+    print(f"order-dependent synthetic set, {r['clips']} clips from {r['systems']} systems, "
+          f"mel-frames ({r['frames_per_clip']:.0f} frames x {r['frame_dim']}), 5-fold by-system:")
+    print(f"  {'head':22s} {'input':8s} {'MSE':>6s} {'LCC':>6s} {'SRCC':>6s} {'sysSRCC':>7s} "
+          f"{'train ms/clip':>13s} {'infer ms/clip':>13s}")
+    for h in r["rows"]:
+        print(f"  {h['head']:22s} {h['features']:8s} {h['utterance_MSE']:6.2f} "
+              f"{h['utterance_LCC']:6.3f} {h['utterance_SRCC']:6.3f} {h['system_SRCC']:7.3f} "
+              f"{h['train_ms_per_clip']:13.1f} {h['infer_ms_per_clip']:13.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=16, help="10-s clips for the RTF")
@@ -171,7 +242,10 @@ def main() -> None:
     parser.add_argument("--heads", nargs="+", default=["ridge", "mlp"])
     parser.add_argument("--systems", type=int, default=12)
     parser.add_argument("--per-system", type=int, default=12)
-    parser.add_argument("--parts", nargs="+", default=["rtf", "train", "agreement"])
+    parser.add_argument("--parts", nargs="+",
+                        default=["rtf", "train", "agreement", "temporal"])
+    parser.add_argument("--temporal-heads", nargs="+", default=list(TEMPORAL_HEADS),
+                        choices=TEMPORAL_HEADS)
     parser.add_argument("--json", action="store_true", help="print JSON rows only")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -191,6 +265,9 @@ def main() -> None:
                 rows.append(_run([*common, "--child", "train", "--size", str(n), "--head", head]))
     if "agreement" in args.parts:
         rows.append(_run([*common, "--child", "agreement"]))
+    if "temporal" in args.parts:
+        rows.append(_run([*common, "--child", "temporal", "--temporal-heads",
+                          *args.temporal_heads]))
     if args.json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
@@ -204,6 +281,8 @@ def main() -> None:
                   f"RTF {r['one_core_rtf']:.4f} (goal < 0.03)")
             print(f"  all {r['cores']} cores: {r['all_cores_wall_s']:.2f} s for "
                   f"{r['clips']} clips, RTF {r['all_cores_rtf']:.4f}")
+        elif r["part"] == "temporal":
+            _print_temporal(r)
         elif r["part"] == "train":
             print(f"{r['head']:5s} {r['clips']:6d} clips x {r['features']} features, "
                   f"{r['systems']} systems: 5-fold by-system CV {r['cv_5fold_s']:.2f} s, "

@@ -15,6 +15,7 @@ __all__ = [
     "DegenerateDataWarning",
     "EmoconveyError",
     "EmoconveyWarning",
+    "NotFittedError",
 ]
 
 
@@ -59,6 +60,13 @@ class DataValidationError(EmoconveyError):
             where.append(f"column {column!r}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class NotFittedError(EmoconveyError):
+    """An estimator (e.g. a prediction head) was used before it was fitted.
+
+    The project's counterpart of scikit-learn's ``sklearn.exceptions.NotFittedError``.
+    """
 
 
 class EmoconveyWarning(UserWarning):

@@ -30,8 +30,8 @@ def test_two_affine_heads_raw_inputs_unclipped():
     X, T, mi, ta, dev = _data()
     h_mi, h_ta = train_baseline_heads([X, np.hstack([X, T])], [mi, ta], dev=dev, seed=1,
                                       max_epochs=30)
-    assert [h_mi.params[f"w{k}"].shape for k in (1, 2, 3)] == [(256, 8), (64, 256), (1, 64)]
-    assert h_ta.params["w1"].shape == (256, 16)
+    assert [h_mi.params_[f"w{k}"].shape for k in (1, 2, 3)] == [(256, 8), (64, 256), (1, 64)]
+    assert h_ta.params_["w1"].shape == (256, 16)
     # no activation: the head is one affine map
     a, b = X[:2], X[2:4]
     mix = h_mi.predict(0.3 * a + 0.7 * b)
@@ -58,8 +58,8 @@ def test_early_stopping_on_the_official_dev_clips():
     batches = [slice(i, i + 8) for i in range(0, len(idx), 8)]
     want = np.mean([(np.abs(p_mi[s] - mi[idx, 0][s]).mean() + np.abs(p_ta[s] - ta[idx, 0][s])
                      .mean()) / 2 for s in batches])
-    assert heads[0].best_dev_loss == pytest.approx(want, rel=1e-4)
-    assert 1 <= heads[0].epochs_trained <= 60
+    assert heads[0].best_dev_loss_ == pytest.approx(want, rel=1e-4)
+    assert 1 <= heads[0].epochs_trained_ <= 60
     with pytest.warns(DegenerateDataWarning, match="no official dev clips"):
         train_baseline_heads([X], [mi], dev=None, seed=0, max_epochs=2)
 
@@ -82,4 +82,4 @@ def test_one_step_is_sgd_on_the_summed_l1_losses():
     for head, net in zip(heads, nets, strict=True):
         w0 = net[0].weight.detach().numpy()
         g = net[0].weight.grad.numpy()
-        np.testing.assert_allclose(head.params["w1"], w0 - LR * g, atol=1e-6)
+        np.testing.assert_allclose(head.params_["w1"], w0 - LR * g, atol=1e-6)

@@ -23,3 +23,20 @@ def test_prediction_benchmark_smoke() -> None:
     assert row["part"] == "train" and row["head"] == "ridge" and row["clips"] == 200
     assert row["cv_5fold_s"] > 0 and row["peak_rss_mib"] > 50
     assert row["heldout_LCC_valence"] > 0.5
+
+
+@pytest.mark.slow
+def test_prediction_benchmark_temporal_part() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--parts", "temporal", "--systems", "5", "--per-system",
+         "8", "--temporal-heads", "ridge", "temporal-l1", "--json"],
+        capture_output=True, text=True, check=True, timeout=600,
+    )
+    (row,) = json.loads(proc.stdout)
+    assert row["part"] == "temporal" and row["clips"] == 40
+    by_head = {r["head"]: r for r in row["rows"]}
+    assert set(by_head) == {"ridge", "temporal-l1"}
+    assert by_head["temporal-l1"]["features"] == "frames"
+    for r in row["rows"]:
+        assert r["train_ms_per_clip"] > 0 and r["infer_ms_per_clip"] > 0
+        assert -1 <= r["utterance_LCC"] <= 1

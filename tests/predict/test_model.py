@@ -89,7 +89,7 @@ def test_model_folder_round_trip(
                         cache_dir=feature_cache)
     np.testing.assert_allclose(loaded.predict(X).to_numpy(), result.model.predict(X).to_numpy())
     ridge = loaded.groups[0].head
-    assert ridge.coef.shape == (2, X.shape[1]) and ridge.alpha.shape == (2,)
+    assert ridge.coef_.shape == (2, X.shape[1]) and ridge.alpha_.shape == (2,)
     pred = run_predictor(out, synthetic_folder, cache_dir=feature_cache)
     assert len(pred) == 80 and set(pred["system"]) == set(synthetic_data.clips["system"])
     assert pred[["valence", "arousal"]].to_numpy().min() >= 1.0
@@ -102,8 +102,8 @@ def test_ridge_matches_a_direct_solution(synthetic_data: RatedClips, features: n
     head = model.groups[0].head
     Z = (features - features.mean(0)) / np.where(features.std(0) > 1e-12, features.std(0), 1)
     for j, t in enumerate(("valence", "arousal")):
-        ref = Ridge(alpha=head.alpha[j]).fit(Z, synthetic_data.clips[t])
-        np.testing.assert_allclose(head.coef[j], ref.coef_, rtol=1e-5, atol=1e-8)
+        ref = Ridge(alpha=head.alpha_[j]).fit(Z, synthetic_data.clips[t])
+        np.testing.assert_allclose(head.coef_[j], ref.coef_, rtol=1e-5, atol=1e-8)
 
 
 def test_loading_errors(tmp_path: Path, synthetic_data: RatedClips, features: np.ndarray) -> None:

@@ -248,3 +248,56 @@ def test_musiceval_baseline_head_and_finetuned_encoder(tiny_clap: Path, tmp_path
         (root / "sets" / "test_mos_list.txt").read_text().splitlines())
     _fails(["predict", "train", "--musiceval", str(root), "--head", "mlp",
             "--finetune-encoder", "--out", str(tmp_path / "x")], "--finetune-encoder: needs")
+
+
+@pytest.fixture(scope="module")
+def temporal_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small order-dependent rated set (4 systems x 6 clips of 2 s)."""
+    from emoconvey.predict.synthetic import write_temporal_set
+
+    folder = tmp_path_factory.mktemp("temporal")
+    write_temporal_set(folder, n_systems=4, clips_per_system=6, seed=2, duration=2.0,
+                       segments=4)
+    return folder
+
+
+def test_train_run_temporal_ensemble(temporal_folder: Path, feature_cache: Path,
+                                     tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    fast = ["--head-option", "d_model=8", "--head-option", "n_heads=2", "--head-option",
+            "n_layers=1", "--head-option", "max_epochs=3", "--head-option", "bins=9"]
+    output = _ok([
+        "predict", "train", "--table", str(temporal_folder / "ratings.csv"), "--out",
+        str(model), "--extractor", "mel-frames", "--head", "temporal", "--loss", "distribution",
+        "--ensemble", "2", "--folds", "2", "--n-boot", "0", "--cache-dir", str(feature_cache),
+        *fast,
+    ])
+    assert "held-out agreement (by-system)" in output
+    card = json.loads((model / "card.json").read_text())
+    assert card["head"] == "temporal" and card["extractor"]["id"] == "mel-frames"
+    (group,) = card["groups"]
+    assert group["config"]["ensemble"] == 2 and len(group["config"]["members"]) == 2
+    assert group["config"]["members"][0]["loss"] == "distribution"
+    assert group["config"]["members"][0]["d_model"] == 8
+    assert {p.suffix for p in model.iterdir()} == {".json", ".safetensors", ".csv"}
+    cached = list((feature_cache / "frames").rglob("*.safetensors"))
+    assert len(cached) >= 24
+    pred = tmp_path / "predictions.csv"
+    _ok(["predict", "run", "--model", str(model), "--audio", str(temporal_folder), "--out",
+         str(pred), "--cache-dir", str(feature_cache)])
+    table = pd.read_csv(pred)
+    assert list(table.columns) == ["audio_file", "system", "intent", "buildup", "buildup_sd"]
+    assert len(table) == 24 and (table["buildup_sd"] >= 0).all()
+    assert table["buildup"].between(1, 9).all()
+
+
+def test_temporal_cli_errors(temporal_folder: Path, feature_cache: Path, tmp_path: Path) -> None:
+    base = ["predict", "train", "--table", str(temporal_folder / "ratings.csv"), "--out",
+            str(tmp_path / "m"), "--cache-dir", str(feature_cache), "--folds", "2"]
+    _fails([*base, "--head", "temporal"], "--head temporal reads frames: use a frame-level")
+    _fails([*base, "--extractor", "mel-frames", "--head", "temporal", "--loss", "mse"],
+           "--loss: expected one of l1, distribution, coral")
+    _fails([*base, "--loss", "coral"], "--head ridge: unknown option(s) loss")
+    _fails([*base, "--head-option", "oops"], "--head-option: expected KEY=VALUE")
+    _fails([*base, "--extractor", "mel-frames", "--head", "temporal", "--ensemble", "0"],
+           "--ensemble: expected at least 2 members")

@@ -7,25 +7,26 @@ from pathlib import Path
 _WORDS = ["calm", "happy", "sad", "angry", "piano", "music", "fast", "slow", "a", "the"]
 
 
-def build_tiny_clap(folder: Path, *, seed: int = 0) -> Path:
-    """Save a tiny ``ClapModel`` + ``ClapProcessor`` in ``folder`` and return it."""
-    import torch
-    from transformers import (
-        ClapConfig,
-        ClapFeatureExtractor,
-        ClapModel,
-        ClapProcessor,
-        RobertaTokenizerFast,
-    )
+def tiny_roberta_tokenizer():
+    """A character-level RoBERTa tokenizer over the letters of a few words."""
+    from transformers import RobertaTokenizerFast
 
-    folder.mkdir(parents=True, exist_ok=True)
     chars = sorted({c for w in _WORDS for c in w})
     vocab = {t: i for i, t in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])}
     for tok in [*chars, *(f"\u0120{c}" for c in chars), "\u0120"]:
         vocab.setdefault(tok, len(vocab))
-    tokenizer = RobertaTokenizerFast(vocab=vocab, merges=[], model_max_length=32)
+    return RobertaTokenizerFast(vocab=vocab, merges=[], model_max_length=32)
+
+
+def build_tiny_clap(folder: Path, *, seed: int = 0) -> Path:
+    """Save a tiny ``ClapModel`` + ``ClapProcessor`` in ``folder`` and return it."""
+    import torch
+    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = tiny_roberta_tokenizer()
     text_config = {
-        "vocab_size": len(vocab), "hidden_size": 16, "num_hidden_layers": 1,
+        "vocab_size": len(tokenizer.get_vocab()), "hidden_size": 16, "num_hidden_layers": 1,
         "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 40,
         "projection_dim": 8, "initializer_range": 0.5,
     }

@@ -3,7 +3,8 @@
 Rated clips (AImoclips valence/arousal, MusicEval musical impression ``MI`` and textual
 alignment ``TA``, or any table of audio files and scores) train a predictor made of an
 audio representation (:mod:`emoconvey.predict.extractors`) and a regression head
-(:mod:`emoconvey.predict.heads`); :mod:`emoconvey.predict.metrics` scores predictions the
+(:mod:`emoconvey.predict.heads`; :mod:`emoconvey.predict.temporal` for frame sequences);
+:mod:`emoconvey.predict.metrics` scores predictions the
 MusicEval / AudioMOS way, at utterance and at system level.
 
 Only :mod:`emoconvey.predict.metrics` works without the ``predict`` extra (numpy, pandas and

@@ -40,6 +40,7 @@ import numpy as np
 
 from emoconvey.errors import DegenerateDataWarning, EmoconveyError
 from emoconvey.predict._threads import single_threaded
+from emoconvey.predict.heads import Head
 
 __all__ = ["BASELINE_KIND", "MusicEvalBaselineHead", "dev_mask", "train_baseline_heads"]
 
@@ -52,7 +53,7 @@ HIDDEN = (256, 64)
 LR, MOMENTUM, BATCH, DEV_BATCH, MAX_EPOCHS, PATIENCE = 5e-4, 0.9, 64, 8, 1000, 20
 
 
-class MusicEvalBaselineHead:
+class MusicEvalBaselineHead(Head):
     """One baseline head: three affine layers ``d -> 256 -> 64 -> t``, no activation.
 
     Fitted by :func:`train_baseline_heads` (jointly with the other heads of a model);
@@ -60,6 +61,7 @@ class MusicEvalBaselineHead:
     """
 
     kind = BASELINE_KIND
+    fitted_attributes = ("params_", "epochs_trained_")
     clip_output = False
     """The baseline does not clip its output to the rating scale."""
 
@@ -68,31 +70,28 @@ class MusicEvalBaselineHead:
         self.seed = int(seed)
         self.max_epochs = int(max_epochs)
         self.patience = int(patience)
-        self.params: dict[str, np.ndarray] = {}
-        self.epochs_trained = 0
-        self.best_dev_loss = float("nan")
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> MusicEvalBaselineHead:
         """Train this head alone (dev: a seeded 15 % of the clips)."""
         (head,) = train_baseline_heads([X], [Y], dev=None, seed=self.seed,
                                        max_epochs=self.max_epochs, patience=self.patience)
-        self.params, self.epochs_trained = head.params, head.epochs_trained
-        self.best_dev_loss = head.best_dev_loss
+        self.params_, self.epochs_trained_ = head.params_, head.epochs_trained_
+        self.best_dev_loss_ = head.best_dev_loss_
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``((X W1' + b1) W2' + b2) W3' + b3`` (float32, as the baseline), unclipped."""
-        if not self.params:
-            raise EmoconveyError(f"{self.kind}: the head is not fitted")
+        self.check_fitted()
         h = np.asarray(X, dtype=np.float32)
         for k in (1, 2, 3):
-            h = h @ self.params[f"w{k}"].astype(np.float32).T + self.params[f"b{k}"].astype(
+            h = h @ self.params_[f"w{k}"].astype(np.float32).T + self.params_[f"b{k}"].astype(
                 np.float32)
         return h.astype(np.float64)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The six weight and bias arrays."""
-        return dict(self.params)
+        self.check_fitted()
+        return dict(self.params_)
 
     def config(self) -> dict[str, object]:
         """Hyper-parameters and what training reached (JSON)."""
@@ -100,7 +99,8 @@ class MusicEvalBaselineHead:
                 "activation": None, "loss": "l1 (summed over heads)", "optimizer": "sgd",
                 "lr": LR, "momentum": MOMENTUM, "batch_size": BATCH,
                 "max_epochs": self.max_epochs, "patience": self.patience,
-                "epochs_trained": self.epochs_trained, "best_dev_loss": self.best_dev_loss,
+                "epochs_trained": getattr(self, "epochs_trained_", 0),
+                "best_dev_loss": getattr(self, "best_dev_loss_", float("nan")),
                 "standardised": False, "clipped": False}
 
     @classmethod
@@ -108,8 +108,8 @@ class MusicEvalBaselineHead:
                     config: dict[str, object]) -> MusicEvalBaselineHead:
         """Rebuild a fitted head from its saved arrays and config."""
         head = cls(seed=int(config.get("seed", 0)))  # type: ignore[arg-type]
-        head.params = {k: np.asarray(v) for k, v in arrays.items()}
-        head.epochs_trained = int(config.get("epochs_trained", 0))  # type: ignore[arg-type]
+        head.params_ = {k: np.asarray(v) for k, v in arrays.items()}
+        head.epochs_trained_ = int(config.get("epochs_trained", 0))  # type: ignore[arg-type]
         return head
 
 
@@ -207,8 +207,8 @@ def _train(inputs, targets, *, dev, seed, max_epochs, patience):
     heads = []
     for state in best_state or []:
         head = MusicEvalBaselineHead(seed=seed, max_epochs=max_epochs, patience=patience)
-        head.params = {f"{w}{k + 1}": state[f"{k}.{'weight' if w == 'w' else 'bias'}"].numpy()
+        head.params_ = {f"{w}{k + 1}": state[f"{k}.{'weight' if w == 'w' else 'bias'}"].numpy()
                        .astype(np.float64) for k in range(3) for w in ("w", "b")}
-        head.epochs_trained, head.best_dev_loss = best_epoch, best
+        head.epochs_trained_, head.best_dev_loss_ = best_epoch, best
         heads.append(head)
     return heads

@@ -144,9 +144,18 @@ def _load_training_data(
 
 
 def _extractor_options(extractor: str, clap_model: str | None, clap_checkpoint: Path | None,
-                       workers: int | None, seed: int = 0) -> dict[str, object]:
+                       workers: int | None, seed: int = 0,
+                       frames: dict[str, object] | None = None) -> dict[str, object]:
     opts: dict[str, object] = {}
-    if extractor == "clap":
+    if extractor in ("clap-frames", "mert", "muq", "mel-frames"):
+        frames = dict(frames or {})
+        model = frames.pop("model", None) or (clap_model if extractor == "clap-frames" else None)
+        if model and extractor != "mel-frames":
+            opts["model"] = model
+        if frames.pop("trust_remote_code", False) and extractor == "mert":
+            opts["trust_remote_code"] = True
+        opts.update({k: v for k, v in frames.items() if v is not None})
+    elif extractor == "clap":
         if clap_model:
             opts["model"] = clap_model
         if clap_checkpoint is not None:
@@ -154,6 +163,24 @@ def _extractor_options(extractor: str, clap_model: str | None, clap_checkpoint: 
             opts["seed"] = seed  # the crop of clips longer than LAION-CLAP's window
     elif extractor == "handcrafted" and workers is not None:
         opts["workers"] = workers
+    return opts
+
+
+def _head_options(items: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` strings as a dict, values read as int, float or text."""
+    opts: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise EmoconveyError(f"--head-option: expected KEY=VALUE, got {item!r}")
+        parsed: object = value.strip()
+        for cast in (int, float):
+            try:
+                parsed = cast(value)
+                break
+            except ValueError:
+                continue
+        opts[key.strip()] = parsed
     return opts
 
 
@@ -183,9 +210,34 @@ def train_cmd(
         str, typer.Option("--extractor", help="Audio representation (handcrafted, clap, ...).")
     ] = "handcrafted",
     head: Annotated[
-        str, typer.Option("--head", help="ridge, mlp or musiceval-baseline (the MusicEval "
-                          "baseline exactly: raw CLAP embeddings, affine heads, SGD).")
+        str, typer.Option("--head", help="ridge, mlp, temporal or musiceval-baseline (the "
+                          "MusicEval baseline exactly: raw CLAP embeddings, affine heads, SGD).")
     ] = "ridge",
+    loss: Annotated[
+        str | None,
+        typer.Option("--loss", help="temporal head: l1, distribution or coral (default l1)."),
+    ] = None,
+    ensemble: Annotated[
+        int, typer.Option("--ensemble", help="Members trained with seeds seed..seed+K-1; "
+                          "adds <target>_sd to predictions.")
+    ] = 1,
+    frames_model: Annotated[
+        str | None,
+        typer.Option("--frames-model", help="Model id or folder of clap-frames, mert or muq."),
+    ] = None,
+    text_model: Annotated[
+        str | None,
+        typer.Option("--text-model", help="Text encoder (e.g. roberta-base) for frame "
+                     "extractors' text tokens."),
+    ] = None,
+    trust_remote_code: Annotated[
+        bool, typer.Option("--trust-remote-code", help="mert: run the checkpoint's own code.")
+    ] = False,
+    head_option: Annotated[
+        list[str] | None,
+        typer.Option("--head-option", help="KEY=VALUE hyper-parameter of the head "
+                     "(e.g. d_model=32, max_epochs=50); repeatable."),
+    ] = None,
     split: Annotated[
         str, typer.Option("--split", help="random, official, by-system or by-intent.")
     ] = "by-system",
@@ -235,10 +287,15 @@ def train_cmd(
         check_output_folder(out_dir, name="--out")
         data = _load_training_data(audio_root, ratings, clips, intents, musiceval, table,
                                    targets)
-        ext = get_extractor(
-            extractor, **_extractor_options(extractor, clap_model, clap_checkpoint, workers,
-                                            seed)
-        )
+        frame_opts = {"model": frames_model, "text_model": text_model,
+                      "trust_remote_code": trust_remote_code}
+        ext = get_extractor(extractor, **_extractor_options(
+            extractor, clap_model, clap_checkpoint, workers, seed, frame_opts))
+        head_params = _head_options(head_option or [])
+        if loss is not None:
+            head_params["loss"] = loss
+        if ensemble != 1:
+            head_params["ensemble"] = ensemble
         console.print(f"{data!r}", highlight=False)
         with _progress(f"{ext.id} features", len(data.clips)) as bar:
             result = train_predictor(
@@ -246,6 +303,7 @@ def train_cmd(
                 text_targets=tuple(text_targets) if text_targets else DEFAULT_TEXT_TARGETS,
                 n_boot=n_boot, cache_dir=cache_dir, progress=bar.advance,
                 on_stage=bar.stage, out=out_dir, system_truth=system_truth,
+                head_params=head_params,
             )
     console.print(
         f"features: {result.extracted} extracted, {len(data.clips) - result.extracted} "
@@ -318,7 +376,9 @@ def run_cmd(
         if fmt == "audiomos":
             write_answer(pred, output, targets=predictor.targets)
         else:
-            cols = ["audio_file", "system", "intent", *predictor.targets]
+            cols = ["audio_file", "system", "intent",
+                    *(c for c in pred.columns if c in predictor.targets
+                      or c.removesuffix("_sd") in predictor.targets)]
             pred[cols].to_csv(output, index=False, float_format="%.6g")
     console.print(f"{len(pred)} clip(s) predicted: {output}", highlight=False)
 

@@ -221,9 +221,9 @@ def _save(data, model, processor, nets, state, out, *, seed, best, sizes) -> Pre
     for (name, target, uses_text), net in zip((("audio", ("MI",), False),
                                                ("audio_text", ("TA",), True)), nets, strict=True):
         head = MusicEvalBaselineHead(seed=seed)
-        head.params = {f"{w}{k + 1}": net[k].state_dict()["weight" if w == "w" else "bias"]
+        head.params_ = {f"{w}{k + 1}": net[k].state_dict()["weight" if w == "w" else "bias"]
                        .detach().numpy().astype(np.float64) for k in range(3) for w in ("w", "b")}
-        head.epochs_trained, head.best_dev_loss = best
+        head.epochs_trained_, head.best_dev_loss_ = best
         groups.append(HeadGroup(name, target, uses_text, head))
     ext = ClapExtractor(model=str(encoder))
     predictor = Predictor(

@@ -15,22 +15,49 @@ model is loaded and applied with numpy/torch tensors only, never by unpickling.
   released head has no activation at all), L1 loss, Adam (lr 1e-3, batch 64), inputs
   and targets standardised, early stopping on a seeded 15 % dev split (patience 20
   epochs, at most 300), the best dev epoch kept, predictions clipped to the scale.
-  Seeded: the same data and seed give the same weights. The baseline itself is
-  ``musiceval-baseline`` (:mod:`emoconvey.predict.baseline`).
+  Seeded: the same data and seed give the same weights.
+* ``musiceval-baseline`` (:mod:`emoconvey.predict.baseline`): the MusicEval baseline
+  itself (affine heads on raw embeddings, summed L1, SGD, unclipped).
+* ``temporal`` (:mod:`emoconvey.predict.temporal`): transformer layers over frame-level
+  features, for frame extractors.
+
+Heads follow scikit-learn's estimator conventions: hyper-parameters are keyword
+arguments of ``__init__`` stored under their own names (:meth:`Head.get_params`,
+:meth:`Head.set_params`), :meth:`Head.fit` returns the head, fitted state lives in
+attributes with a trailing underscore that exist only after fitting, and using an unfitted
+head raises :class:`emoconvey.errors.NotFittedError`.
+
+Heads are found by name in a registry: the built-in ones, those added with
+:func:`register_head`, and those third-party packages declare in the entry-point group
+``emoconvey.heads`` (``name = "pkg.module:HeadClass"``). ``make_head(kind, ensemble=K)``
+wraps K members trained with seeds ``seed, seed+1, ...`` (:class:`EnsembleHead`).
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
 from abc import ABC, abstractmethod
 
 import numpy as np
 
-from emoconvey.errors import EmoconveyError
+from emoconvey.errors import EmoconveyError, NotFittedError
 from emoconvey.predict._threads import single_threaded
-from emoconvey.predict.baseline import BASELINE_KIND, MusicEvalBaselineHead
 
-__all__ = ["HEADS", "Head", "MLPHead", "RidgeHead", "head_from_arrays", "make_head"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "HEADS",
+    "EnsembleHead",
+    "Head",
+    "MLPHead",
+    "RidgeHead",
+    "available_heads",
+    "get_head_class",
+    "head_from_arrays",
+    "make_head",
+    "register_head",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +72,18 @@ def _standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Head(ABC):
-    """A fitted or unfitted multi-target regressor."""
+    """A fitted or unfitted multi-target regressor (scikit-learn conventions).
+
+    Subclasses set :attr:`kind`, take their hyper-parameters as keyword arguments of
+    ``__init__`` stored under the same names, and list in :attr:`fitted_attributes` the
+    trailing-underscore attributes :meth:`fit` creates.
+    """
 
     kind: str = ""
+    fitted_attributes: tuple[str, ...] = ()
+    sequence_input: bool = False
+    """Whether :meth:`fit`/:meth:`predict` take frame sequences (see
+    :class:`emoconvey.predict.sequences.Sequences`) instead of a feature matrix."""
 
     @abstractmethod
     def fit(self, X: np.ndarray, Y: np.ndarray) -> Head:
@@ -57,13 +93,53 @@ class Head(ABC):
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predictions (n, t)."""
 
+    def predict_spread(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions and their uncertainty (n, t), or ``None`` where a head has none."""
+        return self.predict(X), None
+
     @abstractmethod
     def arrays(self) -> dict[str, np.ndarray]:
         """Every fitted parameter as a named float array (for safetensors)."""
 
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind is p.KEYWORD_ONLY]
+
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        """Hyper-parameters by name (scikit-learn's ``get_params``)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: object) -> Head:
+        """Set hyper-parameters by name; an unknown name is an error. Returns self."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise EmoconveyError(
+                    f"{self.kind}: unknown parameter {name!r}; expected one of {', '.join(valid)}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def is_fitted(self) -> bool:
+        """Whether every fitted attribute exists."""
+        return all(hasattr(self, a) for a in self.fitted_attributes)
+
+    def check_fitted(self) -> None:
+        """Raise :class:`~emoconvey.errors.NotFittedError` unless the head is fitted."""
+        if not self.is_fitted():
+            raise NotFittedError(
+                f"{self.kind}: the head is not fitted; call fit() before predict() or arrays()"
+            )
+
     def config(self) -> dict[str, object]:
         """JSON-serialisable hyper-parameters and fitted scalars."""
-        return {"kind": self.kind}
+        return {"kind": self.kind, **self.get_params()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
 
 
 def _ridge_path(Z: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -91,14 +167,10 @@ class RidgeHead(Head):
     """Standardised ridge regression, alpha per target by inner cross-validation."""
 
     kind = "ridge"
+    fitted_attributes = ("mean_", "scale_", "coef_", "intercept_", "alpha_")
 
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
-        self.mean: np.ndarray | None = None
-        self.scale: np.ndarray | None = None
-        self.coef: np.ndarray | None = None
-        self.intercept: np.ndarray | None = None
-        self.alpha: np.ndarray | None = None
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> RidgeHead:
         with single_threaded():
@@ -109,8 +181,8 @@ class RidgeHead(Head):
         Y = np.asarray(Y, dtype=np.float64)
         if len(X) < 3:
             raise EmoconveyError(f"ridge: expected at least 3 training clips, got {len(X)}")
-        self.mean, self.scale = _standardise(X)
-        Z = (X - self.mean) / self.scale
+        mean, scale = _standardise(X)
+        Z = (X - mean) / scale
         k = min(5, len(X))
         order = np.random.default_rng(self.seed).permutation(len(X))
         mse = np.zeros((len(ALPHAS), Y.shape[1]))
@@ -122,26 +194,27 @@ class RidgeHead(Head):
         best = mse.argmin(axis=0)
         coef, intercept = _ridge_path(Z, Y)
         cols = np.arange(Y.shape[1])
-        self.alpha = ALPHAS[best]
-        self.coef = coef[best, :, cols]
-        self.intercept = intercept[best, cols]
+        self.mean_, self.scale_ = mean, scale
+        self.alpha_ = ALPHAS[best]
+        self.coef_ = coef[best, :, cols]
+        self.intercept_ = intercept[best, cols]
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        if self.coef is None:
-            raise EmoconveyError("ridge: the head is not fitted")
-        Z = (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
-        return Z @ self.coef.T + self.intercept
+        self.check_fitted()
+        Z = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+        return Z @ self.coef_.T + self.intercept_
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"mean": self.mean, "scale": self.scale, "coef": self.coef,
-                "intercept": self.intercept, "alpha": self.alpha}  # type: ignore[dict-item]
+        self.check_fitted()
+        # saved under the names without the underscore (the format of saved models)
+        return {a[:-1]: getattr(self, a) for a in self.fitted_attributes}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], config: dict[str, object]) -> RidgeHead:
         head = cls(seed=int(config.get("seed", 0)))  # type: ignore[arg-type]
-        head.mean, head.scale = arrays["mean"], arrays["scale"]
-        head.coef, head.intercept, head.alpha = arrays["coef"], arrays["intercept"], arrays["alpha"]
+        for a in cls.fitted_attributes:
+            setattr(head, a, arrays[a[:-1]])
         return head
 
     def config(self) -> dict[str, object]:
@@ -152,6 +225,7 @@ class MLPHead(Head):
     """The MusicEval 3-layer head with ReLU, L1 loss and early stopping (see module doc)."""
 
     kind = "mlp"
+    fitted_attributes = ("params_", "epochs_trained_")
 
     def __init__(
         self,
@@ -173,8 +247,6 @@ class MLPHead(Head):
         self.max_epochs = int(max_epochs)
         self.patience = int(patience)
         self.dev_fraction = float(dev_fraction)
-        self.params: dict[str, np.ndarray] = {}
-        self.epochs_trained = 0
 
     def _net(self, d_in: int, d_out: int):
         import torch.nn as nn
@@ -212,7 +284,7 @@ class MLPHead(Head):
         loss_fn = torch.nn.L1Loss()
         zt, tt = torch.from_numpy(Z[train]), torch.from_numpy(T[train])
         zd, td = torch.from_numpy(Z[dev]), torch.from_numpy(T[dev])
-        best, best_state, waited = np.inf, None, 0
+        best, best_state, waited, best_epoch = np.inf, None, 0, 0
         for epoch in range(self.max_epochs):
             net.train()
             perm = torch.randperm(len(train), generator=gen)
@@ -228,15 +300,16 @@ class MLPHead(Head):
             if dev_loss < best - 1e-6:
                 best, waited = dev_loss, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                self.epochs_trained = epoch + 1
+                best_epoch = epoch + 1
             else:
                 waited += 1
                 if waited >= self.patience:
                     break
         assert best_state is not None  # at least one epoch ran
-        self.params = {f"net.{k}": v.numpy().copy() for k, v in best_state.items()}
-        self.params.update(x_mean=x_mean, x_scale=x_scale, y_mean=y_mean, y_scale=y_scale)
-        log.info("mlp: best dev L1 %.4f at epoch %d", best, self.epochs_trained)
+        self.params_ = {f"net.{k}": v.numpy().copy() for k, v in best_state.items()}
+        self.params_.update(x_mean=x_mean, x_scale=x_scale, y_mean=y_mean, y_scale=y_scale)
+        self.epochs_trained_ = best_epoch
+        log.info("mlp: best dev L1 %.4f at epoch %d", best, best_epoch)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -246,9 +319,8 @@ class MLPHead(Head):
     def _predict(self, X: np.ndarray) -> np.ndarray:
         import torch
 
-        if not self.params:
-            raise EmoconveyError("mlp: the head is not fitted")
-        p = self.params
+        self.check_fitted()
+        p = self.params_
         net = self._net(p["x_mean"].shape[0], p["y_mean"].shape[0])
         net.load_state_dict({k[4:]: torch.from_numpy(np.asarray(v)) for k, v in p.items()
                              if k.startswith("net.")})
@@ -259,43 +331,184 @@ class MLPHead(Head):
         return out * p["y_scale"] + p["y_mean"]
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return dict(self.params)
+        self.check_fitted()
+        return dict(self.params_)
 
     def config(self) -> dict[str, object]:
-        return {"kind": self.kind, "seed": self.seed, "hidden": list(self.hidden),
-                "dropout": self.dropout, "lr": self.lr, "batch_size": self.batch_size,
-                "max_epochs": self.max_epochs, "patience": self.patience,
-                "dev_fraction": self.dev_fraction, "epochs_trained": self.epochs_trained,
-                "activation": "relu", "loss": "l1", "optimizer": "adam"}
+        cfg = {"kind": self.kind, **self.get_params(), "hidden": list(self.hidden),
+               "activation": "relu", "loss": "l1", "optimizer": "adam"}
+        if self.is_fitted():
+            cfg["epochs_trained"] = self.epochs_trained_
+        return cfg
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], config: dict[str, object]) -> MLPHead:
-        head = cls(
-            seed=int(config.get("seed", 0)),  # type: ignore[arg-type]
-            hidden=tuple(config.get("hidden", (256, 64))),  # type: ignore[arg-type]
-            dropout=float(config.get("dropout", 0.1)),  # type: ignore[arg-type]
-        )
-        head.params = dict(arrays)
-        head.epochs_trained = int(config.get("epochs_trained", 0))  # type: ignore[arg-type]
+        head = cls(**{k: v for k, v in config.items() if k in cls._param_names()})  # type: ignore[arg-type]
+        head.params_ = dict(arrays)
+        head.epochs_trained_ = int(config.get("epochs_trained", 0))  # type: ignore[arg-type]
         return head
 
 
-Head.register(MusicEvalBaselineHead)
-HEADS: dict[str, type[Head]] = {
-    "ridge": RidgeHead, "mlp": MLPHead, BASELINE_KIND: MusicEvalBaselineHead,  # type: ignore[dict-item]
+
+
+class EnsembleHead(Head):
+    """K heads of one kind trained with seeds ``seed, seed + 1, ..., seed + K - 1``.
+
+    The prediction is the members' mean and its uncertainty their standard deviation
+    (ddof 1), :math:`\\hat y = \\frac1K\\sum_k \\hat y_k`,
+    :math:`s = \\sqrt{\\frac{1}{K-1}\\sum_k (\\hat y_k - \\hat y)^2}`: a deep ensemble
+    (Lakshminarayanan et al., 2017), as in the AudioMOS 2025 winning system, which
+    averaged 8 models.
+
+    Parameters
+    ----------
+    member : str
+        The members' head kind.
+    ensemble : int
+        Number of members, K >= 2.
+    seed : int
+        Seed of the first member.
+    member_params : dict, optional
+        Hyper-parameters of every member.
+    """
+
+    kind = "ensemble"
+    fitted_attributes = ("members_",)
+
+    def __init__(self, *, member: str, ensemble: int, seed: int = 0,
+                 member_params: dict[str, object] | None = None) -> None:
+        if isinstance(ensemble, bool) or int(ensemble) < 2:
+            raise EmoconveyError(f"--ensemble: expected at least 2 members, got {ensemble!r}")
+        self.member = member
+        self.ensemble = int(ensemble)
+        self.seed = seed
+        self.member_params = dict(member_params or {})
+        self.sequence_input = get_head_class(member).sequence_input
+
+    def _new(self, k: int) -> Head:
+        return get_head_class(self.member)(seed=self.seed + k, **self.member_params)
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> EnsembleHead:
+        self.members_ = [self._new(k).fit(X, Y) for k in range(self.ensemble)]
+        return self
+
+    def predict_spread(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        self.check_fitted()
+        preds = np.stack([m.predict(X) for m in self.members_])
+        return preds.mean(axis=0), preds.std(axis=0, ddof=1)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.predict_spread(X)[0]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        self.check_fitted()
+        return {f"m{k}.{name}": v for k, m in enumerate(self.members_)
+                for name, v in m.arrays().items()}
+
+    def config(self) -> dict[str, object]:
+        cfg: dict[str, object] = {"kind": self.member, "ensemble": self.ensemble,
+                                  "seed": self.seed, "member_params": self.member_params}
+        if self.is_fitted():
+            cfg["members"] = [m.config() for m in self.members_]
+        return cfg
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], config: dict[str, object]
+                    ) -> EnsembleHead:
+        head = cls(member=str(config["kind"]), ensemble=int(config["ensemble"]),  # type: ignore[arg-type]
+                   seed=int(config.get("seed", 0)),  # type: ignore[arg-type]
+                   member_params=dict(config.get("member_params", {})))  # type: ignore[arg-type]
+        member_cls = get_head_class(head.member)
+        members = []
+        for k, mcfg in enumerate(config.get("members", [])):  # type: ignore[arg-type]
+            prefix = f"m{k}."
+            sub = {n[len(prefix):]: v for n, v in arrays.items() if n.startswith(prefix)}
+            members.append(member_cls.from_arrays(sub, dict(mcfg)))  # type: ignore[attr-defined]
+        if len(members) != head.ensemble:
+            raise EmoconveyError(
+                f"model card: the ensemble has {len(members)} member configs, expected "
+                f"{head.ensemble}"
+            )
+        head.members_ = members
+        return head
+
+
+ENTRY_POINT_GROUP = "emoconvey.heads"
+"""Entry-point group under which third-party packages register heads."""
+
+_BUILTIN: dict[str, str] = {
+    "ridge": "emoconvey.predict.heads:RidgeHead",
+    "mlp": "emoconvey.predict.heads:MLPHead",
+    "temporal": "emoconvey.predict.temporal:TemporalHead",
+    "musiceval-baseline": "emoconvey.predict.baseline:MusicEvalBaselineHead",
 }
-"""Head kinds by name (``musiceval-baseline``: :mod:`emoconvey.predict.baseline`)."""
+"""Built-in heads, imported when first asked for (torch only when a torch head is used)."""
+
+HEADS: dict[str, type[Head]] = {"ridge": RidgeHead, "mlp": MLPHead}
+"""Heads registered in this process by name (the registry :func:`register_head` fills)."""
 
 
-def make_head(kind: str, *, seed: int = 0) -> Head:
-    """An unfitted head of ``kind`` (``ridge``, ``mlp`` or ``musiceval-baseline``)."""
-    if kind not in HEADS:
-        raise EmoconveyError(f"--head: unknown head {kind!r}; expected one of {', '.join(HEADS)}")
-    return HEADS[kind](seed=seed)
+def register_head(name: str, cls: type[Head]) -> None:
+    """Make ``make_head(name, ...)`` build ``cls`` (a :class:`Head` subclass)."""
+    if not name or not isinstance(name, str):
+        raise EmoconveyError(f"head name: expected a non-empty string, got {name!r}")
+    if not (isinstance(cls, type) and issubclass(cls, Head)):
+        raise EmoconveyError(f"head {name!r}: expected a Head subclass, got {cls!r}")
+    HEADS[name] = cls
+
+
+def _entry_points() -> dict[str, object]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available_heads() -> list[str]:
+    """Names of the built-in, registered and entry-point heads."""
+    return sorted(set(HEADS) | set(_BUILTIN) | set(_entry_points()))
+
+
+def get_head_class(kind: str) -> type[Head]:
+    """The head class registered as ``kind`` (an unknown name is an error naming them all)."""
+    if kind in HEADS:
+        return HEADS[kind]
+    if kind in _BUILTIN:
+        module, _, attr = _BUILTIN[kind].partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+    else:
+        ep = _entry_points().get(kind)
+        if ep is None:
+            raise EmoconveyError(
+                f"--head: unknown head {kind!r}; expected one of {', '.join(available_heads())}"
+            )
+        cls = ep.load()  # type: ignore[attr-defined]
+    register_head(kind, cls)
+    return cls
+
+
+def make_head(kind: str, *, seed: int = 0, ensemble: int = 1, **params: object) -> Head:
+    """An unfitted head of ``kind`` with hyper-parameters ``params``.
+
+    With ``ensemble`` K > 1, an :class:`EnsembleHead` of K such heads.
+    """
+    cls = get_head_class(kind)
+    if ensemble != 1:
+        return EnsembleHead(member=kind, ensemble=ensemble, seed=seed, member_params=params)
+    unknown = sorted(set(params) - set(cls._param_names()))
+    if unknown:
+        raise EmoconveyError(
+            f"--head {kind}: unknown option(s) {', '.join(unknown)}; expected one of "
+            f"{', '.join(cls._param_names())}"
+        )
+    return cls(seed=seed, **params)
 
 
 def head_from_arrays(kind: str, arrays: dict[str, np.ndarray], config: dict[str, object]) -> Head:
     """Rebuild a fitted head from its arrays and config (as saved)."""
-    if kind not in HEADS:
-        raise EmoconveyError(f"model card: unknown head {kind!r}")
-    return HEADS[kind].from_arrays(arrays, config)  # type: ignore[attr-defined]
+    try:
+        cls = get_head_class(kind)
+    except EmoconveyError:
+        raise EmoconveyError(f"model card: unknown head {kind!r}") from None
+    if "ensemble" in config:
+        return EnsembleHead.from_arrays(arrays, config)
+    return cls.from_arrays(arrays, config)  # type: ignore[attr-defined]

@@ -15,8 +15,12 @@ Loading reads JSON and safetensors only: nothing in the folder is unpickled or e
 
 Text-conditioned targets (by default ``TA``, MusicEval's textual alignment) get their own
 head on the audio and text embeddings joined, as in MusicEval, when the extractor has a
-text tower; every other target shares one head on the audio features.
+text tower; every other target shares one head on the audio features. Sequence heads
+(``temporal``) take frame sequences (:class:`~emoconvey.predict.sequences.Sequences`)
+instead of a matrix, with the text tokens attached for text-conditioned targets. An
+ensemble head (``--ensemble K``) adds a ``<target>_sd`` column: the spread of its members.
 """
+
 
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ from emoconvey.predict.baseline import BASELINE_KIND, train_baseline_heads
 from emoconvey.predict.datasets import RatedClips
 from emoconvey.predict.heads import Head, head_from_arrays, make_head
 from emoconvey.predict.metrics import metrics_table, records_to_json, score_predictions
+from emoconvey.predict.sequences import Sequences, join_features
 from emoconvey.predict.splits import make_folds
 
 __all__ = [
@@ -49,6 +54,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def _as_input(X: np.ndarray | Sequences) -> np.ndarray | Sequences:
+    return X if isinstance(X, Sequences) else np.asarray(X, dtype=np.float64)
 
 CARD_FORMAT = "emoconvey-predictor"
 CARD_VERSION = 1
@@ -83,26 +92,33 @@ class Predictor:
         """Whether a head reads text embeddings (the clips' prompts are needed)."""
         return any(g.uses_text for g in self.groups)
 
-    def predict(self, X: np.ndarray, T: np.ndarray | None = None) -> pd.DataFrame:
+    @property
+    def sequence_input(self) -> bool:
+        """Whether the heads read frame sequences (a frame-level extractor's frames)."""
+        return any(g.head.sequence_input for g in self.groups)
+
+    def predict(self, X: np.ndarray | Sequences, T: np.ndarray | Sequences | None = None
+                ) -> pd.DataFrame:
         """Predicted scores, one column per target, clipped to each target's scale
-        (except by heads with ``clip_output = False``, such as ``musiceval-baseline``)."""
-        X = np.asarray(X, dtype=np.float64)
+        (except by heads with ``clip_output = False``, such as ``musiceval-baseline``).
+
+        An ensemble's heads add ``<target>_sd``, the members' standard deviation.
+        """
+        X = _as_input(X)
         out = pd.DataFrame(index=range(len(X)))
         for g in self.groups:
-            if g.uses_text:
-                if T is None:
-                    raise EmoconveyError(
-                        f"target(s) {', '.join(g.targets)} need the clips' prompt texts"
-                    )
-                feats = np.hstack([X, np.asarray(T, dtype=np.float64)])
-            else:
-                feats = X
-            pred = g.head.predict(feats)
+            if g.uses_text and T is None:
+                raise EmoconveyError(
+                    f"target(s) {', '.join(g.targets)} need the clips' prompt texts"
+                )
+            pred, spread = g.head.predict_spread(join_features(X, T) if g.uses_text else X)
             clip = getattr(g.head, "clip_output", True)  # the MusicEval baseline: unclipped
             for j, t in enumerate(g.targets):
                 lo, hi = self.scales.get(t, (-np.inf, np.inf)) if clip else (-np.inf, np.inf)
                 out[t] = np.clip(pred[:, j], lo, hi)
-        return out[list(self.targets)]
+                if spread is not None:
+                    out[f"{t}_sd"] = spread[:, j]
+        return out[[c for t in self.targets for c in (t, f"{t}_sd") if c in out]]
 
     def card(self) -> dict[str, object]:
         """The JSON card (see the module docstring)."""
@@ -207,8 +223,9 @@ def _groups_for(
 
 
 def _fit_groups(
-    data_Y: pd.DataFrame, X: np.ndarray, T: np.ndarray | None, *, head: str, seed: int,
-    text_targets: Sequence[str], dev: np.ndarray | None = None,
+    data_Y: pd.DataFrame, X: np.ndarray | Sequences, T: np.ndarray | Sequences | None, *,
+    head: str, seed: int, text_targets: Sequence[str], head_params: dict[str, object] | None,
+    dev: np.ndarray | None = None,
 ) -> list[HeadGroup]:
     spec = _groups_for(list(data_Y.columns), text_targets, T is not None)
     if head == BASELINE_KIND:  # all groups trained together, early stopping on ``dev``
@@ -220,8 +237,9 @@ def _fit_groups(
         return [HeadGroup(n, t, u, h) for (n, t, u), h in zip(spec, heads, strict=True)]  # type: ignore[arg-type]
     groups = []
     for name, targets, uses_text in spec:
-        feats = np.hstack([X, T]) if uses_text else X  # type: ignore[list-item]
-        h = make_head(head, seed=seed).fit(feats, data_Y[list(targets)].to_numpy(float))
+        feats = join_features(X, T) if uses_text else X
+        h = make_head(head, seed=seed, **(head_params or {}))
+        h.fit(feats, data_Y[list(targets)].to_numpy(float))
         groups.append(HeadGroup(name, targets, uses_text, h))
     return groups
 
@@ -231,7 +249,20 @@ def _official_dev(data: RatedClips, rows: np.ndarray) -> np.ndarray:
     return data.clips["split"].iloc[rows].astype(str).eq("dev").to_numpy()
 
 
-def _check_features(data: RatedClips, X: np.ndarray, T: np.ndarray | None) -> None:
+def _check_features(data: RatedClips, X: np.ndarray | Sequences,
+                    T: np.ndarray | Sequences | None) -> None:
+    if isinstance(X, Sequences):
+        if len(X) != len(data.clips) or (T is not None and len(T) != len(data.clips)):
+            raise EmoconveyError(
+                f"frame features: expected {len(data.clips)} clips, got {len(X)}"
+            )
+        if not X.is_finite().all():
+            bad = int(np.flatnonzero(~X.is_finite())[0])
+            raise EmoconveyError(
+                f"frames of {data.clips['audio_file'].iloc[bad]} are not finite (silent or "
+                "corrupt audio?)"
+            )
+        return
     if X.ndim != 2 or X.shape[0] != len(data.clips):
         raise EmoconveyError(
             f"features: expected {len(data.clips)} rows (one per clip), got shape {X.shape}"
@@ -248,8 +279,8 @@ def _check_features(data: RatedClips, X: np.ndarray, T: np.ndarray | None) -> No
 
 def fit_predictor(
     data: RatedClips,
-    X: np.ndarray,
-    T: np.ndarray | None = None,
+    X: np.ndarray | Sequences,
+    T: np.ndarray | Sequences | None = None,
     *,
     extractor: dict[str, object],
     head: str = "ridge",
@@ -257,17 +288,20 @@ def fit_predictor(
     seed: int = 0,
     rows: np.ndarray | None = None,
     info: dict[str, object] | None = None,
+    head_params: dict[str, object] | None = None,
 ) -> Predictor:
     """Fit the heads on features ``X`` (and text embeddings ``T``) of ``data``'s clips.
 
-    ``rows`` restricts training to those row positions (default: all).
+    ``rows`` restricts training to those row positions (default: all); ``head_params``
+    go to :func:`~emoconvey.predict.heads.make_head` (e.g. ``loss``, ``ensemble``).
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = _as_input(X)
     _check_features(data, X, T)
     idx = np.arange(len(X)) if rows is None else np.asarray(rows)
     Y = data.clips[list(data.targets)].iloc[idx].reset_index(drop=True)
     groups = _fit_groups(Y, X[idx], None if T is None else T[idx], head=head, seed=seed,
-                         text_targets=text_targets, dev=_official_dev(data, idx))
+                         text_targets=text_targets, head_params=head_params,
+                         dev=_official_dev(data, idx))
     base_info = {
         "source": data.source,
         "n_clips": len(idx),
@@ -298,8 +332,8 @@ def _system_truth(data: RatedClips, mode: str) -> dict[str, dict[str, float]] | 
 
 def cross_validate(
     data: RatedClips,
-    X: np.ndarray,
-    T: np.ndarray | None = None,
+    X: np.ndarray | Sequences,
+    T: np.ndarray | Sequences | None = None,
     *,
     split: str = "by-system",
     head: str = "ridge",
@@ -309,6 +343,7 @@ def cross_validate(
     shuffle_labels: bool = False,
     n_boot: int = 1000,
     system_truth: str = "auto",
+    head_params: dict[str, object] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out metrics of ``head`` on ``split``.
 
@@ -333,7 +368,7 @@ def cross_validate(
     heldout : DataFrame
         ``clip_id``, ``system``, ``fold`` and ``<target>`` / ``<target>_pred`` columns.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = _as_input(X)
     _check_features(data, X, T)
     sys_truth = _system_truth(data, system_truth)
     fold_list = make_folds(data.clips, split, seed=seed, k=folds)
@@ -353,7 +388,7 @@ def cross_validate(
         y_train = Y_fit.iloc[fold.train].reset_index(drop=True)
         groups = _fit_groups(y_train, X[fold.train], None if T is None else T[fold.train],
                              head=head, seed=seed, text_targets=text_targets,
-                             dev=_official_dev(data, fold.train))
+                             head_params=head_params, dev=_official_dev(data, fold.train))
         model = Predictor({}, head, groups, tuple(targets), dict(data.scales))
         pred = model.predict(X[fold.test], None if T is None else T[fold.test])
         part = data.clips.iloc[fold.test][["clip_id", "system", *targets]].reset_index(drop=True)

@@ -22,6 +22,7 @@ from emoconvey.predict.model import (
     fit_predictor,
     load_predictor,
 )
+from emoconvey.predict.sequences import Sequences
 
 __all__ = ["TrainResult", "audio_manifest", "featurise", "run_predictor", "train_predictor"]
 
@@ -30,8 +31,12 @@ log = logging.getLogger(__name__)
 _AUDIO_EXT = (".wav", ".flac", ".mp3", ".ogg")
 
 
-def _text_embeddings(extractor: Extractor, texts: Sequence[object]) -> np.ndarray:
-    """Embeddings of the distinct texts, one row per clip (missing text is an error)."""
+def _text_embeddings(extractor: Extractor, texts: Sequence[object], *, tokens: bool = False
+                     ) -> np.ndarray | Sequences:
+    """Embeddings of the distinct texts, one row per clip (missing text is an error).
+
+    With ``tokens``, token-level features of a frame extractor as :class:`Sequences`.
+    """
     clean = [None if t is None or (isinstance(t, float) and np.isnan(t)) else str(t)
              for t in texts]
     if any(t is None for t in clean):
@@ -40,8 +45,11 @@ def _text_embeddings(extractor: Extractor, texts: Sequence[object]) -> np.ndarra
             "text-conditioned target(s) need (a 'text' column, or MusicEval's prompt files)"
         )
     uniq = sorted(set(clean))  # type: ignore[arg-type]
-    emb = extractor.embed_texts(uniq)
     pos = {t: i for i, t in enumerate(uniq)}
+    if tokens:
+        per_text = extractor.embed_text_tokens(uniq)  # type: ignore[attr-defined]
+        return Sequences.from_list([per_text[pos[t]] for t in clean])  # type: ignore[index]
+    emb = extractor.embed_texts(uniq)
     return emb[[pos[t] for t in clean]]  # type: ignore[index]
 
 
@@ -53,8 +61,22 @@ def featurise(
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
     progress: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray | None, int]:
-    """Audio features (cached), text embeddings when ``texts`` is given, and files extracted."""
+    frames: bool = False,
+) -> tuple[np.ndarray | Sequences, np.ndarray | Sequences | None, int]:
+    """Audio features (cached), text embeddings when ``texts`` is given, and files extracted.
+
+    With ``frames``, the frames of a frame-level extractor and the texts' token
+    features, as :class:`~emoconvey.predict.sequences.Sequences` (for sequence heads).
+    """
+    if frames:
+        from emoconvey.predict.extractors.frames import extract_frame_features
+
+        seq, extracted, _ = extract_frame_features(
+            extractor, list(audio_files), cache_dir=cache_dir,  # type: ignore[arg-type]
+            use_cache=use_cache, progress=progress,
+        )
+        T = None if texts is None else _text_embeddings(extractor, texts, tokens=True)
+        return seq, T, extracted
     feats = extract_features(extractor, list(audio_files), cache_dir=cache_dir,
                              use_cache=use_cache, progress=progress)
     T = None if texts is None else _text_embeddings(extractor, texts)
@@ -91,8 +113,13 @@ def train_predictor(
     on_stage: Callable[[str], None] | None = None,
     out: str | Path | None = None,
     system_truth: str = "auto",
+    head_params: dict[str, object] | None = None,
 ) -> TrainResult:
     """Extract features, evaluate on ``split`` and fit the model to save.
+
+    ``head_params`` go to :func:`~emoconvey.predict.heads.make_head` (e.g. ``loss``,
+    ``ensemble``). A sequence head (``temporal``) reads the frames of a frame-level
+    extractor.
 
     The held-out metrics come from :func:`~emoconvey.predict.model.cross_validate`. The
     saved model is then fitted on the training part of a single split (``random``,
@@ -102,14 +129,19 @@ def train_predictor(
     written there. ``progress(k)`` is
     called as files are featurised, ``on_stage(text)`` when a stage begins.
     """
-    from emoconvey.predict.heads import HEADS
+    from emoconvey.predict.heads import get_head_class, make_head
     from emoconvey.predict.splits import make_folds
 
     # Check every option before the (long) extraction.
-    if head not in HEADS:
-        raise EmoconveyError(f"--head: unknown head {head!r}; expected one of {', '.join(HEADS)}")
+    frames = get_head_class(head).sequence_input
+    make_head(head, **(head_params or {}))  # checks the options
     fold_list = make_folds(data.clips, split, seed=seed, k=folds)
     ext = get_extractor(extractor) if isinstance(extractor, str) else extractor
+    if frames and not ext.frame_level:
+        raise EmoconveyError(
+            f"--head {head} reads frames: use a frame-level extractor (mel-frames, "
+            f"clap-frames, mert, muq), not {ext.id}"
+        )
     use_text = ext.supports_text and any(t in text_targets for t in data.targets)
     if not use_text and any(t in text_targets for t in data.targets):
         log.info("extractor %s has no text tower: %s predicted from audio only", ext.id,
@@ -117,20 +149,20 @@ def train_predictor(
     X, T, extracted = featurise(
         ext, data.clips["audio_file"].tolist(),
         data.clips["text"].tolist() if use_text else None,
-        cache_dir=cache_dir, progress=progress,
+        cache_dir=cache_dir, progress=progress, frames=frames,
     )
     if on_stage is not None:
         on_stage(f"cross-validating {head} ({split}, {len(fold_list)} fold(s))")
     metrics, heldout = cross_validate(
         data, X, T, split=split, head=head, text_targets=text_targets, seed=seed, folds=folds,
-        n_boot=n_boot, system_truth=system_truth,
+        n_boot=n_boot, system_truth=system_truth, head_params=head_params,
     )
     rows = fold_list[0].train if len(fold_list) == 1 else None
     if on_stage is not None:
         on_stage(f"fitting the {head} model")
     model = fit_predictor(
         data, X, T, extractor=_extractor_info(ext), head=head, text_targets=text_targets,
-        seed=seed, rows=rows,
+        seed=seed, rows=rows, head_params=head_params,
         info={"split": split, "folds": len(fold_list),
               "trained_on": "train part of the split" if rows is not None else "all clips"},
     )
@@ -213,7 +245,10 @@ def run_predictor(
     progress: Callable[[int], None] | None = None,
     extractor: Extractor | None = None,
 ) -> pd.DataFrame:
-    """Predictions for new clips: ``audio_file``, ``clip_id``, ``system``, ``intent``, targets."""
+    """Predictions for new clips: ``audio_file``, ``clip_id``, ``system``, ``intent``, targets.
+
+    An ensemble model adds ``<target>_sd`` after each target (the members' spread).
+    """
     if not isinstance(model, Predictor):
         model = load_predictor(model)
     clips = audio if isinstance(audio, pd.DataFrame) else audio_manifest(audio)
@@ -227,10 +262,10 @@ def run_predictor(
         )
     X, T, _ = featurise(ext, clips["audio_file"].tolist(),
                         clips["text"].tolist() if model.needs_text else None,
-                        cache_dir=cache_dir, progress=progress)
+                        cache_dir=cache_dir, progress=progress, frames=model.sequence_input)
     pred = model.predict(X, T)
     out = clips[["audio_file", "clip_id", "system", "intent"]].reset_index(drop=True)
-    for t in model.targets:
-        out[t] = pred[t].to_numpy()
+    for col in pred.columns:
+        out[col] = pred[col].to_numpy()
     return out
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["synthesize_clip", "write_synthetic_set"]
+__all__ = ["synthesize_clip", "synthesize_temporal_clip", "write_synthetic_set",
+           "write_temporal_set"]
 
 # I-IV-V-I in a major key and i-iv-v-i in a minor key (semitones above the tonic).
 _MAJOR = ((0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7))
@@ -119,6 +120,89 @@ def write_synthetic_set(
                 "valence": round(float(np.clip(v + rng.normal(0, noise), 1, 9)), 1),
                 "arousal": round(float(np.clip(ar + rng.normal(0, noise), 1, 9)), 1),
             })
+    table = pd.DataFrame(rows)
+    table.to_csv(folder / "ratings.csv", index=False)
+    return table
+
+
+def synthesize_temporal_clip(
+    levels_db: np.ndarray, *, seed: int = 0, sr: int = 22050, duration: float = 4.0,
+    rolloff: float = 1.0, root: int = 0,
+) -> np.ndarray:
+    """A clip of ``len(levels_db)`` equal segments, segment ``i`` played at ``levels_db[i]``.
+
+    Each segment is a held triad whose brightness (harmonics) grows with its level, so
+    the order of the levels (a build-up or a fade) is audible while the clip-level
+    distribution of loudness and brightness does not depend on it.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(sr * duration)
+    y = np.zeros(n)
+    k = len(levels_db)
+    bounds = np.linspace(0, n, k + 1).astype(int)
+    for i, level in enumerate(levels_db):
+        i0, i1 = bounds[i], bounds[i + 1]
+        tt = np.arange(i1 - i0) / sr
+        fade = np.minimum(1.0, np.minimum(tt, tt[::-1]) / 0.02)
+        bright = (float(level) + 36.0) / 36.0  # 0 (quiet) .. 1 (loud)
+        seg = np.zeros(i1 - i0)
+        for step in (0, 4, 7):
+            f0 = 440.0 * 2 ** ((57 + root + step - 69) / 12)
+            for h in range(1, 2 + round(6 * bright)):
+                if f0 * h < sr / 2:
+                    seg += (0.3 + 0.6 * bright) ** (h - 1) / h**rolloff * np.sin(
+                        2 * np.pi * f0 * h * tt + rng.uniform(0, 6.3))
+        seg /= np.max(np.abs(seg)) + 1e-9
+        y[i0:i1] = seg * fade * 10 ** (float(level) / 20)
+    y += rng.normal(0, 1e-4, n)
+    return y.astype(np.float32)
+
+
+def write_temporal_set(
+    folder: str | Path,
+    *,
+    n_systems: int = 8,
+    clips_per_system: int = 16,
+    seed: int = 0,
+    segments: int = 8,
+    duration: float = 4.0,
+    sr: int = 22050,
+    noise: float = 0.3,
+) -> pd.DataFrame:
+    """A rated set whose scores depend on *when* things happen in each clip.
+
+    Every clip plays ``segments`` loudness levels (drawn from -36 to -6 dBFS) in an order
+    between a fade (loud to quiet) and a build-up (quiet to loud); its ``buildup`` score
+    (1-9) is :math:`5 + 4\\rho` plus listener noise (sd ``noise``), where :math:`\\rho`
+    is Spearman's correlation of segment position and level. Shuffling the segments
+    changes the score but not the clip's distribution of frames, so pooled statistics
+    (means, deviations) carry little of it. A system has its own timbre, key and a bias
+    towards build-ups or fades. Writes ``<folder>/<system>/<system>_<k>.wav`` and
+    ``<folder>/ratings.csv`` (``audio_file``, ``system``, ``buildup``).
+    """
+    import soundfile as sf
+    from scipy.stats import spearmanr
+
+    folder = Path(folder)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n_systems):
+        system = f"Sys{s + 1:02d}"
+        (folder / system).mkdir(parents=True, exist_ok=True)
+        bias = rng.uniform(-0.5, 0.5)
+        rolloff, root = rng.uniform(0.6, 1.6), int(rng.integers(0, 7))
+        for k in range(clips_per_system):
+            levels = np.sort(rng.uniform(-36.0, -6.0, segments))
+            trend = float(np.clip(rng.uniform(-1, 1) + bias, -1, 1))
+            keys = trend * np.arange(segments) / segments + (1 - abs(trend)) * rng.random(segments)
+            ordered = levels[np.argsort(np.argsort(keys))]
+            rho = float(spearmanr(np.arange(segments), ordered).statistic)
+            clip = synthesize_temporal_clip(ordered, seed=int(rng.integers(2**31)), sr=sr,
+                                            duration=duration, rolloff=rolloff, root=root)
+            rel = f"{system}/{system}_{k + 1}.wav"
+            sf.write(folder / rel, clip, sr, subtype="PCM_16")
+            score = float(np.clip(5 + 4 * rho + rng.normal(0, noise), 1, 9))
+            rows.append({"audio_file": rel, "system": system, "buildup": round(score, 1)})
     table = pd.DataFrame(rows)
     table.to_csv(folder / "ratings.csv", index=False)
     return table

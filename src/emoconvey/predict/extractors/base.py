@@ -19,10 +19,12 @@ from emoconvey.errors import DataValidationError, EmoconveyError
 __all__ = [
     "Extractor",
     "Features",
+    "cached_arrays",
     "default_cache_dir",
     "extract_features",
     "file_hash",
     "load_audio",
+    "model_load_error",
 ]
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ class Extractor(ABC):
     id: str = ""
     version: str = "1"
     supports_text: bool = False
+    frame_level: bool = False
+    """Whether the extractor also gives frames (see :mod:`.frames`)."""
 
     def options(self) -> dict[str, object]:
         """JSON-serialisable options that change the features (part of the cache key)."""
@@ -59,6 +63,14 @@ class Extractor(ABC):
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Text embeddings, shape ``(len(texts), dim)`` (text-capable extractors only)."""
         raise EmoconveyError(f"extractor {self.id!r} has no text tower")
+
+
+def model_load_error(what: str, name: str, exc: Exception) -> EmoconveyError:
+    """The error for a pretrained model that ``from_pretrained`` could not load."""
+    return EmoconveyError(
+        f"cannot load the {what} model {name!r} ({exc.__class__.__name__}): give a local "
+        "folder saved with save_pretrained, or a model id that can be downloaded"
+    )
 
 
 def load_audio(path: str | Path, sr: int) -> np.ndarray:
@@ -105,6 +117,71 @@ class Features:
     """Files read from the cache."""
 
 
+def cached_arrays(
+    extractor: Extractor,
+    paths: Sequence[str],
+    *,
+    kind: str,
+    compute: Callable[[list[str]], list[np.ndarray]],
+    read: Callable[[Path], np.ndarray],
+    write: Callable[[Path, np.ndarray], None],
+    cache_dir: str | Path | None,
+    use_cache: bool,
+    progress: Callable[[int], None] | None,
+) -> tuple[list[np.ndarray], int, int]:
+    """Per-file arrays of ``paths``, read from and written to the content-hash cache.
+
+    The entries live under ``<cache_dir>/<kind>/<extractor.cache_key>/<sha256 of the
+    file bytes>.<ext>`` (``read``/``write`` choose the format, never pickle); identical
+    files are computed once. Returns the arrays, the files computed and those cached.
+    """
+    folder = Path(cache_dir if cache_dir is not None else default_cache_dir())
+    folder = folder / kind / extractor.cache_key
+    hashes = [file_hash(p) for p in paths]
+    rows: list[np.ndarray | None] = [None] * len(paths)
+    if use_cache:
+        for i, h in enumerate(hashes):
+            try:
+                rows[i] = read(folder / h)
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError):
+                log.warning("ignoring the unreadable cache entry %s", folder / h)
+    todo = [i for i, r in enumerate(rows) if r is None]
+    cached = len(paths) - len(todo)
+    if progress is not None and cached:
+        progress(cached)
+    first: dict[str, int] = {}
+    for i in todo:
+        first.setdefault(hashes[i], i)
+    unique = list(first.values())
+    if unique:
+        computed = compute([paths[i] for i in unique])
+        if len(computed) != len(unique):
+            raise EmoconveyError(
+                f"extractor {extractor.id!r} returned {len(computed)} rows for "
+                f"{len(unique)} files"
+            )
+        by_hash = dict(zip((hashes[i] for i in unique), computed, strict=True))
+        for i in todo:
+            rows[i] = by_hash[hashes[i]]
+        if use_cache:
+            folder.mkdir(parents=True, exist_ok=True)
+            for h, value in by_hash.items():
+                write(folder / h, value)
+    return rows, len(unique), cached  # type: ignore[return-value]
+
+
+def _read_npy(stem: Path) -> np.ndarray:
+    return np.load(stem.with_suffix(".npy"), allow_pickle=False)
+
+
+def _write_npy(stem: Path, value: np.ndarray) -> None:
+    tmp = stem.with_name(f"{stem.name}.{os.getpid()}.tmp.npy")
+    np.save(tmp, value, allow_pickle=False)
+    os.replace(tmp, stem.with_suffix(".npy"))
+
+
 def extract_features(
     extractor: Extractor,
     paths: Sequence[str | Path],
@@ -121,49 +198,14 @@ def extract_features(
     ``allow_pickle=False``.
     """
     paths = [str(p) for p in paths]
-    folder = Path(cache_dir if cache_dir is not None else default_cache_dir())
-    folder = folder / "features" / extractor.cache_key
-    hashes = [file_hash(p) for p in paths]
-    rows: list[np.ndarray | None] = [None] * len(paths)
-    if use_cache:
-        for i, h in enumerate(hashes):
-            f = folder / f"{h}.npy"
-            if f.is_file():
-                try:
-                    rows[i] = np.load(f, allow_pickle=False)
-                except (OSError, ValueError):
-                    log.warning("ignoring the unreadable cache entry %s", f)
-    todo = [i for i, r in enumerate(rows) if r is None]
-    cached = len(paths) - len(todo)
-    if progress is not None and cached:
-        progress(cached)
-    if todo:
-        # Identical files are extracted once.
-        first: dict[str, int] = {}
-        for i in todo:
-            first.setdefault(hashes[i], i)
-        unique = list(first.values())
-        computed = np.asarray(
-            extractor.extract([paths[i] for i in unique], progress=progress), dtype=np.float32
-        )
-        if computed.shape[0] != len(unique):
-            raise EmoconveyError(
-                f"extractor {extractor.id!r} returned {computed.shape[0]} rows for "
-                f"{len(unique)} files"
-            )
-        by_hash = dict(zip((hashes[i] for i in unique), computed, strict=True))
-        if use_cache:
-            folder.mkdir(parents=True, exist_ok=True)
-        for i in todo:
-            rows[i] = by_hash[hashes[i]]
-        if use_cache:
-            for h, vec in by_hash.items():
-                tmp = folder / f"{h}.{os.getpid()}.tmp.npy"
-                np.save(tmp, vec, allow_pickle=False)
-                os.replace(tmp, folder / f"{h}.npy")
-        extracted = len(unique)
-    else:
-        extracted = 0
+
+    def compute(todo: list[str]) -> list[np.ndarray]:
+        return list(np.asarray(extractor.extract(todo, progress=progress), dtype=np.float32))
+
+    rows, extracted, cached = cached_arrays(
+        extractor, paths, kind="features", compute=compute, read=_read_npy, write=_write_npy,
+        cache_dir=cache_dir, use_cache=use_cache, progress=progress,
+    )
     if not paths:
         return Features(np.zeros((0, 0), np.float32), 0, 0)
     matrix = np.vstack([np.asarray(r, np.float32)[None, :] for r in rows])

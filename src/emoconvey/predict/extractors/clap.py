@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from emoconvey.errors import EmoconveyError
-from emoconvey.predict.extractors.base import Extractor, load_audio
+from emoconvey.predict.extractors.base import Extractor, load_audio, model_load_error
 
 __all__ = ["DEFAULT_CLAP_MODEL", "ClapExtractor"]
 
@@ -137,11 +137,7 @@ class ClapExtractor(Extractor):
             self._processor = ClapProcessor.from_pretrained(self.model_name)
             model = ClapModel.from_pretrained(self.model_name, use_safetensors=True)
         except (OSError, ValueError) as exc:  # missing files, bad repo id, no network
-            raise EmoconveyError(
-                f"cannot load the CLAP model {self.model_name!r} ({exc.__class__.__name__}): "
-                "give a local folder saved with save_pretrained, or a model id that can be "
-                "downloaded"
-            ) from None
+            raise model_load_error("CLAP", self.model_name, exc) from None
         self._model = model.eval().to(_device(self.device))
 
     @property

@@ -38,6 +38,15 @@ def _builtin() -> None:
     _REGISTRY.setdefault("clap", clap.ClapExtractor)
 
 
+_LAZY: dict[str, str] = {
+    "mel-frames": "emoconvey.predict.extractors.frames:MelFramesExtractor",
+    "clap-frames": "emoconvey.predict.extractors.pretrained_frames:ClapFramesExtractor",
+    "mert": "emoconvey.predict.extractors.pretrained_frames:MertExtractor",
+    "muq": "emoconvey.predict.extractors.pretrained_frames:MuqExtractor",
+}
+"""Built-in frame-level extractors, imported when first asked for."""
+
+
 def _entry_points() -> dict[str, object]:
     from importlib.metadata import entry_points
 
@@ -47,13 +56,18 @@ def _entry_points() -> dict[str, object]:
 def available_extractors() -> list[str]:
     """Names of the built-in, registered and entry-point extractors."""
     _builtin()
-    return sorted(set(_REGISTRY) | set(_entry_points()))
+    return sorted(set(_REGISTRY) | set(_LAZY) | set(_entry_points()))
 
 
 def get_extractor(name: str, **options: object) -> Extractor:
     """The extractor registered as ``name``, built with ``options``."""
     _builtin()
     factory = _REGISTRY.get(name)
+    if factory is None and name in _LAZY:
+        import importlib
+
+        module, _, attr = _LAZY[name].partition(":")
+        factory = _REGISTRY[name] = getattr(importlib.import_module(module), attr)
     if factory is None:
         ep = _entry_points().get(name)
         if ep is None:
