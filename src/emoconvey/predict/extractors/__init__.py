@@ -4,8 +4,8 @@ Built in: ``handcrafted`` (librosa music-emotion cues, weight-free, the default)
 ``clap`` (a CLAP audio encoder with its text tower); frame-level (one vector per time
 step, :mod:`.frames`): ``mel-frames``, ``clap-frames``, ``mert`` and ``muq``. Third
 parties register more through the entry-point group ``emoconvey.extractors``
-(``name = "pkg.module:factory"``, the factory taking keyword options and returning an :class:`Extractor`), or in code with
-:func:`register_extractor`.
+(``name = "pkg.module:factory"``, the factory taking keyword options and returning an
+:class:`Extractor`), or in code with :func:`register_extractor`.
 """
 
 from emoconvey.predict.extractors.base import (
