@@ -45,10 +45,15 @@ def test_train_run_score_handcrafted(
     }
     assert all(m["split"] == "by-system" for m in metrics)
     pred = tmp_path / "out" / "predictions.csv"
-    _ok(["predict", "run", "--model", str(model), "--audio", str(synthetic_folder), "--out",
-         str(pred), "--cache-dir", str(feature_cache)])
+    ran = _ok(["predict", "run", "--model", str(model), "--audio", str(synthetic_folder),
+               "--out", str(pred), "--cache-dir", str(feature_cache)])
+    assert "out of distribution: " in ran and "of 80 clip(s)" in ran
     table = pd.read_csv(pred)
-    assert list(table.columns) == ["audio_file", "system", "intent", "valence", "arousal"]
+    assert list(table.columns) == [
+        "audio_file", "system", "intent", "valence", "arousal", "raw_valence", "raw_arousal",
+        "ood_score", "ood_p", "ood", "extrapolated", "clamped", "flag_reason",
+    ]
+    assert table["ood"].mean() <= 0.15  # the training clips themselves
     assert len(table) == 80 and table["system"].nunique() == 8
     scored = _ok(["predict", "score", "--truth", str(synthetic_folder / "ratings.csv"),
                   "--pred", str(pred), "--json", "--n-boot", "0"])

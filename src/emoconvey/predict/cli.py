@@ -229,8 +229,13 @@ def run_cmd(
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
     ] = None,
+    ood_alpha: Annotated[
+        float | None,
+        typer.Option("--ood-alpha", help="Nominal share of in-distribution clips flagged "
+                     "out of distribution (default: the model's, 0.05)."),
+    ] = None,
 ) -> None:
-    """Predict ratings of new clips with a trained model."""
+    """Predict ratings of new clips with a trained model, flagging clips unlike its training."""
     from emoconvey.predict.model import load_predictor
     from emoconvey.predict.pipeline import audio_manifest, run_predictor
 
@@ -241,14 +246,54 @@ def run_cmd(
         clips_df = audio_manifest(audio)
         with _progress("features", len(clips_df)) as bar:
             pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
-                                 progress=bar.advance)
+                                 progress=bar.advance, ood_alpha=ood_alpha)
         output.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "audiomos":
             write_answer(pred, output, targets=predictor.targets)
         else:
-            cols = ["audio_file", "system", "intent", *predictor.targets]
+            cols = ["audio_file", "system", "intent", *predictor.targets,
+                    *(f"raw_{t}" for t in predictor.targets), *PREDICTION_FLAG_COLUMNS]
             pred[cols].to_csv(output, index=False, float_format="%.6g")
     console.print(f"{len(pred)} clip(s) predicted: {output}", highlight=False)
+    for line in flag_summary(pred, alpha=None if predictor.ood is None else
+                             (ood_alpha if ood_alpha is not None else predictor.ood.alpha)):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+PREDICTION_FLAG_COLUMNS: tuple[str, ...] = (
+    "ood_score", "ood_p", "ood", "extrapolated", "clamped", "flag_reason"
+)
+"""Columns of ``predictions.csv`` after the targets and ``raw_<target>`` columns."""
+
+
+def flag_summary(pred: pd.DataFrame, *, alpha: float | None, show: int = 5) -> list[str]:
+    """Lines telling how many clips were flagged out of distribution, extrapolated or
+    clamped, and why (the first ``show`` clips of each)."""
+    def names(mask: pd.Series) -> str:
+        files = [Path(str(f)).name for f in pred.loc[mask, "audio_file"]]
+        more = f" and {len(files) - show} more" if len(files) > show else ""
+        return ", ".join(files[:show]) + more
+
+    n = len(pred)
+    if alpha is None:
+        lines = ["warning: this model has no out-of-distribution calibration (saved by an "
+                 "older emoconvey): nothing tells whether these clips resemble its training "
+                 "data; retrain it"]
+    else:
+        ood = pred["ood"].fillna(False).astype(bool)
+        lines = [f"out of distribution: {int(ood.sum())} of {n} clip(s) farther from the "
+                 f"training set than the model's own held-out clips at the {alpha:g} level "
+                 f"(about {alpha * n:.1f} expected by chance)"
+                 + (f": {names(ood)}" if ood.any() else "")]
+    for col, what in (("extrapolated", "predicted outside the range of the training targets"),
+                      ("clamped", "predicted outside the rating scale and clamped to it")):
+        mask = pred[col].astype(bool)
+        if mask.any():
+            lines.append(f"{col}: {int(mask.sum())} of {n} clip(s) {what}: {names(mask)}")
+    if len(lines) > 1 or (alpha is not None and pred["ood"].fillna(False).astype(bool).any()):
+        lines.append("the reasons are in the flag_reason column; flagged predictions are "
+                     "not to be trusted")
+    return lines
 
 
 def write_answer(pred: pd.DataFrame, path: Path, *, targets: tuple[str, ...]) -> None:
@@ -264,4 +309,4 @@ def write_answer(pred: pd.DataFrame, path: Path, *, targets: tuple[str, ...]) ->
     path.write_text("\n".join(lines) + "\n")
 
 
-__all__ = ["app", "write_answer"]
+__all__ = ["PREDICTION_FLAG_COLUMNS", "app", "flag_summary", "write_answer"]

@@ -9,7 +9,11 @@ A model folder holds
   metrics;
 * ``head_<group>.safetensors``: every fitted array of a head (for ``ridge`` the scaler
   mean/scale, coefficients, intercepts and chosen alphas);
-* ``metrics.json``: the held-out metrics records (see :mod:`emoconvey.predict.metrics`).
+* ``metrics.json``: the held-out metrics records (see :mod:`emoconvey.predict.metrics`);
+* ``ood.safetensors``: the out-of-distribution detector's arrays (standardised training
+  features and their cross-fitted k-NN distances; :mod:`emoconvey.predict.ood`), its
+  settings in ``card.json["ood"]``. Models saved without it load, and their predictions
+  carry no OOD flags.
 
 Loading reads JSON and safetensors only: nothing in the folder is unpickled or executed.
 
@@ -35,6 +39,7 @@ from emoconvey.errors import EmoconveyError
 from emoconvey.predict.datasets import RatedClips
 from emoconvey.predict.heads import Head, head_from_arrays, make_head
 from emoconvey.predict.metrics import metrics_table, records_to_json, score_predictions
+from emoconvey.predict.ood import OODDetector
 from emoconvey.predict.splits import make_folds
 
 __all__ = [
@@ -76,6 +81,7 @@ class Predictor:
     scales: dict[str, tuple[float, float]]
     info: dict[str, object] = field(default_factory=dict)
     metrics: list[dict[str, object]] = field(default_factory=list)
+    ood: OODDetector | None = None
 
     @property
     def needs_text(self) -> bool:
@@ -84,6 +90,14 @@ class Predictor:
 
     def predict(self, X: np.ndarray, T: np.ndarray | None = None) -> pd.DataFrame:
         """Predicted scores, one column per target, clipped to each target's scale."""
+        raw = self.predict_raw(X, T)
+        for t in raw.columns:
+            lo, hi = self.scales.get(t, (-np.inf, np.inf))
+            raw[t] = np.clip(raw[t].to_numpy(float), lo, hi)
+        return raw
+
+    def predict_raw(self, X: np.ndarray, T: np.ndarray | None = None) -> pd.DataFrame:
+        """The heads' outputs before clipping to the rating scales."""
         X = np.asarray(X, dtype=np.float64)
         out = pd.DataFrame(index=range(len(X)))
         for g in self.groups:
@@ -97,8 +111,7 @@ class Predictor:
                 feats = X
             pred = g.head.predict(feats)
             for j, t in enumerate(g.targets):
-                lo, hi = self.scales.get(t, (-np.inf, np.inf))
-                out[t] = np.clip(pred[:, j], lo, hi)
+                out[t] = pred[:, j]
         return out[list(self.targets)]
 
     def card(self) -> dict[str, object]:
@@ -119,6 +132,7 @@ class Predictor:
             ],
             "training": self.info,
             "metrics": json.loads(records_to_json(self.metrics)),
+            "ood": None if self.ood is None else self.ood.config(),
         }
 
     def save(self, folder: str | Path) -> Path:
@@ -132,6 +146,10 @@ class Predictor:
                       for k, v in g.head.arrays().items()}
             save_file(arrays, str(folder / f"head_{g.name}.safetensors"),
                       metadata={"format": CARD_FORMAT, "head": g.head.kind})
+        if self.ood is not None:
+            save_file({k: np.ascontiguousarray(v, dtype=np.float64)
+                       for k, v in self.ood.arrays().items()},
+                      str(folder / "ood.safetensors"), metadata={"format": CARD_FORMAT})
         (folder / "card.json").write_text(json.dumps(self.card(), indent=2, allow_nan=False))
         (folder / "metrics.json").write_text(records_to_json(self.metrics) + "\n")
         return folder
@@ -184,7 +202,25 @@ def load_predictor(folder: str | Path) -> Predictor:
         scales={t: (float(v[0]), float(v[1])) for t, v in card["scales"].items()},
         info=dict(card.get("training", {})),
         metrics=list(card.get("metrics", [])),
+        ood=_load_ood(folder, card.get("ood")),
     )
+
+
+def _load_ood(folder: Path, config: object) -> OODDetector | None:
+    """The saved OOD detector, or None for a model saved without one."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    if not isinstance(config, dict):
+        log.warning("%s has no OOD calibration (saved by an older emoconvey): predictions "
+                    "carry no OOD flags; retrain the model to get them", folder)
+        return None
+    path = folder / "ood.safetensors"
+    try:
+        arrays = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise EmoconveyError(f"{path}: not a readable safetensors file ({exc})") from None
+    return OODDetector.from_arrays(arrays, config)
 
 
 # ----------------------------------------------------------------------------- fitting

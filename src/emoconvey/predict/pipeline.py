@@ -21,6 +21,7 @@ from emoconvey.predict.model import (
     fit_predictor,
     load_predictor,
 )
+from emoconvey.predict.ood import OODDetector, extrapolation, flag_reasons
 
 __all__ = ["TrainResult", "audio_manifest", "featurise", "run_predictor", "train_predictor"]
 
@@ -131,10 +132,25 @@ def train_predictor(
               "trained_on": "train part of the split" if rows is not None else "all clips"},
     )
     model.metrics = metrics.to_dict("records")
+    model.ood = _fit_ood(data, X, rows, seed=seed)
     if out is not None:
         model.save(out)
         heldout.to_csv(Path(out) / "heldout_predictions.csv", index=False)
     return TrainResult(model, metrics, heldout, extracted)
+
+
+def _fit_ood(data: RatedClips, X: np.ndarray, rows: np.ndarray | None, *,
+             seed: int) -> OODDetector | None:
+    """The OOD detector on the clips the model was fitted on (None, with a warning, when
+    there are too few to calibrate it)."""
+    idx = np.arange(len(X)) if rows is None else np.asarray(rows)
+    if len(idx) < 10:
+        log.warning("only %d training clips: too few to calibrate the out-of-distribution "
+                    "check (10 needed); predictions will carry no OOD flags", len(idx))
+        return None
+    clips = data.clips.iloc[idx]
+    return OODDetector.fit(X[idx], groups=clips["system"].to_numpy(),
+                           targets=clips[list(data.targets)], seed=seed)
 
 
 def audio_manifest(audio: str | Path) -> pd.DataFrame:
@@ -202,8 +218,17 @@ def run_predictor(
     cache_dir: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     extractor: Extractor | None = None,
+    ood_alpha: float | None = None,
 ) -> pd.DataFrame:
-    """Predictions for new clips: ``audio_file``, ``clip_id``, ``system``, ``intent``, targets."""
+    """Predictions for new clips, with their out-of-distribution and extrapolation flags.
+
+    Columns: ``audio_file``, ``clip_id``, ``system``, ``intent``, one column per target
+    (clamped to the rating scale), ``raw_<target>`` (before clamping), then
+    ``ood_distance``, ``ood_score``, ``ood_p``, ``ood``, ``extrapolated``, ``clamped``
+    and ``flag_reason`` (see :mod:`emoconvey.predict.ood`; the OOD columns are empty for a
+    model saved without OOD calibration). ``ood_alpha`` overrides the model's nominal
+    rate.
+    """
     if not isinstance(model, Predictor):
         model = load_predictor(model)
     clips = audio if isinstance(audio, pd.DataFrame) else audio_manifest(audio)
@@ -218,9 +243,24 @@ def run_predictor(
     X, T, _ = featurise(ext, clips["audio_file"].tolist(),
                         clips["text"].tolist() if model.needs_text else None,
                         cache_dir=cache_dir, progress=progress)
-    pred = model.predict(X, T)
+    raw = model.predict_raw(X, T)
     out = clips[["audio_file", "clip_id", "system", "intent"]].reset_index(drop=True)
     for t in model.targets:
-        out[t] = pred[t].to_numpy()
-    return out
-
+        lo, hi = model.scales.get(t, (-np.inf, np.inf))
+        out[t] = np.clip(raw[t].to_numpy(float), lo, hi)
+    for t in model.targets:
+        out[f"raw_{t}"] = raw[t].to_numpy(float)
+    det = model.ood
+    if det is not None:
+        if ood_alpha is not None:
+            det = det.with_alpha(ood_alpha)
+        flags = det.score(X)
+        ranges = det.target_ranges
+    else:
+        flags = pd.DataFrame({"ood_distance": np.nan, "ood_score": np.nan, "ood_p": np.nan,
+                              "ood": pd.array([pd.NA] * len(out), dtype="boolean")})
+        ranges = {}
+    ex = extrapolation(raw, target_ranges=ranges, scales=model.scales)
+    out = pd.concat([out, flags.reset_index(drop=True), ex], axis=1)
+    out["flag_reason"] = flag_reasons(out, alpha=det.alpha if det is not None else np.nan)
+    return out.drop(columns=["extrapolated_targets", "clamped_targets"])
