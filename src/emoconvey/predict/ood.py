@@ -95,7 +95,8 @@ class OODDetector:
     @classmethod
     def fit(
         cls, X: np.ndarray, *, groups: np.ndarray | None = None,
-        targets: pd.DataFrame | None = None, k: int = DEFAULT_K, alpha: float = DEFAULT_ALPHA, seed: int = 0,
+        targets: pd.DataFrame | None = None, k: int = DEFAULT_K,
+        alpha: float = DEFAULT_ALPHA, seed: int = 0,
     ) -> OODDetector:
         """Calibrate on the training features ``X`` (n, d).
 
