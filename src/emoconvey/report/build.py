@@ -370,8 +370,11 @@ def _render_html(
     def table(name: str, **kw: Any) -> Markup:
         df = t[name]
         if name == "summary":  # one wide row reads better as a column (types kept per cell)
+            values = [df[c].iloc[0] for c in df.columns]
+            values = [int(v) if _is_count(str(c)) and pd.notna(v) and float(v).is_integer()
+                      else v for c, v in zip(df.columns, values, strict=True)]
             df = pd.DataFrame({"statistic": [str(c) for c in df.columns],
-                               "value": [df[c].iloc[0] for c in df.columns]})
+                               "value": pd.Series(values, dtype=object)})
         return render_table(df, highlight=own, **kw)
 
     template = env.get_template("report.html.j2")
