@@ -51,8 +51,9 @@ def test_train_run_score_handcrafted(
     table = pd.read_csv(pred)
     assert list(table.columns) == [
         "audio_file", "system", "intent", "valence", "arousal", "raw_valence", "raw_arousal",
-        "ood_score", "ood_p", "ood", "extrapolated", "clamped", "flag_reason",
+        "ood_score", "ood_p", "ood", "extrapolated", "clamped", "flag_reason", "model",
     ]
+    assert set(table["model"]) == {str(model.resolve())}
     assert table["ood"].mean() <= 0.15  # the training clips themselves
     assert len(table) == 80 and table["system"].nunique() == 8
     scored = _ok(["predict", "score", "--truth", str(synthetic_folder / "ratings.csv"),

@@ -252,8 +252,10 @@ def run_cmd(
             write_answer(pred, output, targets=predictor.targets)
         else:
             cols = ["audio_file", "system", "intent", *predictor.targets,
-                    *(f"raw_{t}" for t in predictor.targets), *PREDICTION_FLAG_COLUMNS]
-            pred[cols].to_csv(output, index=False, float_format="%.6g")
+                    *(f"raw_{t}" for t in predictor.targets), *PREDICTION_FLAG_COLUMNS,
+                    "model"]
+            pred.assign(model=str(model.resolve()))[cols].to_csv(
+                output, index=False, float_format="%.6g")
     console.print(f"{len(pred)} clip(s) predicted: {output}", highlight=False)
     for line in flag_summary(pred, alpha=None if predictor.ood is None else
                              (ood_alpha if ood_alpha is not None else predictor.ood.alpha)):

@@ -45,9 +45,11 @@ from emoconvey.predict.splits import make_folds
 __all__ = [
     "CARD_FORMAT",
     "DEFAULT_TEXT_TARGETS",
+    "MIN_SYSTEMS_FOR_SYSTEM_METRICS",
     "HeadGroup",
     "Predictor",
     "cross_validate",
+    "describe_model",
     "fit_predictor",
     "load_predictor",
 ]
@@ -366,3 +368,58 @@ def cross_validate(
             heldout["system"].to_numpy(), target=t, split=name, n_boot=n_boot, seed=seed,
         )
     return metrics_table(records), heldout
+
+
+MIN_SYSTEMS_FOR_SYSTEM_METRICS = 5
+"""System-level metrics over fewer systems than this are reported with a warning."""
+
+
+def describe_model(folder: str | Path) -> dict[str, object]:
+    """What a predicted report says about the model in ``folder`` (JSON only, no weights).
+
+    Returns
+    -------
+    dict
+        ``folder``, ``extractor`` (id), ``extractor_version``, ``head``, ``targets``,
+        ``training`` (``source``, ``n_clips``, ``n_systems``, ``split``, ``folds``,
+        ``trained_on``), ``metrics`` (the held-out records of ``metrics.json``, with
+        their bootstrap CIs), ``ood`` (the OOD settings, or None) and ``warnings``
+        (e.g. system-level metrics over fewer than
+        :data:`MIN_SYSTEMS_FOR_SYSTEM_METRICS` systems).
+
+    Raises
+    ------
+    EmoconveyError
+        The folder has no readable ``card.json``.
+    """
+    folder = Path(folder)
+    path = folder / "card.json"
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EmoconveyError(f"model {str(folder)!r}: cannot read card.json ({exc})") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise EmoconveyError(f"{path}: expected \"format\": \"{CARD_FORMAT}\"")
+    metrics = card.get("metrics", [])
+    if (folder / "metrics.json").is_file():
+        metrics = json.loads((folder / "metrics.json").read_text())
+    training = dict(card.get("training", {}))
+    ext = dict(card.get("extractor", {}))
+    warnings = [
+        f"{m['target']}: system-level metrics over {m['n']} systems (fewer than "
+        f"{MIN_SYSTEMS_FOR_SYSTEM_METRICS}) mean little"
+        for m in metrics
+        if m.get("level") == "system" and int(m.get("n", 0)) < MIN_SYSTEMS_FOR_SYSTEM_METRICS
+    ]
+    return {
+        "folder": str(folder.resolve()),
+        "extractor": str(ext.get("id", "")),
+        "extractor_version": str(ext.get("version", "")),
+        "head": str(card.get("head", "")),
+        "targets": list(card.get("targets", [])),
+        "training": {k: training.get(k) for k in
+                     ("source", "n_clips", "n_systems", "split", "folds", "trained_on")},
+        "metrics": metrics,
+        "ood": card.get("ood"),
+        "warnings": warnings,
+    }

@@ -36,6 +36,10 @@ __all__ = ["ReportPaths", "ReportSection", "build_report", "render_table", "reor
 log = logging.getLogger(__name__)
 
 _P_COLUMNS = {"p", "p_adj", "p_slope_lt_1"}
+_LISTENER_TABLES = {"agreement", "agreement_by_system", "anova_zscore", "ranking_zscore",
+                    "mixed_model", "mixed_model_variance", "ratings_per_clip",
+                    "excluded_clips"}
+"""Tables that need listeners (left out of a report on predicted ratings)."""
 PREDICTED_SUFFIX = "_predicted"
 """Suffix of every table and figure file of a report on predicted ratings."""
 _MAX_HTML_ROWS = 300
@@ -237,8 +241,9 @@ def build_report(
     predicted : bool, default False
         The ratings are automatic predictions, one per clip: statistics that need
         listeners (agreement, listener z-scores, the listener mixed model, rating counts
-        and exclusions) are left out of the page and the summary, and every table and
-        figure file is named ``<name>_predicted`` and captioned as predicted.
+        and exclusions) are left out of the page, the summary and the table and figure
+        files, and every table and figure file is named ``<name>_predicted`` and
+        captioned as predicted.
 
     Returns
     -------
@@ -264,6 +269,8 @@ def build_report(
 
         table_paths: dict[str, Path] = {}
         for name, df in results.tables.items():
+            if predicted and name in _LISTENER_TABLES:
+                continue
             path = folder / "tables" / f"{name}{suffix}.csv"
             df.to_csv(path, index=False)
             table_paths[name] = path
@@ -330,6 +337,8 @@ def _write_figures(
     for spec in figure_specs(results, highlight=own_systems, order=order,
                              smallest_pairs=smallest_pairs):
         step(f"figure {spec.name}")
+        if suffix and spec.name in _LISTENER_TABLES:
+            continue
         fig = spec.draw()
         paths = save_figure(fig, folder / "figures", f"{spec.name}{suffix}", formats=formats)
         figure_paths[spec.name] = [Path(p) for p in paths]
@@ -390,7 +399,8 @@ def _render_html(
         descriptions=TABLES,
         reference_systems=reference_systems,
         own_systems=own,
-        warnings=results.warnings,
+        warnings=[w for w in results.warnings
+                  if not (predicted and w.split(":", 1)[0] in _LISTENER_TABLES)],
         confidence=round(100 * results.confidence),
         mixed_skipped=_mixed_skipped(results),
         posthoc_text=POSTHOC_MODELS.get(results.posthoc, results.posthoc),
