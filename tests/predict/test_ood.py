@@ -73,10 +73,10 @@ def test_errors_and_extrapolation() -> None:
 
 
 def _noise_folder(folder: Path, n: int = 6) -> Path:
-    folder.mkdir(parents=True)
+    (folder / "Noise").mkdir(parents=True)
     rng = np.random.default_rng(0)
     for i in range(n):
-        sf.write(folder / f"noise_{i}.wav", (0.3 * rng.standard_normal(22050 * 3)).astype(
+        sf.write(folder / "Noise" / f"noise_{i}.wav", (0.3 * rng.standard_normal(22050 * 3)).astype(
             np.float32), 22050)
     return folder
 

@@ -65,13 +65,40 @@ def score_cmd(
 ) -> None:
     """MSE, LCC, SRCC, KTAU at utterance and system level (MusicEval / AudioMOS)."""
     with _friendly_errors():
-        table = score_frames(
-            read_scores(truth), read_scores(pred), split=truth.stem, n_boot=n_boot, seed=seed
-        )
+        truth_df, pred_df = read_scores(truth), read_scores(pred)
+        for line in _unmatched(truth_df, pred_df):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+        table = score_frames(truth_df, pred_df, split=truth.stem, n_boot=n_boot, seed=seed)
     if as_json:
         sys.stdout.write(records_to_json(table) + "\n")
     else:
         out.print(_metrics_rich_table(table, f"{pred} vs {truth}"))
+    _warn_few_systems(table)
+
+
+def _unmatched(truth: pd.DataFrame, pred: pd.DataFrame) -> list[str]:
+    """Lines naming the clips of either file that the other lacks (matched on clip id)."""
+    t_ids, p_ids = set(truth["clip_id"]), set(pred["clip_id"])
+    lines = [f"scoring {len(t_ids & p_ids)} clip(s) present in both files"]
+    for name, only in (("truth", sorted(t_ids - p_ids)), ("predictions", sorted(p_ids - t_ids))):
+        if only:
+            more = f" and {len(only) - 3} more" if len(only) > 3 else ""
+            lines.append(f"{len(only)} clip(s) only in the {name}: "
+                         + ", ".join(only[:3]) + more)
+    return lines
+
+
+def _warn_few_systems(table: pd.DataFrame) -> None:
+    """Warn when system-level metrics rest on fewer than 5 systems."""
+    from emoconvey.predict.model import MIN_SYSTEMS_FOR_SYSTEM_METRICS
+
+    sys_rows = table[table["level"] == "system"]
+    if len(sys_rows) and int(sys_rows["n"].min()) < MIN_SYSTEMS_FOR_SYSTEM_METRICS:
+        console.print(
+            f"warning: system-level metrics over {int(sys_rows['n'].min())} systems (fewer "
+            f"than {MIN_SYSTEMS_FOR_SYSTEM_METRICS}) mean little: a correlation over so few "
+            "points can be ±1 by chance", highlight=False, markup=False, soft_wrap=True,
+        )
 
 
 class _Bar:
@@ -168,7 +195,11 @@ def train_cmd(
     split: Annotated[
         str, typer.Option("--split", help="random, official, by-system or by-intent.")
     ] = "by-system",
-    folds: Annotated[int, typer.Option("--folds", help="K of the grouped K-fold.")] = 5,
+    folds: Annotated[
+        int | None,
+        typer.Option("--folds", help="K of the grouped K-fold (default min(5, groups)); "
+                     "more folds than systems/intents is an error."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random step.")] = 0,
     text_targets: Annotated[
         list[str] | None,
@@ -212,7 +243,10 @@ def train_cmd(
         f"features: {result.extracted} extracted, {len(data.clips) - result.extracted} "
         "from the cache", highlight=False,
     )
-    out.print(_metrics_rich_table(result.metrics, f"held-out agreement ({split})"))
+    n_folds = result.model.info.get("folds")
+    out.print(_metrics_rich_table(
+        result.metrics, f"held-out agreement ({split}, {n_folds} fold{'s' * (n_folds != 1)})"))
+    _warn_few_systems(result.metrics)
     console.print(f"model written to {out_dir}", highlight=False)
 
 
@@ -229,6 +263,11 @@ def run_cmd(
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
     ] = None,
+    system: Annotated[
+        str | None,
+        typer.Option("--system", help="System of clips whose names or manifest do not give "
+                     "one (no system is guessed from free-form names)."),
+    ] = None,
     ood_alpha: Annotated[
         float | None,
         typer.Option("--ood-alpha", help="Nominal share of in-distribution clips flagged "
@@ -243,7 +282,7 @@ def run_cmd(
         if fmt not in ("csv", "audiomos"):
             raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
         predictor = load_predictor(model)
-        clips_df = audio_manifest(audio)
+        clips_df = audio_manifest(audio, system=system)
         with _progress("features", len(clips_df)) as bar:
             pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
                                  progress=bar.advance, ood_alpha=ood_alpha)

@@ -58,7 +58,7 @@ METRIC_NAMES: tuple[str, ...] = ("MSE", "LCC", "SRCC", "KTAU")
 RECORD_KEYS: tuple[str, ...] = ("target", "level", "split", "n", *METRIC_NAMES)
 """Keys every metrics record has (CI keys come in addition)."""
 
-_MUSICEVAL_ID = re.compile(r"^(?:audiomos2025-track1-)?(?P<system>[^_]+)_(?P<prompt>.+)$")
+_MUSICEVAL_ID = re.compile(r"^(?:audiomos2025-track1-)?(?P<system>S\d+)_(?P<prompt>P\d+)$")
 _AUDIO_SUFFIX = re.compile(r"\.(?:wav|flac|mp3|ogg)$", re.IGNORECASE)
 
 
@@ -212,7 +212,10 @@ def score_predictions(
 
 
 def system_of(clip_id: str) -> str | None:
-    """System of a clip id ``[audiomos2025-track1-]<system>_<rest>`` (None if no ``_``)."""
+    """System of a MusicEval clip id ``[audiomos2025-track1-]S<nnn>_P<nnn>`` (else None).
+
+    Nothing is guessed from other names (``the_love_song`` has no system).
+    """
     m = _MUSICEVAL_ID.match(_AUDIO_SUFFIX.sub("", Path(str(clip_id)).name))
     return None if m is None else m.group("system")
 

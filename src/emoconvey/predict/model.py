@@ -311,7 +311,7 @@ def cross_validate(
     head: str = "ridge",
     text_targets: Sequence[str] = DEFAULT_TEXT_TARGETS,
     seed: int = 0,
-    folds: int = 5,
+    folds: int | None = None,
     shuffle_labels: bool = False,
     n_boot: int = 1000,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -83,7 +83,7 @@ def train_predictor(
     head: str = "ridge",
     split: str = "by-system",
     seed: int = 0,
-    folds: int = 5,
+    folds: int | None = None,
     text_targets: Sequence[str] = DEFAULT_TEXT_TARGETS,
     n_boot: int = 1000,
     cache_dir: str | Path | None = None,
@@ -153,14 +153,17 @@ def _fit_ood(data: RatedClips, X: np.ndarray, rows: np.ndarray | None, *,
                            targets=clips[list(data.targets)], seed=seed)
 
 
-def audio_manifest(audio: str | Path) -> pd.DataFrame:
+def audio_manifest(audio: str | Path, *, system: str | None = None) -> pd.DataFrame:
     """Clips to predict: every audio file under a folder, or a CSV manifest.
 
-    A folder gives ``audio_file`` (absolute), ``clip_id``, ``system`` (the sub-folder
-    for ``<system>/<clip>.wav`` and ``music_clips/<system>/<clip>.wav``, else parsed from
-    ``<system>_<rest>``) and ``intent`` (from AImoclips-style names
-    ``<system>_<intent>_<n>``). A CSV needs ``audio_file`` (relative to the CSV's folder)
-    and may give ``system``, ``intent`` and ``text``.
+    Returns ``audio_file`` (absolute), ``clip_id``, ``system``, ``intent`` and ``text``.
+    A CSV needs ``audio_file`` (relative to the CSV's folder) and may give ``system``,
+    ``intent`` and ``text``. A clip's system is, in this order: the manifest's
+    ``system`` column; ``system`` (``--system NAME``); the sub-folder of
+    ``<system>/<clip>.wav``; an AImoclips-style name ``<system>_<intent>_<n>`` (with an
+    AImoclips intent); a MusicEval id ``[audiomos2025-track1-]S<nnn>_P<nnn>``. Nothing
+    else is guessed: a clip with no system is an error. The intent comes from the
+    manifest's ``intent`` column, else from ``<system>_<intent>_<n>`` names.
     """
     from emoconvey.data import parse_clip_names
     from emoconvey.intents import aimoclips_intents
@@ -170,44 +173,64 @@ def audio_manifest(audio: str | Path) -> pd.DataFrame:
         files = sorted(p for p in audio.rglob("*") if p.suffix.lower() in _AUDIO_EXT)
         if not files:
             raise EmoconveyError(f"--audio: no .wav/.flac/.mp3/.ogg file under {str(audio)!r}")
-        rows = []
-        for f in files:
-            rel = f.relative_to(audio)
-            system = rel.parts[-2] if len(rel.parts) >= 2 else system_of(f.stem)
-            rows.append({"audio_file": str(f.resolve()), "clip_id": f.stem, "system": system})
-        df = pd.DataFrame(rows)
-        df["text"] = None
-    elif audio.is_file():
-        try:
-            raw = pd.read_csv(audio, dtype=str, keep_default_na=False)
-        except pd.errors.EmptyDataError:
-            raise DataValidationError("the manifest is empty", file=audio) from None
-        if "audio_file" not in raw:
-            raise DataValidationError(
-                "missing column 'audio_file'; expected audio_file and optionally system, "
-                "intent, text", file=audio,
-            )
-        if not len(raw):
-            raise DataValidationError("no data rows", file=audio)
-        paths = [Path(p.strip()) for p in raw["audio_file"]]
         df = pd.DataFrame({
-            "audio_file": [str(p if p.is_absolute() else (audio.parent / p).resolve())
-                           for p in paths],
-            "clip_id": [p.stem for p in paths],
+            "audio_file": [str(f.resolve()) for f in files],
+            "clip_id": [f.stem for f in files],
+            "folder": [f.relative_to(audio).parts[-2] if len(f.relative_to(audio).parts) >= 2
+                       else None for f in files],
         })
-        df["system"] = (raw["system"].str.strip().replace("", None) if "system" in raw
-                        else df["clip_id"].map(system_of))
-        if "intent" in raw:
-            df["intent"] = raw["intent"].str.strip().replace("", None)
-        df["text"] = raw["text"].replace("", None) if "text" in raw else None
+        df["system"], df["text"] = None, None
+    elif audio.is_file():
+        df = _read_manifest(audio)
+        df["folder"] = None
     else:
         raise EmoconveyError(f"--audio: {str(audio)!r} is neither a folder nor a CSV file")
+    parsed = parse_clip_names(df["clip_id"], aimoclips_intents()["intent"])
     if "intent" not in df:
-        parsed = parse_clip_names(df["clip_id"], aimoclips_intents()["intent"])
-        df["intent"] = parsed["intent"].where(parsed["intent"].notna(), None)
-        known = parsed["system"].notna()
-        df.loc[known & df["system"].isna(), "system"] = parsed.loc[known, "system"]
+        df["intent"] = parsed["intent"].astype(object).where(parsed["intent"].notna(), None)
+    if system is not None:
+        if not str(system).strip():
+            raise EmoconveyError("--system: expected a system name, got an empty string")
+        df["system"] = df["system"].where(df["system"].notna(), str(system).strip())
+    for guess in (df["folder"], parsed["system"].astype(object), df["clip_id"].map(system_of)):
+        df["system"] = df["system"].where(df["system"].notna(), guess)
+    df["system"] = df["system"].astype(object).where(df["system"].notna(), None)
+    missing = df["system"].isna()
+    if missing.any():
+        examples = ", ".join(repr(Path(f).name) for f in df.loc[missing, "audio_file"].head(3))
+        raise EmoconveyError(
+            f"{int(missing.sum())} of {len(df)} clip(s) have no system (e.g. {examples}): "
+            "systems are read only from <system>_<intent>_<n> file names, <system>/ "
+            "sub-folders or a manifest's system column; give --system NAME when all the "
+            "clips come from one system"
+        )
     df["clip_id"] = df["clip_id"].str.replace(r"_crop$", "", regex=True)
+    return df.drop(columns="folder")
+
+
+def _read_manifest(path: Path) -> pd.DataFrame:
+    """``audio_file`` (absolute), ``clip_id``, ``system``, ``text`` [, ``intent``] of a CSV."""
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataValidationError("the manifest is empty", file=path) from None
+    if "audio_file" not in raw:
+        raise DataValidationError(
+            "missing column 'audio_file'; expected audio_file and optionally system, "
+            "intent, text", file=path,
+        )
+    if not len(raw):
+        raise DataValidationError("no data rows", file=path)
+    paths = [Path(p.strip()) for p in raw["audio_file"]]
+    df = pd.DataFrame({
+        "audio_file": [str(p if p.is_absolute() else (path.parent / p).resolve())
+                       for p in paths],
+        "clip_id": [p.stem for p in paths],
+    })
+    df["system"] = raw["system"].str.strip().replace("", None) if "system" in raw else None
+    if "intent" in raw:
+        df["intent"] = raw["intent"].str.strip().replace("", None)
+    df["text"] = raw["text"].replace("", None) if "text" in raw else None
     return df
 
 
