@@ -6,7 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -25,6 +25,9 @@ from emoconvey.cli import _friendly_errors, console, out
 from emoconvey.errors import EmoconveyError
 from emoconvey.predict.datasets import RatedClips
 from emoconvey.predict.metrics import METRIC_NAMES, read_scores, records_to_json, score_frames
+
+if TYPE_CHECKING:
+    from emoconvey.predict.model import Predictor
 
 app = typer.Typer(
     help="Predict listener ratings from audio (train, run, score).", no_args_is_help=True
@@ -252,11 +255,13 @@ def train_cmd(
 
 @app.command("run")
 def run_cmd(
-    model: Annotated[Path, typer.Option("--model", help="Model folder from predict train.")],
     audio: Annotated[
         Path, typer.Option("--audio", help="Folder of audio, or a CSV manifest (audio_file).")
     ],
     output: Annotated[Path, typer.Option("--out", help="predictions.csv (or answer.txt).")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model folder from predict train.")
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="csv, or audiomos for the challenge answer.txt.")
     ] = "csv",
@@ -273,32 +278,99 @@ def run_cmd(
         typer.Option("--ood-alpha", help="Nominal share of in-distribution clips flagged "
                      "out of distribution (default: the model's, 0.05)."),
     ] = None,
+    zero_shot: Annotated[
+        str | None,
+        typer.Option("--zero-shot", help="clap: valence/arousal without a trained model, "
+                     "from CLAP similarities to emotion words of --norms."),
+    ] = None,
+    norms: Annotated[
+        Path | None, typer.Option("--norms", help="Norms CSV (Word, V.Mean.Sum, A.Mean.Sum).")
+    ] = None,
+    clap_model: Annotated[
+        str | None, typer.Option("--clap-model", help="transformers CLAP model id or folder.")
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="Zero-shot: words averaged.")] = 10,
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="Zero-shot: softmax temperature.")
+    ] = 0.05,
 ) -> None:
-    """Predict ratings of new clips with a trained model, flagging clips unlike its training."""
-    from emoconvey.predict.model import load_predictor
-    from emoconvey.predict.pipeline import audio_manifest, run_predictor
+    """Predict ratings of new clips with a trained model, flagging clips unlike its training.
+
+    With --zero-shot clap --norms FILE no model is needed (valence and arousal only).
+    """
+    from emoconvey.predict.pipeline import audio_manifest
 
     with _friendly_errors():
         if fmt not in ("csv", "audiomos"):
             raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
-        predictor = load_predictor(model)
-        clips_df = audio_manifest(audio, system=system)
-        with _progress("features", len(clips_df)) as bar:
-            pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
-                                 progress=bar.advance, ood_alpha=ood_alpha)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "audiomos":
-            write_answer(pred, output, targets=predictor.targets)
-        else:
-            cols = ["audio_file", "system", "intent", *predictor.targets,
-                    *(f"raw_{t}" for t in predictor.targets), *PREDICTION_FLAG_COLUMNS,
-                    "model"]
-            pred.assign(model=str(model.resolve()))[cols].to_csv(
-                output, index=False, float_format="%.6g")
+        if (model is None) == (zero_shot is None):
+            raise EmoconveyError("give either --model (a trained predictor) or --zero-shot "
+                                 "clap --norms FILE")
+        if zero_shot is not None:
+            _run_zero_shot(audio_manifest(audio, system=system), output, kind=zero_shot,
+                           norms=norms, fmt=fmt, clap_model=clap_model, top_k=top_k,
+                           temperature=temperature, cache_dir=cache_dir)
+            return
+        from emoconvey.predict.model import load_predictor
+
+        predictor = load_predictor(model)  # type: ignore[arg-type]
+        _run_model(predictor, audio_manifest(audio, system=system), output,
+                   model=model, fmt=fmt, cache_dir=cache_dir,  # type: ignore[arg-type]
+                   ood_alpha=ood_alpha)
+
+
+def _run_model(predictor: Predictor, clips_df: pd.DataFrame, output: Path, *, model: Path,
+               fmt: str, cache_dir: Path | None, ood_alpha: float | None) -> None:
+    from emoconvey.predict.pipeline import run_predictor
+
+    with _progress("features", len(clips_df)) as bar:
+        pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
+                             progress=bar.advance, ood_alpha=ood_alpha)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "audiomos":
+        write_answer(pred, output, targets=predictor.targets)
+    else:
+        cols = ["audio_file", "system", "intent", *predictor.targets,
+                *(f"raw_{t}" for t in predictor.targets), *PREDICTION_FLAG_COLUMNS,
+                "model"]
+        pred.assign(model=str(model.resolve()))[cols].to_csv(
+            output, index=False, float_format="%.6g")
     console.print(f"{len(pred)} clip(s) predicted: {output}", highlight=False)
     for line in flag_summary(pred, alpha=None if predictor.ood is None else
                              (ood_alpha if ood_alpha is not None else predictor.ood.alpha)):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _run_zero_shot(clips_df: pd.DataFrame, output: Path, *, kind: str, norms: Path | None,
+                   fmt: str, clap_model: str | None, top_k: int, temperature: float,
+                   cache_dir: Path | None) -> None:
+    from emoconvey.intents import load_norms
+    from emoconvey.predict.extractors import get_extractor
+    from emoconvey.predict.zeroshot import zero_shot_predict
+
+    if kind != "clap":
+        raise EmoconveyError(f"--zero-shot: expected clap, got {kind!r}")
+    if norms is None:
+        raise EmoconveyError("--zero-shot clap needs --norms FILE (a Warriner-format norms CSV)")
+    if fmt != "csv":
+        raise EmoconveyError("--zero-shot predicts valence and arousal: use --format csv")
+    ext = get_extractor("clap", **_extractor_options("clap", clap_model, None, None))
+    table = load_norms(norms)
+    with _progress("CLAP embeddings", len(clips_df)) as bar:
+        pred, settings = zero_shot_predict(
+            ext, clips_df["audio_file"].tolist(), table, top_k=top_k,
+            temperature=temperature, cache_dir=cache_dir, progress=bar.advance,
+        )
+    described = (f"zero-shot clap (model {ext.options().get('model', '')}; norms {norms.name}; "
+                 f"{len(settings['words'])} words; '{settings['template']}'; "  # type: ignore[arg-type]
+                 f"top-k {settings['top_k']}; temperature {settings['temperature']:g})")
+    out_df = clips_df[["audio_file", "system", "intent"]].reset_index(drop=True)
+    out_df = pd.concat([out_df, pred], axis=1).assign(method="zero-shot clap", model=described)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    out_df.to_csv(output, index=False, float_format="%.6g")
+    console.print(f"{len(out_df)} clip(s) predicted ZERO-SHOT (no rated data, accuracy "
+                  f"unknown): {output}", highlight=False, markup=False, soft_wrap=True)
+    console.print(described, highlight=False, markup=False, soft_wrap=True)
 
 
 PREDICTION_FLAG_COLUMNS: tuple[str, ...] = (

@@ -243,7 +243,13 @@ def _flags(predictions: pd.DataFrame) -> dict[str, object]:
 def _model_section(model: dict[str, object] | None, flags: dict[str, object]) -> str:
     """The model card: which model made the numbers and how accurate it was held out."""
     esc = html.escape
-    if model is None or "error" in model:
+    if model is not None and model.get("zero_shot"):
+        body = (f'<p class="warn"><b>ZERO-SHOT predictions</b>: {esc(str(model["description"]))}. '
+                "Each clip's valence and arousal are the similarity-weighted norms of the "
+                "emotion words CLAP finds closest to it; nothing was fitted to ratings, so "
+                "their accuracy is unknown. Compare with human ratings before relying on "
+                "them.</p>")
+    elif model is None or "error" in model:
         why = "" if model is None else f" ({esc(str(model['error']))})"
         body = (f'<p class="warn">The model that made these predictions is unknown{why}: '
                 "nothing on this page says how accurate it is. Run <code>emoconvey predict "
@@ -292,12 +298,14 @@ def _with_ci(row: pd.Series, metric: str) -> str:
     return f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
-def _banner(flags: dict[str, object], source: str) -> str:
+def _banner(flags: dict[str, object], source: str, *, zero_shot: bool = False) -> str:
     text = (
         '<div class="warn" id="predicted-banner"><b>PREDICTED RATINGS — no listening '
         "test.</b> Every number on this page comes from an automatic predictor's valence "
         "and arousal (one predicted rating per clip), not from people; see the model card "
-        f"for the model and its held-out accuracy. Source: {html.escape(source)}.</div>"
+        f"for the model and its held-out accuracy. Source: {html.escape(source)}."
+        + (" <b>ZERO-SHOT</b>: no rated data was used, so the accuracy is unknown."
+           if zero_shot else "") + "</div>"
     )
     parts = []
     n = flags["n_clips"]
@@ -381,7 +389,8 @@ def build_predicted_report(
     paths = build_report(
         ds, out=out, figures=figures, confidence=confidence, progress=progress,
         title="Emotion conveyance report — PREDICTED ratings (no listening test)",
-        sections=sections, banner=_banner(flags, source), predicted=True,
+        sections=sections, predicted=True,
+        banner=_banner(flags, source, zero_shot=bool(model_doc and model_doc.get("zero_shot"))),
         extra_results={"predicted": True, "model": model_json, "prediction": prediction},
     )
     folder = paths.folder
@@ -417,6 +426,10 @@ def _describe(predictions: pd.DataFrame, model: str | Path | None) -> dict[str, 
         log.warning("the predictions do not name their model: the report cannot say how "
                     "accurate it is")
         return None
+    if str(model).startswith("zero-shot"):
+        return {"zero_shot": True, "description": str(model), "metrics": [],
+                "warnings": ["zero-shot predictions: nothing was fitted to ratings, so their "
+                             "accuracy is unknown"]}
     try:
         return describe_model(model)
     except EmoconveyError as exc:
