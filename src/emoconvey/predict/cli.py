@@ -27,6 +27,7 @@ from emoconvey.predict.datasets import RatedClips
 from emoconvey.predict.metrics import METRIC_NAMES, read_scores, records_to_json, score_frames
 
 if TYPE_CHECKING:
+    from emoconvey.predict.extractors import Extractor
     from emoconvey.predict.model import Predictor
 
 app = typer.Typer(
@@ -222,6 +223,12 @@ def train_cmd(
         Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
     ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Extract features on a Ray cluster (extra: ray).")
+    ] = False,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster (default: a local Ray).")
+    ] = None,
 ) -> None:
     """Train a predictor of listener ratings and report held-out agreement."""
     from emoconvey.predict.extractors import get_extractor
@@ -234,6 +241,7 @@ def train_cmd(
         ext = get_extractor(
             extractor, **_extractor_options(extractor, clap_model, clap_checkpoint, workers)
         )
+        ext = _maybe_ray(ext, ray=ray, address=ray_address, workers=workers)
         console.print(f"{data!r}", highlight=False)
         with _progress(f"{ext.id} features", len(data.clips)) as bar:
             result = train_predictor(
@@ -293,6 +301,12 @@ def run_cmd(
     temperature: Annotated[
         float, typer.Option("--temperature", help="Zero-shot: softmax temperature.")
     ] = 0.05,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Extract features on a Ray cluster (extra: ray).")
+    ] = False,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster (default: a local Ray).")
+    ] = None,
 ) -> None:
     """Predict ratings of new clips with a trained model, flagging clips unlike its training.
 
@@ -303,6 +317,8 @@ def run_cmd(
     with _friendly_errors():
         if fmt not in ("csv", "audiomos"):
             raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
+        if ray_address is not None and not ray:
+            raise EmoconveyError("--ray-address needs --ray")
         if (model is None) == (zero_shot is None):
             raise EmoconveyError("give either --model (a trained predictor) or --zero-shot "
                                  "clap --norms FILE")
@@ -314,18 +330,38 @@ def run_cmd(
         from emoconvey.predict.model import load_predictor
 
         predictor = load_predictor(model)  # type: ignore[arg-type]
+        ext = None
+        if ray:
+            from emoconvey.predict.extractors import get_extractor
+
+            info = predictor.extractor
+            ext = _maybe_ray(get_extractor(str(info["id"]), **dict(info.get("options", {}))),
+                             ray=True, address=ray_address, workers=None)
         _run_model(predictor, audio_manifest(audio, system=system), output,
                    model=model, fmt=fmt, cache_dir=cache_dir,  # type: ignore[arg-type]
-                   ood_alpha=ood_alpha)
+                   ood_alpha=ood_alpha, extractor=ext)
+
+
+def _maybe_ray(ext: Extractor, *, ray: bool, address: str | None,
+               workers: int | None) -> Extractor:
+    """``ext``, or ``ext`` on Ray actors with ``--ray`` (same features and cache)."""
+    if not ray:
+        if address is not None:
+            raise EmoconveyError("--ray-address needs --ray")
+        return ext
+    from emoconvey.predict.ray_extract import RayExtractor
+
+    return RayExtractor(ext, address=address, workers=workers)
 
 
 def _run_model(predictor: Predictor, clips_df: pd.DataFrame, output: Path, *, model: Path,
-               fmt: str, cache_dir: Path | None, ood_alpha: float | None) -> None:
+               fmt: str, cache_dir: Path | None, ood_alpha: float | None,
+               extractor: Extractor | None = None) -> None:
     from emoconvey.predict.pipeline import run_predictor
 
     with _progress("features", len(clips_df)) as bar:
         pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
-                             progress=bar.advance, ood_alpha=ood_alpha)
+                             progress=bar.advance, ood_alpha=ood_alpha, extractor=extractor)
     output.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "audiomos":
         write_answer(pred, output, targets=predictor.targets)
