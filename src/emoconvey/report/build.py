@@ -250,14 +250,8 @@ def build_report(
     ReportPaths
     """
     confidence = check_confidence(confidence)
-    unknown = sorted(set(reference_systems) - set(dataset.systems))
-    if unknown:
-        raise EmoconveyError(f"reference_systems: not in the dataset: {unknown!r}")
+    folder = _check_output(dataset, reference_systems, out)
     formats = tuple(dict.fromkeys(["png", *formats])) if figures else ()
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise EmoconveyError(f"out: {str(folder)!r} exists and is not a folder")
-    (folder / "tables").mkdir(parents=True, exist_ok=True)
     suffix = PREDICTED_SUFFIX if predicted else ""
 
     n_fig_steps = 10 if figures else 0
@@ -267,13 +261,7 @@ def build_report(
         results = reorder_systems(results, system_order)
         order = _system_order(results, system_order)
 
-        table_paths: dict[str, Path] = {}
-        for name, df in results.tables.items():
-            if predicted and name in _LISTENER_TABLES:
-                continue
-            path = folder / "tables" / f"{name}{suffix}.csv"
-            df.to_csv(path, index=False)
-            table_paths[name] = path
+        table_paths = _write_tables(results, folder, suffix=suffix, predicted=predicted)
 
         figure_paths: dict[str, list[Path]] = {}
         embedded: list[dict[str, Any]] = []
@@ -289,38 +277,62 @@ def build_report(
 
         step("results.json")
         summary = summarise(results, predicted=predicted)
-        doc = results_document(
-            results,
-            summary=summary,
+        results_path = _write_results(
+            results, folder, summary=summary,
             figures=[p.relative_to(folder).as_posix()
                      for ps in figure_paths.values() for p in ps] + list(extra_figures),
-            reference_systems=list(reference_systems),
+            reference_systems=list(reference_systems), extra=extra_results or {},
         )
-        for key, value in (extra_results or {}).items():
-            if key in doc:
-                raise EmoconveyError(f"extra_results: {key!r} is a standard results.json key")
-            doc[key] = value
-        results_path = folder / "results.json"
-        results_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
         step("index.html")
         index = folder / "index.html"
-        index.write_text(
-            _render_html(
-                results, summary=summary, figures=embedded,
-                reference_systems=list(reference_systems), title=title,
-                sections=list(sections), banner=banner, predicted=predicted,
-            ),
-            encoding="utf-8",
-        )
+        index.write_text(_render_html(
+            results, summary=summary, figures=embedded, reference_systems=list(reference_systems),
+            title=title, sections=list(sections), banner=banner, predicted=predicted,
+        ), encoding="utf-8")
     log.info("report written to %s", folder)
-    return ReportPaths(
-        folder=folder,
-        index=index,
-        results=results_path,
-        tables=table_paths,
-        figures=figure_paths,
-    )
+    return ReportPaths(folder=folder, index=index, results=results_path, tables=table_paths,
+                       figures=figure_paths)
+
+
+def _check_output(dataset: Dataset, reference_systems: Sequence[str], out: str | Path) -> Path:
+    """The output folder (with ``tables/``), after checking the reference systems."""
+    unknown = sorted(set(reference_systems) - set(dataset.systems))
+    if unknown:
+        raise EmoconveyError(f"reference_systems: not in the dataset: {unknown!r}")
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise EmoconveyError(f"out: {str(folder)!r} exists and is not a folder")
+    (folder / "tables").mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write_tables(results: AnalysisResults, folder: Path, *, suffix: str,
+                  predicted: bool) -> dict[str, Path]:
+    """Every table as ``tables/<name><suffix>.csv`` (listener tables left out if predicted)."""
+    paths: dict[str, Path] = {}
+    for name, df in results.tables.items():
+        if predicted and name in _LISTENER_TABLES:
+            continue
+        path = folder / "tables" / f"{name}{suffix}.csv"
+        df.to_csv(path, index=False)
+        paths[name] = path
+    return paths
+
+
+def _write_results(results: AnalysisResults, folder: Path, *, summary: list[str],
+                   figures: list[str], reference_systems: list[str],
+                   extra: Mapping[str, Any]) -> Path:
+    """Write ``results.json`` with the callers' extra keys (never replacing a standard one)."""
+    doc = results_document(results, summary=summary, figures=figures,
+                           reference_systems=reference_systems)
+    for key, value in extra.items():
+        if key in doc:
+            raise EmoconveyError(f"extra_results: {key!r} is a standard results.json key")
+        doc[key] = value
+    path = folder / "results.json"
+    path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    return path
 
 
 def _write_figures(
