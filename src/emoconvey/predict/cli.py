@@ -35,6 +35,21 @@ app = typer.Typer(
 )
 
 
+# options shared by train and run
+_ClapModel = Annotated[
+    str | None, typer.Option("--clap-model", help="transformers CLAP model id or folder.")
+]
+_CacheDir = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
+]
+_Ray = Annotated[
+    bool, typer.Option("--ray", help="Extract features on a Ray cluster (extra: ray).")
+]
+_RayAddress = Annotated[
+    str | None, typer.Option("--ray-address", help="Ray cluster (default: a local Ray).")
+]
+
+
 def _metrics_rich_table(table: pd.DataFrame, title: str) -> Table:
     rich_table = Table(title=title)
     for col in ("target", "level", "split", "n"):
@@ -209,9 +224,7 @@ def train_cmd(
         list[str] | None,
         typer.Option("--text-target", help="Targets conditioned on the prompt (default TA)."),
     ] = None,
-    clap_model: Annotated[
-        str | None, typer.Option("--clap-model", help="transformers CLAP model id or folder.")
-    ] = None,
+    clap_model: _ClapModel = None,
     clap_checkpoint: Annotated[
         Path | None,
         typer.Option("--clap-checkpoint", help="LAION-CLAP .pt (needs laion_clap)."),
@@ -219,16 +232,10 @@ def train_cmd(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Processes for handcrafted features.")
     ] = None,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
-    ] = None,
+    cache_dir: _CacheDir = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
-    ray: Annotated[
-        bool, typer.Option("--ray", help="Extract features on a Ray cluster (extra: ray).")
-    ] = False,
-    ray_address: Annotated[
-        str | None, typer.Option("--ray-address", help="Ray cluster (default: a local Ray).")
-    ] = None,
+    ray: _Ray = False,
+    ray_address: _RayAddress = None,
 ) -> None:
     """Train a predictor of listener ratings and report held-out agreement."""
     from emoconvey.predict.extractors import get_extractor
@@ -273,9 +280,7 @@ def run_cmd(
     fmt: Annotated[
         str, typer.Option("--format", help="csv, or audiomos for the challenge answer.txt.")
     ] = "csv",
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
-    ] = None,
+    cache_dir: _CacheDir = None,
     system: Annotated[
         str | None,
         typer.Option("--system", help="System of clips whose names or manifest do not give "
@@ -294,19 +299,13 @@ def run_cmd(
     norms: Annotated[
         Path | None, typer.Option("--norms", help="Norms CSV (Word, V.Mean.Sum, A.Mean.Sum).")
     ] = None,
-    clap_model: Annotated[
-        str | None, typer.Option("--clap-model", help="transformers CLAP model id or folder.")
-    ] = None,
+    clap_model: _ClapModel = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Zero-shot: words averaged.")] = 10,
     temperature: Annotated[
         float, typer.Option("--temperature", help="Zero-shot: softmax temperature.")
     ] = 0.05,
-    ray: Annotated[
-        bool, typer.Option("--ray", help="Extract features on a Ray cluster (extra: ray).")
-    ] = False,
-    ray_address: Annotated[
-        str | None, typer.Option("--ray-address", help="Ray cluster (default: a local Ray).")
-    ] = None,
+    ray: _Ray = False,
+    ray_address: _RayAddress = None,
 ) -> None:
     """Predict ratings of new clips with a trained model, flagging clips unlike its training.
 

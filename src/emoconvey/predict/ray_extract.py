@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from emoconvey._ray import import_ray, start_ray
 from emoconvey.errors import EmoconveyError
 from emoconvey.predict.extractors import Extractor, get_extractor
 
@@ -82,17 +83,12 @@ class RayExtractor(Extractor):
 
     def extract(self, paths: Sequence[str], *, progress: Callable[[int], None] | None = None
                 ) -> np.ndarray:
-        try:
-            import ray
-        except ImportError:
-            raise EmoconveyError(
-                "--ray: needs ray; install it with pip install \"emoconvey[ray]\""
-            ) from None
+        ray = import_ray()
         paths = [str(p) for p in paths]
         batches = [paths[i:i + self.batch_size] for i in range(0, len(paths), self.batch_size)]
         if not batches:
             return np.zeros((0, 0), np.float32)
-        started = _init(ray, self.address, self.workers)
+        started = start_ray(ray, self.address, self.workers)
         try:
             return self._run(ray, batches, progress)
         finally:
@@ -126,19 +122,3 @@ class RayExtractor(Extractor):
             for a in actors:
                 ray.kill(a)
         return np.vstack([results[i] for i in range(len(batches))])
-
-
-def _init(ray: Any, address: str | None, workers: int | None) -> bool:
-    """Start or join Ray unless it is running; whether this call started it."""
-    if ray.is_initialized():
-        return False
-    try:
-        if address is None:
-            ray.init(include_dashboard=False, log_to_driver=False,
-                     **({"num_cpus": workers} if workers else {}))
-        else:
-            ray.init(address=address, log_to_driver=False)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise EmoconveyError(f"--ray {address or ''}: cannot start or reach the Ray "
-                             f"cluster ({exc})".replace(" )", ")")) from None
-    return True
