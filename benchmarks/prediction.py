@@ -10,6 +10,11 @@ Measures, each part in a fresh process so that peak memory is its own:
 * ``train``: fitting and 5-fold by-system evaluation (bootstrap CIs included) of the
   ``ridge`` and ``mlp`` heads on 1,000 and 10,000 clips of synthetic 60-d features
   (40 systems), wall time and peak resident memory.
+* ``ood`` (``--parts ood``): the out-of-distribution check (:mod:`emoconvey.predict.ood`)
+  of a ``handcrafted`` + ``ridge`` model trained on the synthetic rated set: share of
+  clips flagged at the nominal 5 % on held-out in-distribution clips (new systems of
+  the same generator; should stay near 5 %), on clips of another generator (the
+  ``cues`` backend's numpy renderer) and on white noise (should be near 100 %).
 * ``agreement``: learned vs shuffled-label agreement of ``handcrafted`` + ``ridge`` on
   held-out systems of the synthetic rated set (:mod:`emoconvey.predict.synthetic`), the
   control also summarised over 20 permutations.
@@ -24,7 +29,8 @@ Usage::
 
     PYTHONPATH=src python benchmarks/prediction.py [--clips 16] [--sizes 1000 10000]
         [--heads ridge mlp] [--systems 12 --per-system 12]
-        [--parts rtf train agreement temporal] [--temporal-heads ridge mlp temporal-l1 ...]
+        [--parts rtf train agreement temporal ood]
+        [--temporal-heads ridge mlp temporal-l1 ...]
         [--json]
 """
 
@@ -202,6 +208,66 @@ def part_temporal(n_systems: int, per_system: int, heads: list[str]) -> dict[str
             "peak_rss_mib": _peak_mib()}
 
 
+def _ood_clips(folder: Path, kind: str, n: int) -> None:
+    """``n`` 3-s clips of another generator (``cues``) or white noise under ``folder``."""
+    import numpy as np
+    import soundfile as sf
+
+    from emoconvey.generate.backends.cues import render_cues
+
+    rng = np.random.default_rng(5)
+    (folder / kind).mkdir(parents=True)
+    for k in range(n):
+        if kind == "cues":
+            g = render_cues(*rng.uniform(1.5, 8.5, 2), seconds=3.0, seed=k, renderer="numpy")
+            y, sr = g.audio.mean(axis=0), g.sample_rate
+        else:
+            y, sr = (0.2 * rng.standard_normal(3 * 22050)).astype(np.float32), 22050
+        sf.write(folder / kind / f"{kind}_{k}.wav", y, sr)
+
+
+def part_ood(n_systems: int, per_system: int) -> dict[str, object]:
+    from emoconvey.predict.datasets import from_table
+    from emoconvey.predict.pipeline import run_predictor, train_predictor
+    from emoconvey.predict.synthetic import write_synthetic_set
+
+    shares: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_synthetic_set(root / "train", n_systems=n_systems, clips_per_system=per_system,
+                            seed=0)
+        t0 = time.perf_counter()
+        model = train_predictor(from_table(root / "train" / "ratings.csv"), n_boot=0,
+                                cache_dir=root / "cache").model
+        train_s = time.perf_counter() - t0
+        write_synthetic_set(root / "heldout", n_systems=n_systems, clips_per_system=per_system,
+                            seed=1)
+        sets = {"in-distribution (new systems)": root / "heldout"}
+        for kind in ("cues", "noise"):
+            _ood_clips(root / kind, kind, 2 * per_system)
+            sets[{"cues": "another generator (cues)", "noise": "white noise"}[kind]] = (
+                root / kind)
+        for name, folder in sets.items():
+            t0 = time.perf_counter()
+            pred = run_predictor(model, folder, cache_dir=root / "cache")
+            shares[name] = {"clips": len(pred), "share_ood": float(pred["ood"].mean()),
+                            "share_extrapolated": float(pred["extrapolated"].mean()),
+                            "share_clamped": float(pred["clamped"].mean()),
+                            "s_per_clip": (time.perf_counter() - t0) / len(pred)}
+    return {"part": "ood", "systems": n_systems, "train_clips": n_systems * per_system,
+            "alpha": model.ood.alpha if model.ood else None, "train_s": train_s,
+            "sets": shares, "peak_rss_mib": _peak_mib()}
+
+
+def _print_ood(r: dict[str, object]) -> None:
+    print(f"OOD check of handcrafted + ridge trained on {r['train_clips']} synthetic clips "
+          f"({r['systems']} systems), nominal rate {r['alpha']}:")
+    for name, v in r["sets"].items():  # type: ignore[attr-defined]
+        print(f"  {name:32s} {v['clips']:4d} clips: {100 * v['share_ood']:5.1f} % flagged OOD, "
+              f"{100 * v['share_extrapolated']:5.1f} % extrapolated, "
+              f"{100 * v['share_clamped']:5.1f} % clamped ({v['s_per_clip']:.3f} s/clip)")
+
+
 def _child(args: argparse.Namespace) -> None:
     kind = args.child
     if kind == "rtf":
@@ -210,6 +276,8 @@ def _child(args: argparse.Namespace) -> None:
         out = part_train(args.size, args.head)
     elif kind == "temporal":
         out = part_temporal(args.systems, args.per_system, args.temporal_heads)
+    elif kind == "ood":
+        out = part_ood(args.systems, args.per_system)
     else:
         out = part_agreement(args.systems, args.per_system)
     sys.stdout.write(json.dumps(out) + "\n")
@@ -243,7 +311,7 @@ def main() -> None:
     parser.add_argument("--systems", type=int, default=12)
     parser.add_argument("--per-system", type=int, default=12)
     parser.add_argument("--parts", nargs="+",
-                        default=["rtf", "train", "agreement", "temporal"])
+                        default=["rtf", "train", "agreement", "temporal", "ood"])
     parser.add_argument("--temporal-heads", nargs="+", default=list(TEMPORAL_HEADS),
                         choices=TEMPORAL_HEADS)
     parser.add_argument("--json", action="store_true", help="print JSON rows only")
@@ -268,6 +336,8 @@ def main() -> None:
     if "temporal" in args.parts:
         rows.append(_run([*common, "--child", "temporal", "--temporal-heads",
                           *args.temporal_heads]))
+    if "ood" in args.parts:
+        rows.append(_run([*common, "--child", "ood"]))
     if args.json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
@@ -283,6 +353,8 @@ def main() -> None:
                   f"{r['clips']} clips, RTF {r['all_cores_rtf']:.4f}")
         elif r["part"] == "temporal":
             _print_temporal(r)
+        elif r["part"] == "ood":
+            _print_ood(r)
         elif r["part"] == "train":
             print(f"{r['head']:5s} {r['clips']:6d} clips x {r['features']} features, "
                   f"{r['systems']} systems: 5-fold by-system CV {r['cv_5fold_s']:.2f} s, "

@@ -40,3 +40,16 @@ def test_prediction_benchmark_temporal_part() -> None:
     for r in row["rows"]:
         assert r["train_ms_per_clip"] > 0 and r["infer_ms_per_clip"] > 0
         assert -1 <= r["utterance_LCC"] <= 1
+
+
+def test_ood_benchmark_smoke() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--parts", "ood", "--systems", "5", "--per-system", "4",
+         "--json"],
+        capture_output=True, text=True, check=True, timeout=600,
+    )
+    (row,) = json.loads(proc.stdout)
+    assert row["part"] == "ood" and row["train_clips"] == 20 and row["alpha"] == 0.05
+    sets = row["sets"]
+    assert sets["white noise"]["share_ood"] == 1.0
+    assert sets["in-distribution (new systems)"]["clips"] == 20

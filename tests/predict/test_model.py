@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from emoconvey.errors import EmoconveyError
@@ -74,7 +75,8 @@ def test_model_folder_round_trip(
                              cache_dir=feature_cache, out=out, n_boot=50)
     assert result.extracted == 0  # every clip came from the cache
     assert sorted(p.name for p in out.iterdir()) == [
-        "card.json", "head_audio.safetensors", "heldout_predictions.csv", "metrics.json"
+        "card.json", "head_audio.safetensors", "heldout_predictions.csv", "metrics.json",
+        "ood.safetensors",
     ]
     card = json.loads((out / "card.json").read_text())
     assert card["extractor"]["id"] == "handcrafted" and card["head"] == "ridge"
@@ -88,6 +90,7 @@ def test_model_folder_round_trip(
     X, _, _ = featurise(get_extractor("handcrafted"), synthetic_data.clips["audio_file"],
                         cache_dir=feature_cache)
     np.testing.assert_allclose(loaded.predict(X).to_numpy(), result.model.predict(X).to_numpy())
+    pd.testing.assert_frame_equal(loaded.ood.score(X), result.model.ood.score(X))
     ridge = loaded.groups[0].head
     assert ridge.coef_.shape == (2, X.shape[1]) and ridge.alpha_.shape == (2,)
     pred = run_predictor(out, synthetic_folder, cache_dir=feature_cache)

@@ -22,6 +22,13 @@ def _ok(args: list[str]) -> str:
     return result.output
 
 
+def _json(output: str) -> list[dict]:
+    """The JSON records printed on stdout (after the lines on stderr)."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("["))
+    return json.loads("\n".join(lines[start:]))
+
+
 def _fails(args: list[str], message: str) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
@@ -38,7 +45,7 @@ def test_train_run_score_handcrafted(
         str(model), "--split", "by-system", "--seed", "3", "--n-boot", "50", "--workers", "2",
         "--cache-dir", str(feature_cache),
     ])
-    assert "held-out agreement (by-system)" in output and "LCC" in output
+    assert "held-out agreement (by-system, 5 folds)" in output and "LCC" in output
     metrics = json.loads((model / "metrics.json").read_text())
     assert {(m["target"], m["level"]) for m in metrics} == {
         ("valence", "utterance"), ("valence", "system"), ("arousal", "utterance"),
@@ -46,14 +53,20 @@ def test_train_run_score_handcrafted(
     }
     assert all(m["split"] == "by-system" for m in metrics)
     pred = tmp_path / "out" / "predictions.csv"
-    _ok(["predict", "run", "--model", str(model), "--audio", str(synthetic_folder), "--out",
-         str(pred), "--cache-dir", str(feature_cache)])
+    ran = _ok(["predict", "run", "--model", str(model), "--audio", str(synthetic_folder),
+               "--out", str(pred), "--cache-dir", str(feature_cache)])
+    assert "out of distribution: " in ran and "of 80 clip(s)" in ran
     table = pd.read_csv(pred)
-    assert list(table.columns) == ["audio_file", "system", "intent", "valence", "arousal"]
+    assert list(table.columns) == [
+        "audio_file", "system", "intent", "valence", "arousal", "raw_valence", "raw_arousal",
+        "ood_score", "ood_p", "ood", "extrapolated", "clamped", "flag_reason", "model",
+    ]
+    assert set(table["model"]) == {str(model.resolve())}
+    assert table["ood"].mean() <= 0.15  # the training clips themselves
     assert len(table) == 80 and table["system"].nunique() == 8
     scored = _ok(["predict", "score", "--truth", str(synthetic_folder / "ratings.csv"),
                   "--pred", str(pred), "--json", "--n-boot", "0"])
-    records = json.loads(scored)
+    records = _json(scored)
     assert {r["level"] for r in records} == {"utterance", "system"}
     assert all(r["n"] in (80, 8) for r in records)
     utt = next(r for r in records if r["target"] == "arousal" and r["level"] == "utterance")
@@ -91,7 +104,7 @@ def test_musiceval_clap_mlp_and_audiomos_answer(tiny_clap: Path, tmp_path: Path)
     rows = answer.read_text().splitlines()
     assert len(rows) == 6 and rows[0].startswith("audiomos2025-track1-S001_P001,")
     assert all(len(r.split(",")) == 3 and ".wav" not in r for r in rows)
-    scored = json.loads(_ok([
+    scored = _json(_ok([
         "predict", "score", "--truth", str(root / "sets" / "test_mos_list.txt"), "--pred",
         str(answer), "--json", "--n-boot", "0",
     ]))

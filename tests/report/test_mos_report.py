@@ -143,6 +143,11 @@ def test_combined_report_has_both_analyses(tmp_path):
     html = (tmp_path / "r" / "index.html").read_text()
     assert html.count('id="mos"') == 1 and 'href="#mos"' in html
     assert "distance to the intended emotion" in html
+    # inside the page, before Methods and the footer, and linked before Methods in the nav
+    main = html[html.index("<main>"):html.index("</main>")]
+    assert main.index('id="mos"') < main.index('id="methods"') < main.index("<footer>")
+    nav = html[html.index("<nav>"):html.index("</nav>")]
+    assert nav.index('href="#mos"') < nav.index('href="#methods"')
 
 
 def test_emotion_correlation_is_the_distance_correlation(tmp_path):

@@ -183,3 +183,40 @@ def test_narrative_degenerate_study_words_and_ties():
     assert any(s.startswith("All systems are equally close") for s in lines)
     assert any("could not be tested" in s for s in lines)
     assert results.warnings  # degenerate steps are reported, not hidden
+
+
+def test_caller_sections_banner_and_extra_results(tmp_path, aimoclips):
+    from emoconvey.report.build import ReportSection
+
+    top = ReportSection("card", "Model card", '<section id="card"><h2>Card</h2>TOP</section>',
+                        where="top")
+    end = ReportSection("extra", "Extra part", '<section id="extra"><h2>X</h2>END</section>')
+    paths = build_report(aimoclips, out=tmp_path / "r", figures=False, sections=[top, end],
+                         banner='<div id="bnr">BANNER</div>',
+                         extra_results={"model": {"head": "ridge"}},
+                         extra_figures=["figures/extra.png"])
+    html = paths.index.read_text()
+    main = html[html.index("<main>"):html.index("</main>")]
+    assert (main.index("BANNER") < main.index("TOP") < main.index('id="summary"')
+            < main.index("END") < main.index('id="methods"') < main.index("<footer>"))
+    nav = html[html.index("<nav>"):html.index("</nav>")]
+    assert (nav.index('href="#card"') < nav.index('href="#summary"')
+            < nav.index('href="#extra"') < nav.index('href="#methods"'))
+    assert ">Model card</a>" in nav and ">Extra part</a>" in nav
+    doc = json.loads(paths.results.read_text())
+    assert doc["model"] == {"head": "ridge"} and doc["figures"] == ["figures/extra.png"]
+    with pytest.raises(EmoconveyError, match="'anova' is a standard results.json key"):
+        build_report(aimoclips, out=tmp_path / "r2", figures=False,
+                     extra_results={"anova": []})
+    with pytest.raises(EmoconveyError, match='no element with id="x"'):
+        ReportSection("x", "X", "<section>no anchor</section>")
+    with pytest.raises(EmoconveyError, match="expected 'top' or 'end'"):
+        ReportSection("x", "X", '<p id="x"></p>', where="middle")
+
+
+def test_summary_counts_print_as_integers(report):
+    html = report.index.read_text()
+    summary = html[html.index('href="tables/summary.csv"'):]
+    summary = summary[:summary.index("</table>")]
+    clips = re.search(r"<td class=\"txt\">clips</td><td class=\"num\">([^<]+)</td>", summary)
+    assert clips is not None and re.fullmatch(r"\d+", clips.group(1)), summary[:500]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from emoconvey._ray import import_ray, start_ray
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends.base import Backend, GeneratedAudio
 
@@ -75,26 +76,10 @@ def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None,
                on_done: Callable[[list[dict[str, Any]]], Any]) -> None:
     """Generate ``batches`` on Ray; ``finish``/``on_done`` run on the driver for the
     items in ``keep``."""
-    try:
-        import ray
-    except ImportError:
-        raise EmoconveyError(
-            "--ray: needs ray; install it with pip install \"emoconvey[ray]\""
-        ) from None
+    ray = import_ray()
     from emoconvey.generate.run import _oom_error
 
-    started = False
-    if not ray.is_initialized():
-        try:
-            if address is None:
-                ray.init(include_dashboard=False, log_to_driver=False,
-                         **({"num_cpus": workers} if workers else {}))
-            else:
-                ray.init(address=address, log_to_driver=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise EmoconveyError(f"--ray {address or ''}: cannot start or reach the Ray "
-                                 f"cluster ({exc})".replace(" )", ")")) from None
-        started = True
+    started = start_ray(ray, address, workers)
     try:
         resources = ray.cluster_resources()
         gpu = device.startswith("cuda")

@@ -6,7 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -33,9 +33,28 @@ from emoconvey.predict.metrics import (
     system_truth_table,
 )
 
+if TYPE_CHECKING:
+    from emoconvey.predict.extractors import Extractor
+    from emoconvey.predict.model import Predictor
+
 app = typer.Typer(
     help="Predict listener ratings from audio (train, run, score).", no_args_is_help=True
 )
+
+
+# options shared by train and run
+_ClapModel = Annotated[
+    str | None, typer.Option("--clap-model", help="transformers CLAP model id or folder.")
+]
+_CacheDir = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
+]
+_Ray = Annotated[
+    bool, typer.Option("--ray", help="Extract features on a Ray cluster (extra: ray).")
+]
+_RayAddress = Annotated[
+    str | None, typer.Option("--ray-address", help="Ray cluster (default: a local Ray).")
+]
 
 
 def _metrics_rich_table(table: pd.DataFrame, title: str) -> Table:
@@ -80,15 +99,42 @@ def score_cmd(
 ) -> None:
     """MSE, LCC, SRCC, KTAU at utterance and system level (MusicEval / AudioMOS)."""
     with friendly_errors():
+        truth_df, pred_df = read_scores(truth), read_scores(pred)
+        for line in _unmatched(truth_df, pred_df):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
         sys_truth = system_truth_table(truth, system_truth, system_mos=system_mos)
-        table = score_frames(
-            read_scores(truth), read_scores(pred), split=truth.stem, n_boot=n_boot, seed=seed,
-            system_truth=sys_truth,
-        )
+        table = score_frames(truth_df, pred_df, split=truth.stem, n_boot=n_boot, seed=seed,
+                             system_truth=sys_truth)
     if as_json:
         sys.stdout.write(records_to_json(table) + "\n")
     else:
         out.print(_metrics_rich_table(table, f"{pred} vs {truth}"))
+    _warn_few_systems(table)
+
+
+def _unmatched(truth: pd.DataFrame, pred: pd.DataFrame) -> list[str]:
+    """Lines naming the clips of either file that the other lacks (matched on clip id)."""
+    t_ids, p_ids = set(truth["clip_id"]), set(pred["clip_id"])
+    lines = [f"scoring {len(t_ids & p_ids)} clip(s) present in both files"]
+    for name, only in (("truth", sorted(t_ids - p_ids)), ("predictions", sorted(p_ids - t_ids))):
+        if only:
+            more = f" and {len(only) - 3} more" if len(only) > 3 else ""
+            lines.append(f"{len(only)} clip(s) only in the {name}: "
+                         + ", ".join(only[:3]) + more)
+    return lines
+
+
+def _warn_few_systems(table: pd.DataFrame) -> None:
+    """Warn when system-level metrics rest on fewer than 5 systems."""
+    from emoconvey.predict.model import MIN_SYSTEMS_FOR_SYSTEM_METRICS
+
+    sys_rows = table[table["level"] == "system"]
+    if len(sys_rows) and int(sys_rows["n"].min()) < MIN_SYSTEMS_FOR_SYSTEM_METRICS:
+        console.print(
+            f"warning: system-level metrics over {int(sys_rows['n'].min())} systems (fewer "
+            f"than {MIN_SYSTEMS_FOR_SYSTEM_METRICS}) mean little: a correlation over so few "
+            "points can be ±1 by chance", highlight=False, markup=False, soft_wrap=True,
+        )
 
 
 class _Bar:
@@ -241,15 +287,17 @@ def train_cmd(
     split: Annotated[
         str, typer.Option("--split", help="random, official, by-system or by-intent.")
     ] = "by-system",
-    folds: Annotated[int, typer.Option("--folds", help="K of the grouped K-fold.")] = 5,
+    folds: Annotated[
+        int | None,
+        typer.Option("--folds", help="K of the grouped K-fold (default min(5, groups)); "
+                     "more folds than systems/intents is an error."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random step.")] = 0,
     text_targets: Annotated[
         list[str] | None,
         typer.Option("--text-target", help="Targets conditioned on the prompt (default TA)."),
     ] = None,
-    clap_model: Annotated[
-        str | None, typer.Option("--clap-model", help="transformers CLAP model id or folder.")
-    ] = None,
+    clap_model: _ClapModel = None,
     clap_checkpoint: Annotated[
         Path | None,
         typer.Option("--clap-checkpoint", help="LAION-CLAP .pt (needs laion_clap)."),
@@ -257,9 +305,7 @@ def train_cmd(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Processes for handcrafted features.")
     ] = None,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
-    ] = None,
+    cache_dir: _CacheDir = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
     system_truth: Annotated[
         str, typer.Option("--system-truth", help="file (released system scores, the "
@@ -273,6 +319,8 @@ def train_cmd(
         int, typer.Option("--max-epochs", help="--finetune-encoder: at most this many epochs "
                           "(the baseline: 1000, patience 20).")
     ] = 1000,
+    ray: _Ray = False,
+    ray_address: _RayAddress = None,
 ) -> None:
     """Train a predictor of listener ratings and report held-out agreement."""
     if finetune_encoder:
@@ -291,6 +339,7 @@ def train_cmd(
                       "trust_remote_code": trust_remote_code}
         ext = get_extractor(extractor, **_extractor_options(
             extractor, clap_model, clap_checkpoint, workers, seed, frame_opts))
+        ext = _maybe_ray(ext, ray=ray, address=ray_address, workers=workers)
         head_params = _head_options(head_option or [])
         if loss is not None:
             head_params["loss"] = loss
@@ -309,7 +358,10 @@ def train_cmd(
         f"features: {result.extracted} extracted, {len(data.clips) - result.extracted} "
         "from the cache", highlight=False,
     )
-    out.print(_metrics_rich_table(result.metrics, f"held-out agreement ({split})"))
+    n_folds = result.model.info.get("folds")
+    out.print(_metrics_rich_table(
+        result.metrics, f"held-out agreement ({split}, {n_folds} fold{'s' * (n_folds != 1)})"))
+    _warn_few_systems(result.metrics)
     console.print(f"model written to {out_dir}", highlight=False)
 
 
@@ -340,47 +392,188 @@ def _finetune(out_dir: Path, musiceval: Path | None, table: Path | None,
 
 @app.command("run")
 def run_cmd(
-    model: Annotated[Path, typer.Option("--model", help="Model folder from predict train.")],
     audio: Annotated[
         Path, typer.Option("--audio", help="Folder of audio, or a CSV manifest (audio_file).")
     ],
     output: Annotated[Path, typer.Option("--out", help="predictions.csv (or answer.txt).")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model folder from predict train.")
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="csv, or audiomos for the challenge answer.txt.")
     ] = "csv",
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Feature cache (default ~/.cache).")
+    cache_dir: _CacheDir = None,
+    system: Annotated[
+        str | None,
+        typer.Option("--system", help="System of clips whose names or manifest do not give "
+                     "one (no system is guessed from free-form names)."),
     ] = None,
     prompts: Annotated[
         Path | None, typer.Option("--prompts", help="MusicEval prompt_info.txt: prompt "
                                   "texts for TA (demo_prompt_info.txt beside it too).")
     ] = None,
+    ood_alpha: Annotated[
+        float | None,
+        typer.Option("--ood-alpha", help="Nominal share of in-distribution clips flagged "
+                     "out of distribution (default: the model's, 0.05)."),
+    ] = None,
+    zero_shot: Annotated[
+        str | None,
+        typer.Option("--zero-shot", help="clap: valence/arousal without a trained model, "
+                     "from CLAP similarities to emotion words of --norms."),
+    ] = None,
+    norms: Annotated[
+        Path | None, typer.Option("--norms", help="Norms CSV (Word, V.Mean.Sum, A.Mean.Sum).")
+    ] = None,
+    clap_model: _ClapModel = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="Zero-shot: words averaged.")] = 10,
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="Zero-shot: softmax temperature.")
+    ] = 0.05,
+    ray: _Ray = False,
+    ray_address: _RayAddress = None,
 ) -> None:
-    """Predict ratings of new clips with a trained model."""
-    from emoconvey.predict.model import load_predictor
-    from emoconvey.predict.pipeline import audio_manifest, run_predictor
+    """Predict ratings of new clips with a trained model, flagging clips unlike its training.
+
+    With --zero-shot clap --norms FILE no model is needed (valence and arousal only).
+    """
+    from emoconvey.predict.pipeline import audio_manifest
 
     with friendly_errors():
         if fmt not in ("csv", "audiomos"):
             raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
-        predictor = load_predictor(model)
-        clips_df = audio_manifest(audio)
+        if ray_address is not None and not ray:
+            raise EmoconveyError("--ray-address needs --ray")
+        if (model is None) == (zero_shot is None):
+            raise EmoconveyError("give either --model (a trained predictor) or --zero-shot "
+                                 "clap --norms FILE")
+        if zero_shot is not None:
+            _run_zero_shot(audio_manifest(audio, system=system), output, kind=zero_shot,
+                           norms=norms, fmt=fmt, clap_model=clap_model, top_k=top_k,
+                           temperature=temperature, cache_dir=cache_dir)
+            return
+        from emoconvey.predict.model import load_predictor
+
+        predictor = load_predictor(model)  # type: ignore[arg-type]
+        ext = None
+        if ray:
+            from emoconvey.predict.extractors import get_extractor
+
+            info = predictor.extractor
+            ext = _maybe_ray(get_extractor(str(info["id"]), **dict(info.get("options", {}))),
+                             ray=True, address=ray_address, workers=None)
+        clips_df = audio_manifest(audio, system=system)
         if prompts is not None:
             from emoconvey.data.musiceval import prompt_texts
 
             clips_df["text"] = prompt_texts(clips_df["clip_id"].tolist(), prompts)
-        with _progress("features", len(clips_df)) as bar:
-            pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
-                                 progress=bar.advance)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "audiomos":
-            write_answer(pred, output, targets=predictor.targets)
-        else:
-            cols = ["audio_file", "system", "intent",
-                    *(c for c in pred.columns if c in predictor.targets
-                      or c.removesuffix("_sd") in predictor.targets)]
-            pred[cols].to_csv(output, index=False, float_format="%.6g")
+        _run_model(predictor, clips_df, output,
+                   model=model, fmt=fmt, cache_dir=cache_dir,  # type: ignore[arg-type]
+                   ood_alpha=ood_alpha, extractor=ext)
+
+
+def _maybe_ray(ext: Extractor, *, ray: bool, address: str | None,
+               workers: int | None) -> Extractor:
+    """``ext``, or ``ext`` on Ray actors with ``--ray`` (same features and cache)."""
+    if not ray:
+        if address is not None:
+            raise EmoconveyError("--ray-address needs --ray")
+        return ext
+    from emoconvey.predict.ray_extract import RayExtractor
+
+    return RayExtractor(ext, address=address, workers=workers)
+
+
+def _run_model(predictor: Predictor, clips_df: pd.DataFrame, output: Path, *, model: Path,
+               fmt: str, cache_dir: Path | None, ood_alpha: float | None,
+               extractor: Extractor | None = None) -> None:
+    from emoconvey.predict.pipeline import run_predictor
+
+    with _progress("features", len(clips_df)) as bar:
+        pred = run_predictor(predictor, clips_df, cache_dir=cache_dir,
+                             progress=bar.advance, ood_alpha=ood_alpha, extractor=extractor)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "audiomos":
+        write_answer(pred, output, targets=predictor.targets)
+    else:
+        cols = ["audio_file", "system", "intent",
+                *(c for t in predictor.targets for c in (t, f"{t}_sd") if c in pred),
+                *(f"raw_{t}" for t in predictor.targets), *PREDICTION_FLAG_COLUMNS,
+                "model"]
+        pred.assign(model=str(model.resolve()))[cols].to_csv(
+            output, index=False, float_format="%.6g")
     console.print(f"{len(pred)} clip(s) predicted: {output}", highlight=False)
+    for line in flag_summary(pred, alpha=None if predictor.ood is None else
+                             (ood_alpha if ood_alpha is not None else predictor.ood.alpha)):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _run_zero_shot(clips_df: pd.DataFrame, output: Path, *, kind: str, norms: Path | None,
+                   fmt: str, clap_model: str | None, top_k: int, temperature: float,
+                   cache_dir: Path | None) -> None:
+    from emoconvey.intents import load_norms
+    from emoconvey.predict.extractors import get_extractor
+    from emoconvey.predict.zeroshot import zero_shot_predict
+
+    if kind != "clap":
+        raise EmoconveyError(f"--zero-shot: expected clap, got {kind!r}")
+    if norms is None:
+        raise EmoconveyError("--zero-shot clap needs --norms FILE (a Warriner-format norms CSV)")
+    if fmt != "csv":
+        raise EmoconveyError("--zero-shot predicts valence and arousal: use --format csv")
+    ext = get_extractor("clap", **_extractor_options("clap", clap_model, None, None))
+    table = load_norms(norms)
+    with _progress("CLAP embeddings", len(clips_df)) as bar:
+        pred, settings = zero_shot_predict(
+            ext, clips_df["audio_file"].tolist(), table, top_k=top_k,
+            temperature=temperature, cache_dir=cache_dir, progress=bar.advance,
+        )
+    described = (f"zero-shot clap (model {ext.options().get('model', '')}; norms {norms.name}; "
+                 f"{len(settings['words'])} words; '{settings['template']}'; "  # type: ignore[arg-type]
+                 f"top-k {settings['top_k']}; temperature {settings['temperature']:g})")
+    out_df = clips_df[["audio_file", "system", "intent"]].reset_index(drop=True)
+    out_df = pd.concat([out_df, pred], axis=1).assign(method="zero-shot clap", model=described)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    out_df.to_csv(output, index=False, float_format="%.6g")
+    console.print(f"{len(out_df)} clip(s) predicted ZERO-SHOT (no rated data, accuracy "
+                  f"unknown): {output}", highlight=False, markup=False, soft_wrap=True)
+    console.print(described, highlight=False, markup=False, soft_wrap=True)
+
+
+PREDICTION_FLAG_COLUMNS: tuple[str, ...] = (
+    "ood_score", "ood_p", "ood", "extrapolated", "clamped", "flag_reason"
+)
+"""Columns of ``predictions.csv`` after the targets and ``raw_<target>`` columns."""
+
+
+def flag_summary(pred: pd.DataFrame, *, alpha: float | None, show: int = 5) -> list[str]:
+    """Lines telling how many clips were flagged out of distribution, extrapolated or
+    clamped, and why (the first ``show`` clips of each)."""
+    def names(mask: pd.Series) -> str:
+        files = [Path(str(f)).name for f in pred.loc[mask, "audio_file"]]
+        more = f" and {len(files) - show} more" if len(files) > show else ""
+        return ", ".join(files[:show]) + more
+
+    n = len(pred)
+    if alpha is None:
+        lines = ["warning: this model has no out-of-distribution calibration (saved by an "
+                 "older emoconvey): nothing tells whether these clips resemble its training "
+                 "data; retrain it"]
+    else:
+        ood = pred["ood"].fillna(False).astype(bool)
+        lines = [f"out of distribution: {int(ood.sum())} of {n} clip(s) farther from the "
+                 f"training set than the model's own held-out clips at the {alpha:g} level "
+                 f"(about {alpha * n:.1f} expected by chance)"
+                 + (f": {names(ood)}" if ood.any() else "")]
+    for col, what in (("extrapolated", "predicted outside the range of the training targets"),
+                      ("clamped", "predicted outside the rating scale and clamped to it")):
+        mask = pred[col].astype(bool)
+        if mask.any():
+            lines.append(f"{col}: {int(mask.sum())} of {n} clip(s) {what}: {names(mask)}")
+    if len(lines) > 1 or (alpha is not None and pred["ood"].fillna(False).astype(bool).any()):
+        lines.append("the reasons are in the flag_reason column; flagged predictions are "
+                     "not to be trusted")
+    return lines
 
 
 def write_answer(pred: pd.DataFrame, path: Path, *, targets: tuple[str, ...]) -> None:
@@ -404,4 +597,4 @@ def write_answer(pred: pd.DataFrame, path: Path, *, targets: tuple[str, ...]) ->
     path.write_text("".join(lines))
 
 
-__all__ = ["app", "write_answer"]
+__all__ = ["PREDICTION_FLAG_COLUMNS", "app", "flag_summary", "write_answer"]

@@ -50,6 +50,7 @@ __all__ = [
     "METRIC_NAMES",
     "RECORD_KEYS",
     "SYSTEM_TRUTHS",
+    "audiomos_system_of",
     "metrics_table",
     "read_scores",
     "records_to_json",
@@ -70,7 +71,8 @@ RECORD_KEYS: tuple[str, ...] = ("target", "level", "split", "n", *METRIC_NAMES)
 SYSTEM_TRUTHS: tuple[str, ...] = ("file", "clip-mean")
 """Where system-level truth comes from: the release's system MOS file, or clip means."""
 
-_MUSICEVAL_ID = re.compile(r"^(?:audiomos2025-track1-)?(?P<system>[^_]+)_(?P<prompt>.+)$")
+_MUSICEVAL_ID = re.compile(r"^(?:audiomos2025-track1-)?(?P<system>S\d+)_(?P<prompt>P\d+)$")
+_SCORE_ID = re.compile(r"^(?:audiomos2025-track1-)?(?P<system>[^_]+)_(?P<prompt>.+)$")
 _AUDIO_SUFFIX = re.compile(r"\.(?:wav|flac|mp3|ogg)$", re.IGNORECASE)
 
 
@@ -242,11 +244,14 @@ def score_predictions(
 
 
 def system_of(clip_id: str) -> str | None:
-    """System of a clip id, by the one rule of :func:`emoconvey.data.musiceval.parse_clip_id`.
+    """System of a MusicEval clip id, by the one rule of
+    :func:`emoconvey.data.musiceval.parse_clip_id` (the baseline's).
 
     ``[<prefix>-]<system>_<prompt>`` gives ``<system>`` for any prefix (so metrics and
     data agree); other ids with a ``_`` give the text before the first ``_`` (after
-    ``audiomos2025-track1-``); None when there is no ``_``.
+    ``audiomos2025-track1-``, e.g. AImoclips-style ``<system>_<intent>_<n>``); None when
+    there is no ``_``. Used for the ids of truth and prediction files; audio file names
+    use the stricter :func:`audiomos_system_of`.
     """
     from emoconvey.data.musiceval import parse_clip_id
 
@@ -254,8 +259,17 @@ def system_of(clip_id: str) -> str | None:
     try:
         return parse_clip_id(name)[0]
     except EmoconveyError:
-        m = _MUSICEVAL_ID.match(name)
+        m = _SCORE_ID.match(name)
         return None if m is None else m.group("system")
+
+
+def audiomos_system_of(clip_id: str) -> str | None:
+    """System of an AudioMOS-style id ``[audiomos2025-track1-]S<nnn>_P<nnn>`` (else None).
+
+    Nothing is guessed from free-form names (``the_love_song`` has no system).
+    """
+    m = _MUSICEVAL_ID.match(_AUDIO_SUFFIX.sub("", Path(str(clip_id)).name))
+    return None if m is None else m.group("system")
 
 
 def _clip_key(values: pd.Series) -> pd.Series:

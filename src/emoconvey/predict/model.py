@@ -9,7 +9,11 @@ A model folder holds
   metrics;
 * ``head_<group>.safetensors``: every fitted array of a head (for ``ridge`` the scaler
   mean/scale, coefficients, intercepts and chosen alphas);
-* ``metrics.json``: the held-out metrics records (see :mod:`emoconvey.predict.metrics`).
+* ``metrics.json``: the held-out metrics records (see :mod:`emoconvey.predict.metrics`);
+* ``ood.safetensors``: the out-of-distribution detector's arrays (standardised training
+  features and their cross-fitted k-NN distances; :mod:`emoconvey.predict.ood`), its
+  settings in ``card.json["ood"]``. Models saved without it load, and their predictions
+  carry no OOD flags.
 
 Loading reads JSON and safetensors only: nothing in the folder is unpickled or executed.
 
@@ -40,15 +44,18 @@ from emoconvey.predict.baseline import BASELINE_KIND, train_baseline_heads
 from emoconvey.predict.datasets import RatedClips
 from emoconvey.predict.heads import Head, head_from_arrays, make_head
 from emoconvey.predict.metrics import metrics_table, records_to_json, score_predictions
+from emoconvey.predict.ood import OODDetector
 from emoconvey.predict.sequences import Sequences, join_features
 from emoconvey.predict.splits import make_folds
 
 __all__ = [
     "CARD_FORMAT",
     "DEFAULT_TEXT_TARGETS",
+    "MIN_SYSTEMS_FOR_SYSTEM_METRICS",
     "HeadGroup",
     "Predictor",
     "cross_validate",
+    "describe_model",
     "fit_predictor",
     "load_predictor",
 ]
@@ -86,6 +93,7 @@ class Predictor:
     scales: dict[str, tuple[float, float]]
     info: dict[str, object] = field(default_factory=dict)
     metrics: list[dict[str, object]] = field(default_factory=list)
+    ood: OODDetector | None = None
 
     @property
     def needs_text(self) -> bool:
@@ -97,13 +105,30 @@ class Predictor:
         """Whether the heads read frame sequences (a frame-level extractor's frames)."""
         return any(g.head.sequence_input for g in self.groups)
 
+    def output_scales(self) -> dict[str, tuple[float, float]]:
+        """Each target's clipping range: its rating scale, or unbounded for the targets of
+        heads with ``clip_output = False`` (``musiceval-baseline``, unclipped as released)."""
+        out: dict[str, tuple[float, float]] = {}
+        for g in self.groups:
+            clip = getattr(g.head, "clip_output", True)
+            for t in g.targets:
+                out[t] = self.scales.get(t, (-np.inf, np.inf)) if clip else (-np.inf, np.inf)
+        return out
+
     def predict(self, X: np.ndarray | Sequences, T: np.ndarray | Sequences | None = None
                 ) -> pd.DataFrame:
-        """Predicted scores, one column per target, clipped to each target's scale
-        (except by heads with ``clip_output = False``, such as ``musiceval-baseline``).
+        """Predicted scores, one column per target, clipped to :meth:`output_scales`.
 
         An ensemble's heads add ``<target>_sd``, the members' standard deviation.
         """
+        out = self.predict_raw(X, T)
+        for t, (lo, hi) in self.output_scales().items():
+            out[t] = np.clip(out[t].to_numpy(float), lo, hi)
+        return out
+
+    def predict_raw(self, X: np.ndarray | Sequences, T: np.ndarray | Sequences | None = None
+                    ) -> pd.DataFrame:
+        """The heads' outputs before clipping (and ``<target>_sd`` for ensembles)."""
         X = _as_input(X)
         out = pd.DataFrame(index=range(len(X)))
         for g in self.groups:
@@ -112,10 +137,8 @@ class Predictor:
                     f"target(s) {', '.join(g.targets)} need the clips' prompt texts"
                 )
             pred, spread = g.head.predict_spread(join_features(X, T) if g.uses_text else X)
-            clip = getattr(g.head, "clip_output", True)  # the MusicEval baseline: unclipped
             for j, t in enumerate(g.targets):
-                lo, hi = self.scales.get(t, (-np.inf, np.inf)) if clip else (-np.inf, np.inf)
-                out[t] = np.clip(pred[:, j], lo, hi)
+                out[t] = pred[:, j]
                 if spread is not None:
                     out[f"{t}_sd"] = spread[:, j]
         return out[[c for t in self.targets for c in (t, f"{t}_sd") if c in out]]
@@ -138,6 +161,7 @@ class Predictor:
             ],
             "training": self.info,
             "metrics": json.loads(records_to_json(self.metrics)),
+            "ood": None if self.ood is None else self.ood.config(),
         }
 
     def save(self, folder: str | Path) -> Path:
@@ -151,6 +175,10 @@ class Predictor:
                       for k, v in g.head.arrays().items()}
             save_file(arrays, str(folder / f"head_{g.name}.safetensors"),
                       metadata={"format": CARD_FORMAT, "head": g.head.kind})
+        if self.ood is not None:
+            save_file({k: np.ascontiguousarray(v, dtype=np.float64)
+                       for k, v in self.ood.arrays().items()},
+                      str(folder / "ood.safetensors"), metadata={"format": CARD_FORMAT})
         (folder / "card.json").write_text(json.dumps(self.card(), indent=2, allow_nan=False))
         (folder / "metrics.json").write_text(records_to_json(self.metrics) + "\n")
         return folder
@@ -203,7 +231,25 @@ def load_predictor(folder: str | Path) -> Predictor:
         scales={t: (float(v[0]), float(v[1])) for t, v in card["scales"].items()},
         info=dict(card.get("training", {})),
         metrics=list(card.get("metrics", [])),
+        ood=_load_ood(folder, card.get("ood")),
     )
+
+
+def _load_ood(folder: Path, config: object) -> OODDetector | None:
+    """The saved OOD detector, or None for a model saved without one."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    if not isinstance(config, dict):
+        log.warning("%s has no OOD calibration (saved by an older emoconvey): predictions "
+                    "carry no OOD flags; retrain the model to get them", folder)
+        return None
+    path = folder / "ood.safetensors"
+    try:
+        arrays = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise EmoconveyError(f"{path}: not a readable safetensors file ({exc})") from None
+    return OODDetector.from_arrays(arrays, config)
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -339,7 +385,7 @@ def cross_validate(
     head: str = "ridge",
     text_targets: Sequence[str] = DEFAULT_TEXT_TARGETS,
     seed: int = 0,
-    folds: int = 5,
+    folds: int | None = None,
     shuffle_labels: bool = False,
     n_boot: int = 1000,
     system_truth: str = "auto",
@@ -406,3 +452,58 @@ def cross_validate(
             system_truth=None if sys_truth is None else sys_truth[t],
         )
     return metrics_table(records), heldout
+
+
+MIN_SYSTEMS_FOR_SYSTEM_METRICS = 5
+"""System-level metrics over fewer systems than this are reported with a warning."""
+
+
+def describe_model(folder: str | Path) -> dict[str, object]:
+    """What a predicted report says about the model in ``folder`` (JSON only, no weights).
+
+    Returns
+    -------
+    dict
+        ``folder``, ``extractor`` (id), ``extractor_version``, ``head``, ``targets``,
+        ``training`` (``source``, ``n_clips``, ``n_systems``, ``split``, ``folds``,
+        ``trained_on``), ``metrics`` (the held-out records of ``metrics.json``, with
+        their bootstrap CIs), ``ood`` (the OOD settings, or None) and ``warnings``
+        (e.g. system-level metrics over fewer than
+        :data:`MIN_SYSTEMS_FOR_SYSTEM_METRICS` systems).
+
+    Raises
+    ------
+    EmoconveyError
+        The folder has no readable ``card.json``.
+    """
+    folder = Path(folder)
+    path = folder / "card.json"
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EmoconveyError(f"model {str(folder)!r}: cannot read card.json ({exc})") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise EmoconveyError(f"{path}: expected \"format\": \"{CARD_FORMAT}\"")
+    metrics = card.get("metrics", [])
+    if (folder / "metrics.json").is_file():
+        metrics = json.loads((folder / "metrics.json").read_text())
+    training = dict(card.get("training", {}))
+    ext = dict(card.get("extractor", {}))
+    warnings = [
+        f"{m['target']}: system-level metrics over {m['n']} systems (fewer than "
+        f"{MIN_SYSTEMS_FOR_SYSTEM_METRICS}) mean little"
+        for m in metrics
+        if m.get("level") == "system" and int(m.get("n", 0)) < MIN_SYSTEMS_FOR_SYSTEM_METRICS
+    ]
+    return {
+        "folder": str(folder.resolve()),
+        "extractor": str(ext.get("id", "")),
+        "extractor_version": str(ext.get("version", "")),
+        "head": str(card.get("head", "")),
+        "targets": list(card.get("targets", [])),
+        "training": {k: training.get(k) for k in
+                     ("source", "n_clips", "n_systems", "split", "folds", "trained_on")},
+        "metrics": metrics,
+        "ood": card.get("ood"),
+        "warnings": warnings,
+    }

@@ -14,7 +14,7 @@ from emoconvey.data.formats import read_text_csv
 from emoconvey.errors import DataValidationError, EmoconveyError
 from emoconvey.predict.datasets import RatedClips, check_audio
 from emoconvey.predict.extractors import Extractor, extract_features, get_extractor
-from emoconvey.predict.metrics import system_of
+from emoconvey.predict.metrics import audiomos_system_of, system_of
 from emoconvey.predict.model import (
     DEFAULT_TEXT_TARGETS,
     Predictor,
@@ -22,6 +22,7 @@ from emoconvey.predict.model import (
     fit_predictor,
     load_predictor,
 )
+from emoconvey.predict.ood import OODDetector, extrapolation, flag_reasons
 from emoconvey.predict.sequences import Sequences
 
 __all__ = ["TrainResult", "audio_manifest", "featurise", "run_predictor", "train_predictor"]
@@ -105,7 +106,7 @@ def train_predictor(
     head: str = "ridge",
     split: str = "by-system",
     seed: int = 0,
-    folds: int = 5,
+    folds: int | None = None,
     text_targets: Sequence[str] = DEFAULT_TEXT_TARGETS,
     n_boot: int = 1000,
     cache_dir: str | Path | None = None,
@@ -167,23 +168,41 @@ def train_predictor(
               "trained_on": "train part of the split" if rows is not None else "all clips"},
     )
     model.metrics = metrics.to_dict("records")
+    model.ood = _fit_ood(data, X, rows, seed=seed)
     if out is not None:
         model.save(out)
         heldout.to_csv(Path(out) / "heldout_predictions.csv", index=False)
     return TrainResult(model, metrics, heldout, extracted)
 
 
-def audio_manifest(audio: str | Path) -> pd.DataFrame:
+def _fit_ood(data: RatedClips, X: np.ndarray | Sequences, rows: np.ndarray | None, *,
+             seed: int) -> OODDetector | None:
+    """The OOD detector on the clips the model was fitted on (None, with a warning, when
+    there are too few to calibrate it)."""
+    idx = np.arange(len(X)) if rows is None else np.asarray(rows)
+    if len(idx) < 10:
+        log.warning("only %d training clips: too few to calibrate the out-of-distribution "
+                    "check (10 needed); predictions will carry no OOD flags", len(idx))
+        return None
+    clips = data.clips.iloc[idx]
+    return OODDetector.fit(ood_features(X[idx]), groups=clips["system"].to_numpy(),
+                           targets=clips[list(data.targets)], seed=seed)
+
+
+def audio_manifest(audio: str | Path, *, system: str | None = None) -> pd.DataFrame:
     """Clips to predict: every audio file under a folder, or a CSV manifest.
 
+    Returns ``audio_file`` (absolute), ``clip_id``, ``system``, ``intent`` and ``text``.
     A ``.txt`` file is a MusicEval evaluation list (``eval_list.txt``, one clip id per
     line; audio in the release's ``wav/``, see
-    :func:`emoconvey.data.musiceval.read_eval_list`). A folder gives ``audio_file``
-    (absolute), ``clip_id``, ``system`` (the sub-folder
-    for ``<system>/<clip>.wav`` and ``music_clips/<system>/<clip>.wav``, else parsed from
-    ``<system>_<rest>``) and ``intent`` (from AImoclips-style names
-    ``<system>_<intent>_<n>``). A CSV needs ``audio_file`` (relative to the CSV's folder)
-    and may give ``system``, ``intent`` and ``text``.
+    :func:`emoconvey.data.musiceval.read_eval_list`), its systems parsed from the ids by
+    the baseline's rule. A CSV needs ``audio_file`` (relative to the CSV's folder) and may
+    give ``system``, ``intent`` and ``text``. Otherwise a clip's system is, in this order:
+    the manifest's ``system`` column; ``system`` (``--system NAME``); the sub-folder of
+    ``<system>/<clip>.wav``; an AImoclips-style name ``<system>_<intent>_<n>`` (with an
+    AImoclips intent); a MusicEval id ``[audiomos2025-track1-]S<nnn>_P<nnn>``. Nothing
+    else is guessed: a clip with no system is an error. The intent comes from the
+    manifest's ``intent`` column, else from ``<system>_<intent>_<n>`` names.
     """
     from emoconvey.data import parse_clip_names
     from emoconvey.intents import aimoclips_intents
@@ -194,46 +213,67 @@ def audio_manifest(audio: str | Path) -> pd.DataFrame:
 
         df = read_eval_list(audio)
         df["system"] = df["clip_id"].map(system_of)
-        df["text"] = None
+        df["text"], df["folder"] = None, None
     elif audio.is_dir():
         files = sorted(p for p in audio.rglob("*") if p.suffix.lower() in _AUDIO_EXT)
         if not files:
             raise EmoconveyError(f"--audio: no .wav/.flac/.mp3/.ogg file under {str(audio)!r}")
-        rows = []
-        for f in files:
-            rel = f.relative_to(audio)
-            system = rel.parts[-2] if len(rel.parts) >= 2 else system_of(f.stem)
-            rows.append({"audio_file": str(f.resolve()), "clip_id": f.stem, "system": system})
-        df = pd.DataFrame(rows)
-        df["text"] = None
-    elif audio.is_file():
-        raw = read_text_csv(audio, name="--audio")
-        if "audio_file" not in raw:
-            raise DataValidationError(
-                "missing column 'audio_file'; expected audio_file and optionally system, "
-                "intent, text", file=audio,
-            )
-        if not len(raw):
-            raise DataValidationError("no data rows", file=audio)
-        paths = [Path(p.strip()) for p in raw["audio_file"]]
         df = pd.DataFrame({
-            "audio_file": [str(p if p.is_absolute() else (audio.parent / p).resolve())
-                           for p in paths],
-            "clip_id": [p.stem for p in paths],
+            "audio_file": [str(f.resolve()) for f in files],
+            "clip_id": [f.stem for f in files],
+            "folder": [f.relative_to(audio).parts[-2] if len(f.relative_to(audio).parts) >= 2
+                       else None for f in files],
         })
-        df["system"] = (raw["system"].str.strip().replace("", None) if "system" in raw
-                        else df["clip_id"].map(system_of))
-        if "intent" in raw:
-            df["intent"] = raw["intent"].str.strip().replace("", None)
-        df["text"] = raw["text"].replace("", None) if "text" in raw else None
+        df["system"], df["text"] = None, None
+    elif audio.is_file():
+        df = _read_manifest(audio)
+        df["folder"] = None
     else:
         raise EmoconveyError(f"--audio: {str(audio)!r} is neither a folder nor a CSV file")
+    parsed = parse_clip_names(df["clip_id"], aimoclips_intents()["intent"])
     if "intent" not in df:
-        parsed = parse_clip_names(df["clip_id"], aimoclips_intents()["intent"])
-        df["intent"] = parsed["intent"].where(parsed["intent"].notna(), None)
-        known = parsed["system"].notna()
-        df.loc[known & df["system"].isna(), "system"] = parsed.loc[known, "system"]
+        df["intent"] = parsed["intent"].astype(object).where(parsed["intent"].notna(), None)
+    if system is not None:
+        if not str(system).strip():
+            raise EmoconveyError("--system: expected a system name, got an empty string")
+        df["system"] = df["system"].where(df["system"].notna(), str(system).strip())
+    for guess in (df["folder"], parsed["system"].astype(object),
+                  df["clip_id"].map(audiomos_system_of)):
+        df["system"] = df["system"].where(df["system"].notna(), guess)
+    df["system"] = df["system"].astype(object).where(df["system"].notna(), None)
+    missing = df["system"].isna()
+    if missing.any():
+        examples = ", ".join(repr(Path(f).name) for f in df.loc[missing, "audio_file"].head(3))
+        raise EmoconveyError(
+            f"{int(missing.sum())} of {len(df)} clip(s) have no system (e.g. {examples}): "
+            "systems are read only from <system>_<intent>_<n> file names, <system>/ "
+            "sub-folders or a manifest's system column; give --system NAME when all the "
+            "clips come from one system"
+        )
     df["clip_id"] = df["clip_id"].str.replace(r"_crop$", "", regex=True)
+    return df.drop(columns="folder")
+
+
+def _read_manifest(path: Path) -> pd.DataFrame:
+    """``audio_file`` (absolute), ``clip_id``, ``system``, ``text`` [, ``intent``] of a CSV."""
+    raw = read_text_csv(path, name="--audio")
+    if "audio_file" not in raw:
+        raise DataValidationError(
+            "missing column 'audio_file'; expected audio_file and optionally system, "
+            "intent, text", file=path,
+        )
+    if not len(raw):
+        raise DataValidationError("no data rows", file=path)
+    paths = [Path(p.strip()) for p in raw["audio_file"]]
+    df = pd.DataFrame({
+        "audio_file": [str(p if p.is_absolute() else (path.parent / p).resolve())
+                       for p in paths],
+        "clip_id": [p.stem for p in paths],
+    })
+    df["system"] = raw["system"].str.strip().replace("", None) if "system" in raw else None
+    if "intent" in raw:
+        df["intent"] = raw["intent"].str.strip().replace("", None)
+    df["text"] = raw["text"].replace("", None) if "text" in raw else None
     return df
 
 
@@ -244,10 +284,17 @@ def run_predictor(
     cache_dir: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     extractor: Extractor | None = None,
+    ood_alpha: float | None = None,
 ) -> pd.DataFrame:
-    """Predictions for new clips: ``audio_file``, ``clip_id``, ``system``, ``intent``, targets.
+    """Predictions for new clips, with their out-of-distribution and extrapolation flags.
 
-    An ensemble model adds ``<target>_sd`` after each target (the members' spread).
+    Columns: ``audio_file``, ``clip_id``, ``system``, ``intent``, one column per target
+    (clamped to the rating scale, except for heads that do not clip), ``<target>_sd`` for
+    an ensemble (the members' spread), ``raw_<target>`` (before clamping), then
+    ``ood_distance``, ``ood_score``, ``ood_p``, ``ood``, ``extrapolated``, ``clamped``
+    and ``flag_reason`` (see :mod:`emoconvey.predict.ood`; the OOD columns are empty for a
+    model saved without OOD calibration). ``ood_alpha`` overrides the model's nominal
+    rate. Frame-level features are checked through their pooled statistics.
     """
     if not isinstance(model, Predictor):
         model = load_predictor(model)
@@ -263,9 +310,32 @@ def run_predictor(
     X, T, _ = featurise(ext, clips["audio_file"].tolist(),
                         clips["text"].tolist() if model.needs_text else None,
                         cache_dir=cache_dir, progress=progress, frames=model.sequence_input)
-    pred = model.predict(X, T)
+    raw = model.predict_raw(X, T)
+    scales = model.output_scales()
     out = clips[["audio_file", "clip_id", "system", "intent"]].reset_index(drop=True)
-    for col in pred.columns:
-        out[col] = pred[col].to_numpy()
-    return out
+    for t in model.targets:
+        lo, hi = scales[t]
+        out[t] = np.clip(raw[t].to_numpy(float), lo, hi)
+        if f"{t}_sd" in raw:
+            out[f"{t}_sd"] = raw[f"{t}_sd"].to_numpy(float)
+    for t in model.targets:
+        out[f"raw_{t}"] = raw[t].to_numpy(float)
+    det = model.ood
+    if det is not None:
+        if ood_alpha is not None:
+            det = det.with_alpha(ood_alpha)
+        flags = det.score(ood_features(X))
+        ranges = det.target_ranges
+    else:
+        flags = pd.DataFrame({"ood_distance": np.nan, "ood_score": np.nan, "ood_p": np.nan,
+                              "ood": pd.array([pd.NA] * len(out), dtype="boolean")})
+        ranges = {}
+    ex = extrapolation(raw[list(model.targets)], target_ranges=ranges, scales=scales)
+    out = pd.concat([out, flags.reset_index(drop=True), ex], axis=1)
+    out["flag_reason"] = flag_reasons(out, alpha=det.alpha if det is not None else np.nan)
+    return out.drop(columns=["extrapolated_targets", "clamped_targets"])
 
+
+def ood_features(X: np.ndarray | Sequences) -> np.ndarray:
+    """What the OOD check measures: the features, or frame sequences' pooled statistics."""
+    return X.pooled() if isinstance(X, Sequences) else np.asarray(X, dtype=np.float64)

@@ -9,7 +9,7 @@ import datetime as _dt
 import html
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,11 +31,17 @@ from emoconvey.report.formatting import fmt_num, fmt_p
 from emoconvey.report.narrative import summarise
 from emoconvey.report.results_json import results_document
 
-__all__ = ["ReportPaths", "build_report", "render_table", "reorder_systems"]
+__all__ = ["ReportPaths", "ReportSection", "build_report", "render_table", "reorder_systems"]
 
 log = logging.getLogger(__name__)
 
 _P_COLUMNS = {"p", "p_adj", "p_slope_lt_1"}
+_LISTENER_TABLES = {"agreement", "agreement_by_system", "anova_zscore", "ranking_zscore",
+                    "mixed_model", "mixed_model_variance", "ratings_per_clip",
+                    "excluded_clips"}
+"""Tables that need listeners (left out of a report on predicted ratings)."""
+PREDICTED_SUFFIX = "_predicted"
+"""Suffix of every table and figure file of a report on predicted ratings."""
 _MAX_HTML_ROWS = 300
 
 
@@ -50,6 +56,46 @@ class ReportPaths:
     figures: dict[str, list[Path]]
 
 
+@dataclass(frozen=True)
+class ReportSection:
+    """A section a caller adds to the report page, listed in the navigation.
+
+    Attributes
+    ----------
+    id : str
+        The anchor the navigation links to.
+    title : str
+        The navigation label.
+    html : str
+        The whole section (trusted HTML, escaped by the caller), whose outer element
+        carries ``id="<id>"`` and which starts with its own ``<h2>`` heading.
+    where : {"top", "end"}
+        ``"top"``: before the summary (in the order given); ``"end"``: after the
+        standard sections, before *Methods and credits*.
+    """
+
+    id: str
+    title: str
+    html: str
+    where: str = "end"
+
+    def __post_init__(self) -> None:
+        if f'id="{self.id}"' not in self.html:
+            raise EmoconveyError(f"ReportSection {self.id!r}: the HTML has no element with "
+                                 f'id="{self.id}" for the navigation to link to')
+        if self.where not in ("top", "end"):
+            raise EmoconveyError(f"ReportSection.where: expected 'top' or 'end', got "
+                                 f"{self.where!r}")
+
+
+_COUNT_COLUMNS = {"n", "clips", "ratings", "listeners", "systems", "intents", "excluded_clips",
+                  "rank", "rank_low", "rank_high"}
+
+
+def _is_count(col: str) -> bool:
+    return col in _COUNT_COLUMNS or col.startswith("n_")
+
+
 def _cell(col: str, value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return '<span class="na">n/a</span>'
@@ -61,6 +107,8 @@ def _cell(col: str, value: Any) -> str:
         return str(int(value))
     if isinstance(value, float | np.floating):
         v = float(value)
+        if _is_count(col) and v.is_integer():
+            return str(int(v))
         if v != 0 and abs(v) < 0.001:
             return f"{v:.2e}"
         return fmt_num(v, 3)
@@ -141,6 +189,11 @@ def build_report(
     n_boot: int = DEFAULT_N_BOOT,
     system_order: Sequence[str] | None = None,
     smallest_pairs: int | None = None,
+    sections: Sequence[ReportSection] = (),
+    banner: str = "",
+    extra_results: Mapping[str, Any] | None = None,
+    extra_figures: Sequence[str] = (),
+    predicted: bool = False,
 ) -> ReportPaths:
     """Analyse ``dataset`` and write the complete report folder.
 
@@ -175,20 +228,31 @@ def build_report(
     smallest_pairs : int, optional
         System CI figures bracket only this many significant Tukey pairs, those with
         the smallest differences (the paper's convention).
+    sections : sequence of ReportSection
+        Sections the caller adds to the page and its navigation (e.g. the MOS section,
+        a model card).
+    banner : str
+        Trusted HTML shown at the top of the page, before everything else.
+    extra_results : mapping, optional
+        Keys added to ``results.json`` (they may not replace a standard key).
+    extra_figures : sequence of str
+        Further figure files (relative to ``out``) the caller wrote, listed in
+        ``results.json["figures"]``.
+    predicted : bool, default False
+        The ratings are automatic predictions, one per clip: statistics that need
+        listeners (agreement, listener z-scores, the listener mixed model, rating counts
+        and exclusions) are left out of the page, the summary and the table and figure
+        files, and every table and figure file is named ``<name>_predicted`` and
+        captioned as predicted.
 
     Returns
     -------
     ReportPaths
     """
     confidence = check_confidence(confidence)
-    unknown = sorted(set(reference_systems) - set(dataset.systems))
-    if unknown:
-        raise EmoconveyError(f"reference_systems: not in the dataset: {unknown!r}")
+    folder = _check_output(dataset, reference_systems, out)
     formats = tuple(dict.fromkeys(["png", *formats])) if figures else ()
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise EmoconveyError(f"out: {str(folder)!r} exists and is not a folder")
-    (folder / "tables").mkdir(parents=True, exist_ok=True)
+    suffix = PREDICTED_SUFFIX if predicted else ""
 
     n_fig_steps = 10 if figures else 0
     with _progress(progress, len(TABLES) + n_fig_steps + 2) as step:
@@ -197,71 +261,110 @@ def build_report(
         results = reorder_systems(results, system_order)
         order = _system_order(results, system_order)
 
-        table_paths: dict[str, Path] = {}
-        for name, df in results.tables.items():
-            path = folder / "tables" / f"{name}.csv"
-            df.to_csv(path, index=False)
-            table_paths[name] = path
+        table_paths = _write_tables(results, folder, suffix=suffix, predicted=predicted)
 
         figure_paths: dict[str, list[Path]] = {}
         embedded: list[dict[str, Any]] = []
         if figures:
-            from emoconvey.plots.io import save_figure
-
-            (folder / "figures").mkdir(exist_ok=True)
             own_systems = (
                 [x for x in dataset.systems if x not in reference_systems]
                 if reference_systems else []
             )
-            for spec in figure_specs(results, highlight=own_systems, order=order,
-                                     smallest_pairs=smallest_pairs):
-                step(f"figure {spec.name}")
-                fig = spec.draw()
-                paths = save_figure(fig, folder / "figures", spec.name, formats=formats)
-                figure_paths[spec.name] = [Path(p) for p in paths]
-                png = next(p for p in figure_paths[spec.name] if p.suffix == ".png")
-                embedded.append(
-                    {
-                        "name": spec.name,
-                        "caption": spec.caption,
-                        "data": base64.b64encode(png.read_bytes()).decode("ascii"),
-                        "files": [p.relative_to(folder).as_posix()
-                                  for p in figure_paths[spec.name]],
-                    }
-                )
+            figure_paths, embedded = _write_figures(
+                results, folder, own_systems=own_systems, order=order, formats=formats,
+                smallest_pairs=smallest_pairs, suffix=suffix, step=step,
+            )
 
         step("results.json")
-        summary = summarise(results)
-        doc = results_document(
-            results,
-            summary=summary,
+        summary = summarise(results, predicted=predicted)
+        results_path = _write_results(
+            results, folder, summary=summary,
             figures=[p.relative_to(folder).as_posix()
-                     for ps in figure_paths.values() for p in ps],
-            reference_systems=list(reference_systems),
+                     for ps in figure_paths.values() for p in ps] + list(extra_figures),
+            reference_systems=list(reference_systems), extra=extra_results or {},
         )
-        results_path = folder / "results.json"
-        results_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
         step("index.html")
         index = folder / "index.html"
-        index.write_text(
-            _render_html(
-                results,
-                summary=summary,
-                figures=embedded,
-                reference_systems=list(reference_systems),
-                title=title,
-            ),
-            encoding="utf-8",
-        )
+        index.write_text(_render_html(
+            results, summary=summary, figures=embedded, reference_systems=list(reference_systems),
+            title=title, sections=list(sections), banner=banner, predicted=predicted,
+        ), encoding="utf-8")
     log.info("report written to %s", folder)
-    return ReportPaths(
-        folder=folder,
-        index=index,
-        results=results_path,
-        tables=table_paths,
-        figures=figure_paths,
-    )
+    return ReportPaths(folder=folder, index=index, results=results_path, tables=table_paths,
+                       figures=figure_paths)
+
+
+def _check_output(dataset: Dataset, reference_systems: Sequence[str], out: str | Path) -> Path:
+    """The output folder (with ``tables/``), after checking the reference systems."""
+    unknown = sorted(set(reference_systems) - set(dataset.systems))
+    if unknown:
+        raise EmoconveyError(f"reference_systems: not in the dataset: {unknown!r}")
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise EmoconveyError(f"out: {str(folder)!r} exists and is not a folder")
+    (folder / "tables").mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write_tables(results: AnalysisResults, folder: Path, *, suffix: str,
+                  predicted: bool) -> dict[str, Path]:
+    """Every table as ``tables/<name><suffix>.csv`` (listener tables left out if predicted)."""
+    paths: dict[str, Path] = {}
+    for name, df in results.tables.items():
+        if predicted and name in _LISTENER_TABLES:
+            continue
+        path = folder / "tables" / f"{name}{suffix}.csv"
+        df.to_csv(path, index=False)
+        paths[name] = path
+    return paths
+
+
+def _write_results(results: AnalysisResults, folder: Path, *, summary: list[str],
+                   figures: list[str], reference_systems: list[str],
+                   extra: Mapping[str, Any]) -> Path:
+    """Write ``results.json`` with the callers' extra keys (never replacing a standard one)."""
+    doc = results_document(results, summary=summary, figures=figures,
+                           reference_systems=reference_systems)
+    for key, value in extra.items():
+        if key in doc:
+            raise EmoconveyError(f"extra_results: {key!r} is a standard results.json key")
+        doc[key] = value
+    path = folder / "results.json"
+    path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    return path
+
+
+def _write_figures(
+    results: AnalysisResults, folder: Path, *, own_systems: list[str], order: list[str],
+    formats: Sequence[str], smallest_pairs: int | None, suffix: str,
+    step: Callable[[str], None],
+) -> tuple[dict[str, list[Path]], list[dict[str, Any]]]:
+    """Draw and save every figure; the paths and the embedded PNGs."""
+    from emoconvey.plots.io import save_figure
+
+    (folder / "figures").mkdir(exist_ok=True)
+    figure_paths: dict[str, list[Path]] = {}
+    embedded: list[dict[str, Any]] = []
+    for spec in figure_specs(results, highlight=own_systems, order=order,
+                             smallest_pairs=smallest_pairs):
+        step(f"figure {spec.name}")
+        if suffix and spec.name in _LISTENER_TABLES:
+            continue
+        fig = spec.draw()
+        paths = save_figure(fig, folder / "figures", f"{spec.name}{suffix}", formats=formats)
+        figure_paths[spec.name] = [Path(p) for p in paths]
+        png = next(p for p in figure_paths[spec.name] if p.suffix == ".png")
+        caption = f"PREDICTED ratings. {spec.caption}" if suffix else spec.caption
+        embedded.append(
+            {
+                "name": spec.name,
+                "caption": caption,
+                "data": base64.b64encode(png.read_bytes()).decode("ascii"),
+                "files": [p.relative_to(folder).as_posix() for p in figure_paths[spec.name]],
+            }
+        )
+    return figure_paths, embedded
 
 
 def _render_html(
@@ -271,6 +374,9 @@ def _render_html(
     figures: list[dict[str, Any]],
     reference_systems: list[str],
     title: str,
+    sections: list[ReportSection],
+    banner: str,
+    predicted: bool,
 ) -> str:
     env = Environment(
         loader=PackageLoader("emoconvey.report", "templates"),
@@ -284,8 +390,12 @@ def _render_html(
 
     def table(name: str, **kw: Any) -> Markup:
         df = t[name]
-        if name == "summary":  # one wide row reads better as a column
-            df = df.T.reset_index().set_axis(["statistic", "value"], axis=1)
+        if name == "summary":  # one wide row reads better as a column (types kept per cell)
+            values = [df[c].iloc[0] for c in df.columns]
+            values = [int(v) if _is_count(str(c)) and pd.notna(v) and float(v).is_integer()
+                      else v for c, v in zip(df.columns, values, strict=True)]
+            df = pd.DataFrame({"statistic": [str(c) for c in df.columns],
+                               "value": pd.Series(values, dtype=object)})
         return render_table(df, highlight=own, **kw)
 
     template = env.get_template("report.html.j2")
@@ -301,11 +411,21 @@ def _render_html(
         descriptions=TABLES,
         reference_systems=reference_systems,
         own_systems=own,
-        warnings=results.warnings,
+        warnings=[w for w in results.warnings
+                  if not (predicted and w.split(":", 1)[0] in _LISTENER_TABLES)],
         confidence=round(100 * results.confidence),
         mixed_skipped=_mixed_skipped(results),
         posthoc_text=POSTHOC_MODELS.get(results.posthoc, results.posthoc),
+        top_sections=[_markup_section(x) for x in sections if x.where == "top"],
+        end_sections=[_markup_section(x) for x in sections if x.where == "end"],
+        banner=Markup(banner),
+        predicted=predicted,
+        suffix=PREDICTED_SUFFIX if predicted else "",
     )
+
+
+def _markup_section(section: ReportSection) -> dict[str, Any]:
+    return {"id": section.id, "title": section.title, "html": Markup(section.html)}
 
 
 def _mixed_skipped(results: AnalysisResults) -> str:

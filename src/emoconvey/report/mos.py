@@ -39,7 +39,6 @@ import base64
 import datetime as _dt
 import json
 import logging
-import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +56,7 @@ from emoconvey.analysis import mos as M
 from emoconvey.data.dataset import Dataset
 from emoconvey.data.musiceval import MusicEvalDataset, load_musiceval
 from emoconvey.errors import EmoconveyError, EmoconveyWarning
-from emoconvey.report.build import ReportPaths, build_report, render_table
+from emoconvey.report.build import ReportPaths, ReportSection, build_report, render_table
 from emoconvey.report.formatting import fmt_num, fmt_p, json_records
 
 __all__ = [
@@ -563,6 +562,8 @@ def build_mos_report(
     formats = tuple(dict.fromkeys(["png", *formats])) if figures else ()
 
     if emo is not None:
+        table_paths, figure_paths, embedded = _write(res, folder, figures=figures, formats=formats)
+        section = ReportSection("mos", "Quality (MOS)", _section(res, summary, embedded))
         paths = build_report(
             emo,
             out=folder,
@@ -571,21 +572,11 @@ def build_mos_report(
             confidence=confidence,
             title=title or "Emotion conveyance and quality (MOS) report",
             progress=progress,
+            sections=[section],
+            extra_results={"mos": mos_document(res, summary=summary)},
+            extra_figures=[p.relative_to(folder).as_posix()
+                           for ps in figure_paths.values() for p in ps],
         )
-        table_paths, figure_paths, embedded = _write(res, folder, figures=figures, formats=formats)
-        html = paths.index.read_text(encoding="utf-8")
-        section = _section(res, summary, embedded)
-        html = html.replace("<footer>", section + "\n<footer>", 1)
-        html = re.sub(
-            r"(<nav><div class=\"wrap\">)", r'\1<a href="#mos">Quality (MOS)</a>', html, count=1
-        )
-        paths.index.write_text(html, encoding="utf-8")
-        doc = json.loads(paths.results.read_text())
-        doc["mos"] = mos_document(res, summary=summary)
-        doc["figures"] = list(doc.get("figures", [])) + [
-            p.relative_to(folder).as_posix() for ps in figure_paths.values() for p in ps
-        ]
-        paths.results.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         return ReportPaths(
             folder=folder,
             index=paths.index,

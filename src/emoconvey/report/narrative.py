@@ -34,6 +34,9 @@ def _effect_sentence(row: pd.Series, *, what: str, factor: str) -> str:
         f"F({fmt_df(row['df'])}, {fmt_df(row['df_resid'])}) = {fmt_num(row['F'])}, "
         f"{fmt_p(row['p'])}, \u03b7\u00b2 = {fmt_num(row['eta_sq'], 3)}"
     )
+    if not np.isfinite(row["df"]) or row["df"] < 1:
+        return (f"The effect of {factor} on {what} could not be tested: there is only one "
+                f"{factor} level.")
     if not np.isfinite(row["p"]):
         return f"The effect of {factor} on {what} could not be tested ({stat})."
     verdict = "had a significant effect" if row["p"] < 0.05 else "had no significant effect"
@@ -79,7 +82,9 @@ def _ranking_sentence(rank: pd.DataFrame, *, level: int) -> str:
     return text + " (tie groups from a bootstrap over clips, Holm-adjusted)."
 
 
-def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
+def summarise(
+    results: AnalysisResults, *, alpha: float = 0.05, predicted: bool = False
+) -> list[str]:
     """Sentences summarising the analysis, in report order.
 
     Parameters
@@ -87,6 +92,10 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
     results : AnalysisResults
     alpha : float, default 0.05
         Significance level used in the wording.
+    predicted : bool, default False
+        The ratings are automatic predictions (one per clip): the sentences about
+        listeners, rating counts, exclusions, rater agreement, listener z-scores and the
+        listener mixed model are left out.
 
     Returns
     -------
@@ -96,20 +105,43 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
     s = t["summary"].iloc[0]
     ds = results.dataset
     out: list[str] = []
+    if predicted:
+        out.append(
+            f"{_n(s['clips'], 'clip')} from {_n(s['systems'], 'system')} "
+            f"({_list(ds.systems)}) on {_n(s['intents'], 'intent')} were rated by an "
+            "automatic predictor (one predicted valence and arousal per clip), not by "
+            "listeners."
+        )
+    else:
+        out.extend(_rating_sentences(s, ds.systems, ds.min_ratings))
+    out.extend(_result_sentences(results, alpha=alpha))
+    if not predicted:
+        out.extend(_listener_sentences(results, alpha=alpha))
+    return out
+
+
+def _rating_sentences(s: pd.Series, systems: list[str], min_ratings: int) -> list[str]:
+    out = []
     out.append(
         f"{_n(s['clips'], 'clip')} from {_n(s['systems'], 'system')} "
-        f"({_list(ds.systems)}) on {_n(s['intents'], 'intent')} were rated by "
+        f"({_list(systems)}) on {_n(s['intents'], 'intent')} were rated by "
         f"{_n(s['listeners'], 'listener')}: {_n(s['ratings'], 'rating')}, "
         f"{fmt_num(s['ratings_per_clip_min'], 0)} to {fmt_num(s['ratings_per_clip_max'], 0)} "
         f"per clip (median {fmt_num(s['ratings_per_clip_median'], 1)})."
     )
     n_ex = int(s["excluded_clips"])
     out.append(
-        f"{n_ex} clip{'s' if n_ex != 1 else ''} with fewer than {ds.min_ratings} ratings "
+        f"{n_ex} clip{'s' if n_ex != 1 else ''} with fewer than {min_ratings} ratings "
         f"{'were' if n_ex != 1 else 'was'} excluded."
         if n_ex
-        else f"No clip had fewer than {ds.min_ratings} ratings, so none was excluded."
+        else f"No clip had fewer than {min_ratings} ratings, so none was excluded."
     )
+    return out
+
+
+def _result_sentences(results: AnalysisResults, *, alpha: float) -> list[str]:
+    t = results.tables
+    out: list[str] = []
 
     rank = t["ranking"]
     if len(rank) > 1 and (rank["rank"] == 1).all():
@@ -144,16 +176,6 @@ def summarise(results: AnalysisResults, *, alpha: float = 0.05) -> list[str]:
                 )
 
     out.extend(_deviation_sentences(t))
-
-    agree = t["agreement"]
-    if len(agree):
-        parts = [f"{r['axis']} \u03b1 = {fmt_num(r['alpha'], 3)}" for _, r in agree.iterrows()]
-        out.append(
-            "Inter-rater agreement (Krippendorff's alpha, interval): " + ", ".join(parts) + "."
-        )
-
-    out.extend(_zscore_sentences(t, alpha=alpha))
-    out.extend(_mixed_sentences(t.get("mixed_model_variance"), alpha=alpha))
     return out
 
 
@@ -191,6 +213,21 @@ def _deviation_sentences(t: dict[str, pd.DataFrame]) -> list[str]:
                 f"scale centre than their intents (compression slopes "
                 f"{fmt_num(slopes.min())} to {fmt_num(slopes.max())}; 1 = no compression)."
             )
+    return out
+
+
+def _listener_sentences(results: AnalysisResults, *, alpha: float) -> list[str]:
+    """Rater agreement, listener z-scores and the mixed model (listening tests only)."""
+    t = results.tables
+    out: list[str] = []
+    agree = t["agreement"]
+    if len(agree):
+        parts = [f"{r['axis']} \u03b1 = {fmt_num(r['alpha'], 3)}" for _, r in agree.iterrows()]
+        out.append(
+            "Inter-rater agreement (Krippendorff's alpha, interval): " + ", ".join(parts) + "."
+        )
+    out.extend(_zscore_sentences(t, alpha=alpha))
+    out.extend(_mixed_sentences(t.get("mixed_model_variance"), alpha=alpha))
     return out
 
 

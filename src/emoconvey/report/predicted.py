@@ -35,7 +35,7 @@ from scipy import stats
 
 from emoconvey.data import Dataset
 from emoconvey.data.formats import read_text_csv
-from emoconvey.errors import DataValidationError
+from emoconvey.errors import DataValidationError, EmoconveyError
 
 __all__ = ["PREDICTED_LISTENER", "build_predicted_report", "compare_with_human",
            "predicted_dataset", "read_predictions"]
@@ -45,17 +45,13 @@ log = logging.getLogger(__name__)
 PREDICTED_LISTENER = "predicted"
 """The listener id every predicted rating carries."""
 
-_BANNER = (
-    '<div class="warn" id="predicted-banner"><b>PREDICTED RATINGS — no listening test.</b> '
-    "Every number on this page comes from an automatic predictor's valence and arousal "
-    "(one predicted rating per clip, listener &ldquo;predicted&rdquo;), not from people. "
-    "{model}</div>"
-)
 
 
 def read_predictions(path: str | Path) -> pd.DataFrame:
     """Read ``predictions.csv`` of ``emoconvey predict run`` (``audio_file``, ``system``,
-    ``intent``, ``valence``, ``arousal``), checking every row (file, line, column)."""
+    ``intent``, ``valence``, ``arousal``; kept when present: ``model``, ``ood``,
+    ``ood_score``, ``extrapolated``, ``clamped``, ``flag_reason``, ``method``), checking
+    every row (file, line, column)."""
     path = Path(path)
     raw = read_text_csv(path, name="--predicted")
     need = ["audio_file", "system", "intent", "valence", "arousal"]
@@ -86,6 +82,20 @@ def read_predictions(path: str | Path) -> pd.DataFrame:
                 file=path, row=pos + 2, column=col,
             )
         out[col] = values
+    for col in ("model", "flag_reason", "method"):
+        if col in raw:
+            out[col] = raw[col].str.strip().replace("", None)
+    for col in _FLAG_COLUMNS:
+        if col in raw:
+            text = raw[col].str.strip().str.lower()
+            bad = ~text.isin(["true", "false", ""])
+            if bad.any():
+                pos = int(np.flatnonzero(bad.to_numpy())[0])
+                raise DataValidationError(f"expected True or False, found {raw[col].iloc[pos]!r}",
+                                          file=path, row=pos + 2, column=col)
+            out[col] = pd.array(text.map({"true": True, "false": False}), dtype="boolean")
+    if "ood_score" in raw:
+        out["ood_score"] = pd.to_numeric(raw["ood_score"], errors="coerce")
     return out
 
 
@@ -206,18 +216,130 @@ def compare_with_human(
 
 
 def _html_table(df: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = []
-    for _, row in df.iterrows():
-        cells = []
-        for v in row:
-            if isinstance(v, float | np.floating):
-                cells.append("<td>–</td>" if not np.isfinite(v) else f"<td>{v:.3f}</td>")
-            else:
-                cells.append(f"<td>{html.escape(str(v))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>'
-            + "".join(body) + "</tbody></table></div>")
+    from emoconvey.report.build import render_table
+
+    return str(render_table(df))
+
+
+_FLAG_COLUMNS = ("ood", "extrapolated", "clamped")
+
+
+def _flags(predictions: pd.DataFrame) -> dict[str, object]:
+    """Counts of flagged clips (None where ``predictions.csv`` had no such column)."""
+    out: dict[str, object] = {"n_clips": len(predictions)}
+    for col in _FLAG_COLUMNS:
+        if col in predictions and predictions[col].notna().any():
+            out[col] = int(predictions[col].fillna(False).astype(bool).sum())
+        else:
+            out[col] = None
+    out["ood_share"] = None if out["ood"] is None else out["ood"] / max(1, len(predictions))
+    return out
+
+
+def _model_section(model: dict[str, object] | None, flags: dict[str, object]) -> str:
+    """The model card: which model made the numbers and how accurate it was held out."""
+    esc = html.escape
+    if model is not None and model.get("zero_shot"):
+        body = (f'<p class="warn"><b>ZERO-SHOT predictions</b>: {esc(str(model["description"]))}. '
+                "Each clip's valence and arousal are the similarity-weighted norms of the "
+                "emotion words CLAP finds closest to it; nothing was fitted to ratings, so "
+                "their accuracy is unknown. Compare with human ratings before relying on "
+                "them.</p>")
+    elif model is None or "error" in model:
+        why = "" if model is None else f" ({esc(str(model['error']))})"
+        body = (f'<p class="warn">The model that made these predictions is unknown{why}: '
+                "nothing on this page says how accurate it is. Run <code>emoconvey predict "
+                "run</code> again to record it.</p>")
+    else:
+        tr = dict(model["training"])  # type: ignore[call-overload]
+        ood = model.get("ood") or {}
+        rows = [
+            ("model folder", model["folder"]),
+            ("extractor", f"{model['extractor']} (version {model['extractor_version']})"),
+            ("head", model["head"]),
+            ("training data", f"{tr.get('source')}: {tr.get('n_clips')} clips, "
+                              f"{tr.get('n_systems')} systems"),
+            ("held-out split", f"{tr.get('split')} ({tr.get('folds')} fold(s)); saved model "
+                               f"trained on {tr.get('trained_on')}"),
+            ("OOD check", "none (model saved without calibration)" if not ood else
+             f"k-NN distance, cross-fitted {ood.get('calibration')} calibration, "
+             f"nominal rate {ood.get('alpha')}"),
+        ]
+        card = pd.DataFrame(rows, columns=["field", "value"])
+        metrics = pd.DataFrame(list(model["metrics"]))  # type: ignore[call-overload]
+        body = _html_table(card)
+        if len(metrics):
+            for m in ("LCC", "SRCC"):
+                metrics[m] = [_with_ci(r, m) for _, r in metrics.iterrows()]
+            body += ('<p class="desc">Held-out agreement of the model with the ratings it was '
+                     "trained to predict (from the model's <code>metrics.json</code>; 95 % "
+                     "bootstrap intervals).</p>"
+                     + _html_table(metrics[["target", "level", "split", "n", "LCC", "SRCC",
+                                            "MSE", "KTAU"]]))
+        for w in model.get("warnings", []):  # type: ignore[attr-defined]
+            body += f'<p class="warn">{esc(str(w))}.</p>'
+    share = ("not checked" if flags["ood"] is None else
+             f"{flags['ood']} of {flags['n_clips']} clips "
+             f"({100 * float(flags['ood_share']):.1f} %)")  # type: ignore[arg-type]
+    body += f'<p class="desc">Clips flagged out of distribution: {esc(share)}.</p>'
+    return f'<section id="model-card"><h2>Model card</h2>{body}</section>'
+
+
+def _with_ci(row: pd.Series, metric: str) -> str:
+    v, lo, hi = row.get(metric), row.get(f"{metric}_ci_low"), row.get(f"{metric}_ci_high")
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{v:.3f}"
+    return f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _banner(flags: dict[str, object], source: str, *, zero_shot: bool = False) -> str:
+    text = (
+        '<div class="warn" id="predicted-banner"><b>PREDICTED RATINGS — no listening '
+        "test.</b> Every number on this page comes from an automatic predictor's valence "
+        "and arousal (one predicted rating per clip), not from people; see the model card "
+        f"for the model and its held-out accuracy. Source: {html.escape(source)}."
+        + (" <b>ZERO-SHOT</b>: no rated data was used, so the accuracy is unknown."
+           if zero_shot else "") + "</div>"
+    )
+    parts = []
+    n = flags["n_clips"]
+    if flags["ood"]:
+        parts.append(f"{flags['ood']} of {n} clips are unlike the model's training data "
+                     "(out of distribution)")
+    if flags["extrapolated"]:
+        parts.append(f"{flags['extrapolated']} of {n} clips were predicted outside the range "
+                     "of the training ratings")
+    if flags["clamped"]:
+        parts.append(f"{flags['clamped']} of {n} clips had predictions outside the rating "
+                     "scale, clamped to it")
+    if flags["ood"] is None:
+        parts.append("the predictions carry no out-of-distribution check")
+    if parts:
+        text += ('<div class="warn" id="flagged-banner"><b>Treat with caution:</b> '
+                 + "; ".join(parts) + ". See <code>flag_reason</code> in the predictions "
+                 "file.</div>")
+    return text
+
+
+def _comparison_section(comparison: dict[str, pd.DataFrame]) -> str:
+    cols = ["target", "level", "n", "MSE", "LCC", "SRCC", "KTAU"]
+    return (
+        '<section id="predicted-vs-human"><h2>Predicted vs human ratings</h2>'
+        "<p class=\"desc\">Clips that have both a prediction and human ratings: agreement "
+        "of the predicted with the human clip means (MusicEval metrics, clip and system "
+        'level). <span class="file"><a href="comparison/agreement.csv">'
+        "comparison/agreement.csv</a></span></p>"
+        + _html_table(comparison["agreement"][cols])
+        + "<p class=\"desc\">System ranking (by mean distance to the intent norms) from "
+        "the human and from the predicted ratings, and the predicted-minus-human "
+        'deviations. <span class="file"><a href="comparison/ranking.csv">'
+        "comparison/ranking.csv</a></span></p>"
+        + _html_table(comparison["ranking"])
+        + _html_table(comparison["ranking_agreement"])
+        + "</section>"
+    )
 
 
 def build_predicted_report(
@@ -226,7 +348,7 @@ def build_predicted_report(
     out: str | Path,
     human: Dataset | None = None,
     intents: str | Path | pd.DataFrame | None = None,
-    model_info: str = "",
+    model: str | Path | None = None,
     source: str = "predicted",
     figures: bool = True,
     confidence: float = 0.95,
@@ -235,59 +357,77 @@ def build_predicted_report(
 ) -> Path:
     """Write the report of predicted ratings to ``out``, marked as predicted (see module doc).
 
-    Returns the folder.
+    ``model`` is the model folder (default: the ``model`` column of ``predictions``); its
+    card and held-out metrics open the page and fill ``results.json["model"]``. Returns
+    the folder.
     """
     from emoconvey.predict.metrics import records_to_json
     from emoconvey.report import build_report
+    from emoconvey.report.build import ReportSection
 
+    model_doc = _describe(predictions, model)
+    flags = _flags(predictions)
     ds = predicted_dataset(predictions, intents=intents, source=f"PREDICTED: {source}")
+    comparison = compare_with_human(ds, human, n_boot=n_boot) if human is not None else None
+    sections = [ReportSection("model-card", "Model card", _model_section(model_doc, flags),
+                              where="top")]
+    prediction: dict[str, object] = {"listener": PREDICTED_LISTENER, "source": source,
+                                     "flags": flags, "comparison": None}
+    if comparison is not None:
+        sections.append(ReportSection("predicted-vs-human", "Predicted vs human",
+                                      _comparison_section(comparison)))
+        prediction["comparison"] = {
+            name: json.loads(records_to_json(comparison[name]))
+            for name in ("agreement", "ranking", "ranking_agreement")
+        }
+    model_json = None if model_doc is None else {
+        **model_doc, "ood_share": flags["ood_share"], "n_ood": flags["ood"]}
     paths = build_report(
         ds, out=out, figures=figures, confidence=confidence, progress=progress,
         title="Emotion conveyance report — PREDICTED ratings (no listening test)",
+        sections=sections, predicted=True,
+        banner=_banner(flags, source, zero_shot=bool(model_doc and model_doc.get("zero_shot"))),
+        extra_results={"predicted": True, "model": model_json, "prediction": prediction},
     )
     folder = paths.folder
-    comparison = compare_with_human(ds, human, n_boot=n_boot) if human is not None else None
-    note = ("These tables and figures were computed from PREDICTED valence and arousal (one "
-            f"automatic prediction per clip), not from listeners. Source: {source}. "
-            f"{model_info}\n")
-    (folder / "tables" / "PREDICTED.txt").write_text(note)
-    if (folder / "figures").is_dir():
-        (folder / "figures" / "PREDICTED.txt").write_text(note)
-    doc = json.loads(paths.results.read_text())
-    doc["predicted"] = True
-    doc["prediction"] = {"listener": PREDICTED_LISTENER, "source": source, "model": model_info,
-                         "comparison": None}
-    section = ""
     if comparison is not None:
         cdir = folder / "comparison"
         cdir.mkdir(exist_ok=True)
         for name, df in comparison.items():
             df.to_csv(cdir / f"{name}.csv", index=False)
-        doc["prediction"]["comparison"] = {
-            "agreement": json.loads(records_to_json(comparison["agreement"])),
-            "ranking": json.loads(records_to_json(comparison["ranking"])),
-            "ranking_agreement": json.loads(records_to_json(comparison["ranking_agreement"])),
-        }
-        cols = ["target", "level", "n", "MSE", "LCC", "SRCC", "KTAU"]
-        section = (
-            '<h2 id="predicted-vs-human">Predicted vs human ratings</h2>'
-            "<p class=\"desc\">Clips that have both a prediction and human ratings: agreement "
-            "of the predicted with the human clip means (MusicEval metrics, clip and system "
-            'level). <span class="file"><a href="comparison/agreement.csv">'
-            "comparison/agreement.csv</a></span></p>"
-            + _html_table(comparison["agreement"][cols])
-            + "<p class=\"desc\">System ranking (by mean distance to the intent norms) from "
-            "the human and from the predicted ratings, and the predicted-minus-human "
-            'deviations. <span class="file"><a href="comparison/ranking.csv">'
-            "comparison/ranking.csv</a></span></p>"
-            + _html_table(comparison["ranking"])
-            + _html_table(comparison["ranking_agreement"])
-        )
-    paths.results.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
-    page = paths.index.read_text(encoding="utf-8")
-    banner = _BANNER.format(model=html.escape(model_info))
-    page = page.replace("<main>", "<main>\n" + banner, 1)
-    if section:
-        page = page.replace("</main>", section + "\n</main>", 1)
-    paths.index.write_text(page, encoding="utf-8")
+    where = "unknown model" if model_doc is None else f"model {model_doc.get('folder')}"
+    note = ("These tables and figures were computed from PREDICTED valence and arousal (one "
+            f"automatic prediction per clip, {where}), not from listeners. Source: {source}.\n")
+    (folder / "tables" / "PREDICTED.txt").write_text(note)
+    if (folder / "figures").is_dir():
+        (folder / "figures" / "PREDICTED.txt").write_text(note)
     return folder
+
+
+def _describe(predictions: pd.DataFrame, model: str | Path | None) -> dict[str, object] | None:
+    """The model card of ``model`` or of the predictions' ``model`` column (None if unknown;
+    a dict with ``error`` when the folder cannot be read)."""
+    from emoconvey.predict.model import describe_model
+
+    if model is None and "model" in predictions:
+        named = predictions["model"].dropna().astype(str).str.strip()
+        named = named[named.ne("")].unique()
+        if len(named) > 1:
+            raise EmoconveyError(
+                f"the predictions come from {len(named)} models ({', '.join(named[:3])}); "
+                "report the predictions of one model at a time"
+            )
+        model = named[0] if len(named) else None
+    if model is None:
+        log.warning("the predictions do not name their model: the report cannot say how "
+                    "accurate it is")
+        return None
+    if str(model).startswith("zero-shot"):
+        return {"zero_shot": True, "description": str(model), "metrics": [],
+                "warnings": ["zero-shot predictions: nothing was fitted to ratings, so their "
+                             "accuracy is unknown"]}
+    try:
+        return describe_model(model)
+    except EmoconveyError as exc:
+        log.warning("%s", exc)
+        return {"folder": str(model), "error": str(exc)}
