@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from emoconvey.errors import EmoconveyError
+from emoconvey.generate.backends import cues as cues_module
 from emoconvey.generate.backends.base import GenerationRequest
 from emoconvey.generate.backends.cues import (
     CuesBackend,
@@ -92,12 +93,42 @@ def test_fluidsynth_renderer_is_deterministic():
     assert np.abs(a.audio).max() > 0.01
 
 
-def test_fluidsynth_missing_message(tmp_path):
-    with pytest.raises(EmoconveyError, match="cues: the fluidsynth renderer needs the "
-                       "fluidsynth program, soundfile and the soundfont"):
-        render_cues(5, 5, seconds=1, renderer="fluidsynth", soundfont=tmp_path / "none.sf2")
+def test_fluidsynth_missing_message(tmp_path, monkeypatch):
     with pytest.raises(EmoconveyError, match="renderer must be auto, fluidsynth or numpy"):
         render_cues(5, 5, seconds=1, renderer="midi")
+    with pytest.raises(EmoconveyError, match=r"cues: soundfont '.*none\.sf2' is not a file"):
+        render_cues(5, 5, seconds=1, soundfont=tmp_path / "none.sf2")
+    monkeypatch.setattr(cues_module.shutil, "which", lambda name: None)
+    with pytest.raises(EmoconveyError, match="cues: the fluidsynth renderer needs the "
+                       "fluidsynth program, soundfile and the soundfont"):
+        render_cues(5, 5, seconds=1, renderer="fluidsynth")
+    with pytest.raises(EmoconveyError, match="the fluidsynth renderer needs"):
+        CuesBackend(renderer="fluidsynth").load()
+
+
+def test_backend_options_are_checked(tmp_path):
+    with pytest.raises(EmoconveyError, match=r"backend 'cues': unknown option\(s\) renderr; "
+                       r"expected norms, renderer, sample_rate, soundfont"):
+        CuesBackend(renderr="numpy").load()
+    with pytest.raises(EmoconveyError, match=r"cues: soundfont '/nonexistent\.sf2' is not a "
+                       "file; expected a General MIDI .sf2"):
+        CuesBackend(soundfont="/nonexistent.sf2").load()
+    with pytest.raises(EmoconveyError, match="sample_rate must be an integer of at least"):
+        CuesBackend(renderer="numpy", sample_rate="fast").load()
+
+
+def test_default_fallback_to_numpy_is_reported(monkeypatch, caplog):
+    monkeypatch.setattr(cues_module, "fluidsynth_available", lambda soundfont=None: False)
+    be = CuesBackend()
+    with caplog.at_level("WARNING", logger=cues_module.__name__):
+        be.load()
+    assert "rendering with the numpy synthesiser (22.05 kHz mono)" in caplog.text
+    out = be.generate([GenerationRequest("calm, instrumental", 1.0, 0)])
+    assert out[0].params["renderer"] == "numpy" and out[0].sample_rate == 22050
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=cues_module.__name__):
+        CuesBackend(renderer="numpy").load()
+    assert caplog.text == ""
 
 
 def test_backend_reads_the_word_from_the_prompt():

@@ -20,6 +20,31 @@ def test_backends_lists_every_builtin():
     assert 'pip install "emoconvey[generate]"' in res.output
 
 
+def test_backends_readable_at_80_columns():
+    res = runner.invoke(app, ["generate", "backends"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "cues  ready" in lines
+    assert any(line.startswith("  --option renderer=auto|fluidsynth|numpy") for line in lines)
+    assert any(line.startswith("  --option soundfont=PATH") for line in lines)
+
+
+def test_cues_option_typo_is_an_error(tmp_path):
+    res = runner.invoke(app, ["generate", "run", "--backend", "cues", "--system", "S",
+                              "--out", str(tmp_path / "o"), "--option", "renderr=numpy",
+                              "--no-progress"], env={"COLUMNS": "400"})
+    assert res.exit_code == 2, res.output
+    assert "unknown option(s) renderr; expected norms, renderer, sample_rate, soundfont" in (
+        res.output)
+    res = runner.invoke(app, ["generate", "run", "--backend", "cues", "--system", "S",
+                              "--out", str(tmp_path / "o"), "--option",
+                              "soundfont=/nonexistent.sf2", "--no-progress"],
+                        env={"COLUMNS": "400"})
+    assert res.exit_code == 2, res.output
+    assert "cues: soundfont '/nonexistent.sf2' is not a file" in res.output
+
+
 def test_run_and_import(tmp_path):
     intents = tmp_path / "intents.csv"
     intents.write_text("intent,quadrant,norm_valence,norm_arousal,source\n"

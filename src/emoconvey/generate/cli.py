@@ -15,7 +15,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from emoconvey.errors import EmoconveyError
 
@@ -129,23 +128,24 @@ def import_cmd(
 
 @app.command("backends")
 def backends_cmd() -> None:
-    """List the backends, what each needs installed and its defaults."""
+    """List the backends, what each needs installed, its defaults and options."""
     from rich.markup import escape
+    from rich.padding import Padding
+    from rich.text import Text
 
     from emoconvey.generate.backends.registry import available_backends
 
-    table = Table(title="generation backends")
-    for col in ("name", "status", "install", "default checkpoint", "rate", "max s",
-                "description"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("name", "status"))
     for spec in available_backends():
         d = spec.defaults
-        install = spec.install
-        if spec.source != "built-in":
-            install = f"{install} ({spec.source})".strip()
-        table.add_row(
-            spec.name, escape(spec.status), escape(install), str(d.get("checkpoint") or ""),
-            str(d.get("sample_rate") or ""), str(d.get("max_seconds") or ""),
-            escape(spec.description),
-        )
-    out_console.print(table)
+        source = "" if spec.source == "built-in" else f"  (from {spec.source})"
+        facts = [f"checkpoint {d['checkpoint']}" if d.get("checkpoint") else "",
+                 f"{d['sample_rate']} Hz" if d.get("sample_rate") else "",
+                 f"at most {d['max_seconds']:g} s per call" if d.get("max_seconds") else ""]
+        out_console.print(f"[bold]{escape(spec.name)}[/bold]  {escape(spec.status)}"
+                          f"{escape(source)}")
+        lines = [spec.description, " · ".join(f for f in facts if f)]
+        if spec.install:
+            lines.append(f"install: {spec.install}")
+        lines += [f"--option {k}={v}" for k, v in spec.options.items()]
+        for line in filter(None, lines):  # wrapped lines keep the indent
+            out_console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 2), expand=False))

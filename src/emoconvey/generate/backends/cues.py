@@ -83,7 +83,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -101,6 +101,7 @@ __all__ = [
     "CueParameters",
     "CuesBackend",
     "Note",
+    "check_renderer",
     "compose",
     "cue_parameters",
     "fluidsynth_available",
@@ -432,8 +433,43 @@ def _render_numpy(notes: Sequence[Note], cues: CueParameters, seconds: float,
     return audio[None, :].astype(np.float32)
 
 
+def check_renderer(renderer: str, soundfont: str | Path | None = None,
+                   sample_rate: int | None = None) -> Path:
+    """Validate the rendering options of :func:`render_cues`; return the soundfont path.
+
+    Raises
+    ------
+    EmoconveyError
+        An unknown ``renderer``, a ``soundfont`` given that is not a file, or a
+        ``sample_rate`` that is not a positive integer.
+    BackendUnavailableError
+        ``renderer="fluidsynth"`` and the program, soundfile or the soundfont is missing.
+    """
+    if renderer not in ("auto", "fluidsynth", "numpy"):
+        raise EmoconveyError(
+            f"cues: renderer must be auto, fluidsynth or numpy, got {renderer!r}"
+        )
+    if sample_rate is not None and (
+        isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 8000
+    ):
+        raise EmoconveyError(
+            f"cues: sample_rate must be an integer of at least 8000 Hz, got {sample_rate!r}"
+        )
+    if soundfont is not None and not Path(soundfont).is_file():
+        raise EmoconveyError(f"cues: soundfont {str(soundfont)!r} is not a file; expected a "
+                             "General MIDI .sf2 (Debian: fluid-soundfont-gm)")
+    path = Path(soundfont if soundfont is not None else DEFAULT_SOUNDFONT)
+    if renderer == "fluidsynth" and not fluidsynth_available(path):
+        raise BackendUnavailableError(
+            f"cues: the fluidsynth renderer needs the fluidsynth program, soundfile and the "
+            f"soundfont {str(path)!r} (Debian: apt-get install fluidsynth "
+            "fluid-soundfont-gm); or use renderer=numpy"
+        )
+    return path
+
+
 def render_cues(valence: float, arousal: float, *, seconds: float = 30.0, seed: int = 0,
-                renderer: str = "auto", soundfont: str | Path = DEFAULT_SOUNDFONT,
+                renderer: str = "auto", soundfont: str | Path | None = None,
                 sample_rate: int | None = None) -> GeneratedAudio:
     """Render one clip for a point of the valence-arousal plane.
 
@@ -446,34 +482,32 @@ def render_cues(valence: float, arousal: float, *, seconds: float = 30.0, seed: 
     seed : int
         Chooses key, progression and melody.
     renderer : {"auto", "fluidsynth", "numpy"}
-        ``"auto"`` takes FluidSynth when :func:`fluidsynth_available`.
-    soundfont : path
-        General MIDI soundfont for FluidSynth.
+        ``"auto"`` takes FluidSynth when :func:`fluidsynth_available`, else numpy.
+    soundfont : path, optional
+        General MIDI soundfont for FluidSynth; default :data:`DEFAULT_SOUNDFONT`. A
+        soundfont given here must exist (:class:`EmoconveyError` naming it otherwise).
     sample_rate : int, optional
         Defaults to 44 100 Hz (FluidSynth, stereo) or 22 050 Hz (numpy, mono).
+
+    Raises
+    ------
+    EmoconveyError
+        A bad renderer, length or soundfont; :class:`BackendUnavailableError` when
+        ``renderer="fluidsynth"`` cannot run here.
 
     Returns
     -------
     GeneratedAudio
         ``params`` holds the cues, the renderer and the soundfont.
     """
-    if renderer not in ("auto", "fluidsynth", "numpy"):
-        raise EmoconveyError(
-            f"cues: renderer must be auto, fluidsynth or numpy, got {renderer!r}"
-        )
     if not (math.isfinite(seconds) and seconds > 0):
         raise EmoconveyError(f"cues: seconds must be positive, got {seconds!r}")
     cues = cue_parameters(valence, arousal)
+    soundfont = check_renderer(renderer, soundfont, sample_rate)
     notes = compose(cues, seconds=seconds, seed=seed)
     use_fluid = renderer == "fluidsynth" or (
         renderer == "auto" and fluidsynth_available(soundfont)
     )
-    if renderer == "fluidsynth" and not fluidsynth_available(soundfont):
-        raise BackendUnavailableError(
-            f"cues: the fluidsynth renderer needs the fluidsynth program, soundfile and the "
-            f"soundfont {str(soundfont)!r} (Debian: apt-get install fluidsynth "
-            "fluid-soundfont-gm); or use renderer=numpy"
-        )
     params: dict[str, Any] = {k: v for k, v in asdict(cues).items() if k != "programs"}
     params["programs"] = list(cues.programs)
     params["rules"] = RULES_VERSION
@@ -520,14 +554,20 @@ class CuesBackend(Backend):
 
     Options
     -------
-    norms : mapping or DataFrame, optional
-        ``{word: (valence, arousal)}`` or an intents table; default AImoclips intents.
     renderer : {"auto", "fluidsynth", "numpy"}
-        Default ``"auto"``.
+        Default ``"auto"``: FluidSynth when the program, soundfile and the soundfont are
+        present, otherwise numpy (a warning says so, and the manifest's
+        ``params.renderer``). ``"fluidsynth"`` fails when it cannot run here.
     soundfont : path
-        Default Debian's ``FluidR3_GM.sf2``.
+        A General MIDI ``.sf2`` for FluidSynth; default Debian's ``FluidR3_GM.sf2``. A
+        soundfont named here must exist.
     sample_rate : int, optional
         Output rate (default 44 100 Hz with FluidSynth, 22 050 Hz with numpy).
+    norms : mapping or DataFrame, optional
+        ``{word: (valence, arousal)}`` or an intents table; the runner passes the run's
+        intents (default: the AImoclips intents).
+
+    Any other option is an error naming it and the valid ones.
     """
 
     name = "cues"
@@ -538,25 +578,41 @@ class CuesBackend(Backend):
     native_sample_rate = FLUID_RATE
     max_seconds = None
     description = "weight-free music-psychology cue baseline (FluidSynth GM or numpy synth)"
+    option_help: ClassVar[dict[str, str]] = {
+        "renderer": "auto|fluidsynth|numpy (auto: FluidSynth if installed, else numpy)",
+        "soundfont": f"PATH, a General MIDI .sf2 (default {DEFAULT_SOUNDFONT})",
+        "sample_rate": "HZ (default 44100 with FluidSynth, 22050 with numpy)",
+        "norms": "{WORD: [VALENCE, AROUSAL]} (default: the run's intents)",
+    }
 
     def __init__(self, checkpoint: str | None = None, *, device: str = "cpu",
                  **options: Any) -> None:
         super().__init__(checkpoint, device=device, **options)
         self._table: dict[str, tuple[float, float]] = {}
         self._pattern: re.Pattern[str] | None = None
+        self._renderer = "auto"
 
     def load(self) -> None:
+        """Check the options, build the intent-word table and choose the renderer."""
+        self.check_options(self.option_help)
         self._table = _norm_table(self.options.get("norms"))
         words = sorted(self._table, key=len, reverse=True)
         self._pattern = re.compile(
             r"(?<![a-z])(" + "|".join(re.escape(w) for w in words) + r")(?![a-z])", re.I
         ) if words else None
         renderer = self.options.get("renderer", "auto")
-        if renderer == "fluidsynth" and not fluidsynth_available(
-            self.options.get("soundfont", DEFAULT_SOUNDFONT)
-        ):
-            render_cues(5.5, 5.5, seconds=0.1, renderer="fluidsynth",
-                        soundfont=self.options.get("soundfont", DEFAULT_SOUNDFONT))
+        soundfont = check_renderer(renderer, self.options.get("soundfont"),
+                                   self.options.get("sample_rate"))
+        if renderer == "auto":
+            renderer = "fluidsynth" if fluidsynth_available(soundfont) else "numpy"
+            if renderer == "numpy":
+                log.warning(
+                    "cues: FluidSynth or the soundfont %s is not installed; rendering with "
+                    "the numpy synthesiser (22.05 kHz mono). Install fluidsynth and "
+                    "fluid-soundfont-gm, or pass --option renderer=numpy to silence this.",
+                    soundfont,
+                )
+        self._renderer = renderer
 
     def point_of(self, prompt: str) -> tuple[float, float]:
         """The (valence, arousal) a prompt asks for."""
@@ -578,18 +634,15 @@ class CuesBackend(Backend):
         for req in requests:
             v, a = self.point_of(req.prompt)
             out.append(render_cues(
-                v, a, seconds=req.seconds, seed=req.seed,
-                renderer=self.options.get("renderer", "auto"),
-                soundfont=self.options.get("soundfont", DEFAULT_SOUNDFONT),
+                v, a, seconds=req.seconds, seed=req.seed, renderer=self._renderer,
+                soundfont=self.options.get("soundfont"),
                 sample_rate=self.options.get("sample_rate"),
             ))
         return out
 
     def info(self) -> dict[str, Any]:
         versions = {"numpy": np.__version__}
-        if self.options.get("renderer", "auto") != "numpy" and fluidsynth_available(
-            self.options.get("soundfont", DEFAULT_SOUNDFONT)
-        ):
+        if self._renderer == "fluidsynth":
             versions["fluidsynth"] = _fluidsynth_version()
         return {"checkpoint": self.checkpoint or RULES_VERSION, "revision": "",
                 "versions": versions, "device": "cpu"}
