@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
@@ -54,7 +55,12 @@ def test_run_and_import(tmp_path):
                               "--clips-per-intent", "2", "--seconds", "3", "--crop", "1",
                               "--option", "renderer=numpy", "--no-progress"])
     assert res.exit_code == 0, res.output
-    assert "generated: 4 clips of Cues" in res.output
+    assert "4 generated, 0 already present (skipped): 4 clips of Cues" in res.output
+    res = runner.invoke(app, ["generate", "run", "--backend", "cues", "--system", "Cues",
+                              "--out", str(tmp_path / "o"), "--intents", str(intents),
+                              "--clips-per-intent", "2", "--seconds", "3", "--crop", "1",
+                              "--option", "renderer=numpy", "--no-progress"])
+    assert "0 generated, 4 already present (skipped): 4 clips of Cues" in res.output
     assert "next: emoconvey survey init STUDY --clips" in res.output
     src = tmp_path / "udio"
     src.mkdir()
@@ -85,3 +91,32 @@ def test_errors_are_one_line_with_status_2(tmp_path):
         assert res.exit_code == 2, (args, res.output)
         assert message in res.output, res.output
         assert res.output.strip().count("\n") == 0, res.output
+
+
+@pytest.fixture
+def tone_backend(monkeypatch):
+    from emoconvey.generate.backends import registry
+
+    monkeypatch.setitem(registry.BUILTIN_BACKENDS, "tone", "generate_helpers:ToneBackend")
+
+
+def test_flagged_clips_are_listed_with_their_flags(tmp_path, tone_backend):
+    res = runner.invoke(app, ["generate", "run", "--backend", "tone", "--system", "Tone",
+                              "--out", str(tmp_path), "--clips-per-intent", "1",
+                              "--seconds", "3", "--crop", "1", "--option", "kind=silent",
+                              "--no-progress"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "flagged: 12 of 12 clips (flags column of the manifest):" in res.output
+    assert "  Tone_happy_1.wav: near_silent" in res.output
+    assert "  ... and 2 more" in res.output
+
+
+def test_error_is_not_preceded_by_a_progress_bar(tmp_path, tone_backend):
+    res = runner.invoke(app, ["generate", "run", "--backend", "tone",
+                              "--system", "Tone", "--out", str(tmp_path / "o"),
+                              "--clips-per-intent", "1", "--seconds", "3", "--crop", "1",
+                              "--option", "seconds_out=1.0", "--progress"],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

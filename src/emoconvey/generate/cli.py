@@ -46,13 +46,25 @@ def _options(values: list[str] | None) -> dict[str, object]:
     return opts
 
 
-def _summary(df, out: Path, what: str) -> None:
-    flagged = int((df["flags"].astype(str) != "").sum()) if len(df) else 0
-    out_console.print(
-        f"{what}: {len(df)} clips of {df['system'].iloc[0] if len(df) else '-'} in "
-        f"{out / 'music_clips'} (manifest {out / 'manifest.csv'}; {flagged} flagged)"
-    )
-    out_console.print(f"next: emoconvey survey init STUDY --clips {out}")
+def _summary(df, out: Path, what: str, *, show: int = 10) -> None:
+    """What the run did, every flagged clip (up to ``show``) with its flags, what next."""
+    from rich.markup import escape
+
+    made, skipped = df.attrs.get("made", len(df)), df.attrs.get("skipped", 0)
+    system = df["system"].iloc[0] if len(df) else "-"
+    out_console.print(escape(
+        f"{made} {what}, {skipped} already present (skipped): {len(df)} clips of {system} "
+        f"in {out / 'music_clips'} (manifest {out / 'manifest.csv'})"
+    ))
+    flagged = df[df["flags"].astype(str) != ""] if len(df) else df
+    if len(flagged):
+        out_console.print(f"flagged: {len(flagged)} of {len(df)} clips (flags column of the "
+                          "manifest):")
+        for row in flagged.head(show).itertuples():
+            out_console.print(escape(f"  {Path(row.file).name}: {row.flags}"))
+        if len(flagged) > show:
+            out_console.print(f"  ... and {len(flagged) - show} more")
+    out_console.print(escape(f"next: emoconvey survey init STUDY --clips {out}"))
 
 
 @app.command("run")

@@ -25,6 +25,7 @@ from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends.base import Backend, GeneratedAudio, GenerationRequest
 from emoconvey.generate.backends.registry import get_backend
 from emoconvey.generate.output import (
+    MANIFEST_NAME,
     append_rows,
     files_match,
     finish_clip,
@@ -187,8 +188,12 @@ class _Progress:
             rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
             self.bar.update(self.task, advance=n, rate=f"{rate:.2f} clips/s")
 
-    def close(self) -> None:
+    def close(self, *, failed: bool = False) -> None:
+        """Stop the bar; on failure erase it, so that the error message stands alone."""
         if self.bar is not None:
+            if failed:  # a terminal erases the bar; elsewhere nothing more is written
+                self.bar.live.transient = True
+                self.bar.console.quiet = not self.bar.console.is_terminal
             self.bar.stop()
 
 
@@ -272,7 +277,14 @@ def run_generation(
     -------
     DataFrame
         This system's manifest rows (:data:`~emoconvey.generate.output.MANIFEST_COLUMNS`),
-        sorted by intent and index.
+        sorted by intent and index; ``attrs["made"]`` and ``attrs["skipped"]`` count the
+        clips made by this call and those already present (a resumed or repeated run).
+
+    Raises
+    ------
+    EmoconveyError
+        Bad arguments, a backend that cannot load or fails. A run that fails before
+        finishing any clip removes the folders it created (or the empty manifest it wrote).
     """
     check_system_name(system)
     seconds, crop = float(seconds), float(crop)
@@ -305,6 +317,10 @@ def run_generation(
     items = work_items(table, system=system, clips_per_intent=clips_per_intent, seed=seed,
                        template=template, instrumental=cls.instrumental_switch)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise EmoconveyError(f"--out: {str(out)!r} is a file; expected a folder")
+    created = _first_missing(out)
+    manifest_existed = (out / MANIFEST_NAME).is_file()
     out.mkdir(parents=True, exist_ok=True)
     remove_temp_files(out, system)
     manifest = read_manifest(out)
@@ -348,6 +364,7 @@ def run_generation(
     keep = set(todo)
     batches = [b for b in _chunks(items, batch_size) if any(it in keep for it in b)]
     bar = _Progress(len(todo), f"{system} ({backend_name})", progress)
+    failed = True
     try:
         if todo and ray not in (None, False):
             from emoconvey.generate.ray_runner import run_on_ray
@@ -364,8 +381,11 @@ def run_generation(
             _run_local(cls, backend_name, checkpoint, device, opts, batches, keep, seconds,
                        batch_size, finish,
                        lambda rows: (append_rows(out, rows), bar.advance(len(rows))))
+        failed = False
     finally:
-        bar.close()
+        bar.close(failed=failed)
+        if failed and not bar.done:
+            _remove_what_it_made(out, created, manifest_existed)
     final = read_manifest(out)
     write_manifest(out, final)
     mine = final[final["system"] == system]
@@ -375,7 +395,30 @@ def run_generation(
     order = {w: i for i, w in enumerate(table["intent"])}
     mine = mine.assign(_o=mine["intent"].map(order), _i=pd.to_numeric(mine["index"]))
     mine = mine.sort_values(["_o", "_i"]).drop(columns=["_o", "_i"]).reset_index(drop=True)
-    return typed_manifest(mine)
+    result = typed_manifest(mine)
+    result.attrs.update(made=len(todo), skipped=skipped)
+    return result
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (``None`` if it does)."""
+    missing = None
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        missing = p
+    return missing
+
+
+def _remove_what_it_made(out: Path, created: Path | None, manifest_existed: bool) -> None:
+    """After a run that failed before finishing any clip: remove the folders it created,
+    or the header-only manifest it wrote into an existing folder."""
+    import shutil
+
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+    elif not manifest_existed:
+        (out / MANIFEST_NAME).unlink(missing_ok=True)
 
 
 def _todo(out: Path, manifest: pd.DataFrame, system: str, items: Sequence[WorkItem],
