@@ -131,10 +131,10 @@ def test_stereo_is_kept(tmp_path):
 
 
 def test_cuda_oom_names_a_smaller_batch(tmp_path):
-    with pytest.raises(EmoconveyError, match=r"CUDA out of memory generating with tone "
-                       r"at --batch-size 4 \(3 s clips\); try --batch-size 2"):
+    with pytest.raises(EmoconveyError, match=r"tone: out of memory on cpu while generating a "
+                       r"batch of 4 clip\(s\) of 3 s; try --batch-size 2"):
         run_generation(out=tmp_path, **run_kwargs(batch_size=4, options={"oom": True}))
-    with pytest.raises(EmoconveyError, match="even at --batch-size 1"):
+    with pytest.raises(EmoconveyError, match="the batch was already one clip"):
         run_generation(out=tmp_path, **run_kwargs(options={"oom": True}))
 
 

@@ -34,6 +34,7 @@ from emoconvey.generate.output import (
     typed_manifest,
     write_manifest,
 )
+from emoconvey.generate.progress import ProgressBar
 from emoconvey.generate.protocol import (
     SERVICE_PROMPT_TEMPLATE,
     WINDOW,
@@ -262,7 +263,7 @@ def import_clips(
         ``attrs["skipped"]`` count the clips imported by this call and those already
         present.
     """
-    from emoconvey.generate.run import _Progress, load_intents
+    from emoconvey.generate.run import load_intents
 
     check_system_name(system)
     crop = float(crop)
@@ -297,9 +298,8 @@ def import_clips(
     write_manifest(out, manifest)
     done = {(r["intent"], r["index"]): r for r in
             manifest[manifest["system"] == system].to_dict("records")}
-    bar = _Progress(len(sources), f"import {system}", progress)
-    skipped = 0
-    failed = True
+    bar = ProgressBar(len(sources), f"import {system}", progress)
+    skipped, failed = 0, True
     try:
         for s in sorted(sources, key=lambda s: (s.intent, s.index)):
             crop_seed = derive_seed(seed, system, s.intent, s.index, purpose="crop")
