@@ -361,11 +361,14 @@ class TorchBackend(Backend):
     (:func:`resolve_checkpoint`), chooses the device (:func:`torch_device`) and the dtype
     (:func:`torch_dtype` of option ``dtype``), records the revision, then calls the
     subclass's :meth:`_load`. The constructor rejects options not in
-    :attr:`allowed_options` (:meth:`Backend.check_options`).
+    :attr:`allowed_options` (:meth:`Backend.check_options`); :meth:`info` records the
+    versions of torch and :attr:`versioned`.
     """
 
     allowed_options: ClassVar[frozenset[str]] = frozenset()
     load_requires: ClassVar[tuple[str, ...] | None] = None  # default: ``requires``
+    #: distributions whose versions :meth:`info` records (besides torch)
+    versioned: ClassVar[tuple[str, ...]] = ("transformers",)
 
     def __init__(
         self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
@@ -375,6 +378,7 @@ class TorchBackend(Backend):
         self._revision = ""
         self._device: Any = None
         self._dtype: Any = None
+        self._model: Any = None  # what _load made (a model or pipeline), or None
 
     def load(self) -> None:
         """Modules, checkpoint, device and dtype, then :meth:`_load` (see the class docs)."""
@@ -393,6 +397,15 @@ class TorchBackend(Backend):
     def _load(self, resolved: ResolvedCheckpoint) -> None:
         """Load the model from ``resolved`` (``self._device``, ``self._dtype`` are set)."""
         raise NotImplementedError
+
+    def info(self) -> dict[str, Any]:
+        """Checkpoint, revision, versions of torch and :attr:`versioned`, device."""
+        return {
+            "checkpoint": self.checkpoint or "",
+            "revision": self._revision,
+            "versions": library_versions(*self.versioned),
+            "device": self.device,
+        }
 
     def _load_or_explain(self, loader: Callable[[], T], resolved: ResolvedCheckpoint) -> T:
         """:func:`load_or_explain` for this backend's checkpoint."""

@@ -130,6 +130,7 @@ class DiffusersBackend(_torch.TorchBackend):
     pipeline_class: ClassVar[str] = "DiffusionPipeline"
     #: options the subclasses fill in when the user gives none
     default_options: ClassVar[dict[str, Any]] = {}
+    versioned: ClassVar[tuple[str, ...]] = ("diffusers", "transformers")
     allowed_options: ClassVar[frozenset[str]] = frozenset({
         "num_inference_steps", "guidance_scale", "negative_prompt", "dtype", "sample_rate",
         "sequential",
@@ -281,13 +282,6 @@ class DiffusersBackend(_torch.TorchBackend):
             )
         return list(audios), [], {}
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "checkpoint": self.checkpoint or "",
-            "revision": self._revision,
-            "versions": _torch.library_versions("diffusers", "transformers"),
-            "device": self.device,
-        }
 
 
 class TransformersBackend(_torch.TorchBackend):
@@ -315,12 +309,7 @@ class TransformersBackend(_torch.TorchBackend):
 
     allowed_options: ClassVar[frozenset[str]] = frozenset(
         {"dtype", "do_sample", "guidance_scale", "max_new_tokens"})
-
-    def __init__(
-        self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
-    ) -> None:
-        super().__init__(checkpoint, device=device, **options)
-        self._pipe: Any = None
+    _pipe: Any = None  # set by _load
 
     def _load(self, resolved: _torch.ResolvedCheckpoint) -> None:
         from transformers import pipeline
@@ -373,11 +362,4 @@ class TransformersBackend(_torch.TorchBackend):
             out.append(GeneratedAudio(audio=audio, sample_rate=rate, params=params, flags=flags))
         return out
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "checkpoint": self.checkpoint or "",
-            "revision": self._revision,
-            "versions": _torch.library_versions("transformers"),
-            "device": self.device,
-        }
 

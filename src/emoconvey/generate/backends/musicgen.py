@@ -64,13 +64,7 @@ class MusicGenBackend(_torch.TorchBackend):
 
     allowed_options: ClassVar[frozenset[str]] = frozenset(
         {"guidance_scale", "top_k", "temperature", "dtype", "sequential"})
-
-    def __init__(
-        self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
-    ) -> None:
-        super().__init__(checkpoint, device=device, **options)
-        self._model: Any = None
-        self._processor: Any = None
+    _processor: Any = None  # set by _load
 
     def _load(self, resolved: _torch.ResolvedCheckpoint) -> None:
         from transformers import AutoProcessor, MusicgenForConditionalGeneration
@@ -184,13 +178,6 @@ class MusicGenBackend(_torch.TorchBackend):
             )
         return out
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "checkpoint": self.checkpoint or "",
-            "revision": self._revision,
-            "versions": _torch.library_versions("transformers"),
-            "device": self.device,
-        }
 
 
 @functools.cache

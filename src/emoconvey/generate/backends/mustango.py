@@ -19,7 +19,6 @@ draws from the global torch random stream, so items are generated one at a time 
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import logging
 import math
 from collections.abc import Sequence
@@ -71,13 +70,8 @@ class MustangoBackend(_torch.TorchBackend):
 
     allowed_options: ClassVar[frozenset[str]] = frozenset({"steps", "guidance"})
     load_requires: ClassVar[tuple[str, ...] | None] = ("torch",)  # mustango: checked below
-
-    def __init__(
-        self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
-    ) -> None:
-        super().__init__(checkpoint, device=device, **options)
-        self._model: Any = None
-        self._cls: Any = None
+    versioned: ClassVar[tuple[str, ...]] = ("diffusers", "transformers", "mustango")
+    _cls: Any = None  # the Mustango class, found by _before_resolve
 
     def _before_resolve(self) -> None:
         try:
@@ -132,19 +126,6 @@ class MustangoBackend(_torch.TorchBackend):
                 flags.append(f"native_length_{self.native_seconds:g}s")
             out.append(GeneratedAudio(audio=audio, sample_rate=rate, params=params, flags=flags))
         return out
-
-    def info(self) -> dict[str, Any]:
-        versions = _torch.library_versions("diffusers", "transformers")
-        try:
-            versions["mustango"] = importlib.metadata.version("mustango")
-        except importlib.metadata.PackageNotFoundError:
-            versions["mustango"] = ""
-        return {
-            "checkpoint": self.checkpoint or "",
-            "revision": self._revision,
-            "versions": versions,
-            "device": self.device,
-        }
 
 
 def _to_float(wave: Any) -> np.ndarray:
