@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
@@ -20,6 +21,31 @@ def test_backends_lists_every_builtin():
     assert 'pip install "emoconvey[generate]"' in res.output
 
 
+def test_backends_readable_at_80_columns():
+    res = runner.invoke(app, ["generate", "backends"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "cues  ready" in lines
+    assert any(line.startswith("  --option renderer=auto|fluidsynth|numpy") for line in lines)
+    assert any(line.startswith("  --option soundfont=PATH") for line in lines)
+
+
+def test_cues_option_typo_is_an_error(tmp_path):
+    res = runner.invoke(app, ["generate", "run", "--backend", "cues", "--system", "S",
+                              "--out", str(tmp_path / "o"), "--option", "renderr=numpy",
+                              "--no-progress"], env={"COLUMNS": "400"})
+    assert res.exit_code == 2, res.output
+    assert "unknown option(s) renderr; expected norms, renderer, sample_rate, soundfont" in (
+        res.output)
+    res = runner.invoke(app, ["generate", "run", "--backend", "cues", "--system", "S",
+                              "--out", str(tmp_path / "o"), "--option",
+                              "soundfont=/nonexistent.sf2", "--no-progress"],
+                        env={"COLUMNS": "400"})
+    assert res.exit_code == 2, res.output
+    assert "cues: soundfont '/nonexistent.sf2' is not a file" in res.output
+
+
 def test_run_and_import(tmp_path):
     intents = tmp_path / "intents.csv"
     intents.write_text("intent,quadrant,norm_valence,norm_arousal,source\n"
@@ -29,7 +55,12 @@ def test_run_and_import(tmp_path):
                               "--clips-per-intent", "2", "--seconds", "3", "--crop", "1",
                               "--option", "renderer=numpy", "--no-progress"])
     assert res.exit_code == 0, res.output
-    assert "generated: 4 clips of Cues" in res.output
+    assert "4 generated, 0 already present (skipped): 4 clips of Cues" in res.output
+    res = runner.invoke(app, ["generate", "run", "--backend", "cues", "--system", "Cues",
+                              "--out", str(tmp_path / "o"), "--intents", str(intents),
+                              "--clips-per-intent", "2", "--seconds", "3", "--crop", "1",
+                              "--option", "renderer=numpy", "--no-progress"])
+    assert "0 generated, 4 already present (skipped): 4 clips of Cues" in res.output
     assert "next: emoconvey survey init STUDY --clips" in res.output
     src = tmp_path / "udio"
     src.mkdir()
@@ -73,3 +104,32 @@ def test_out_that_is_a_file_is_one_line(tmp_path):
         assert res.exit_code == 2, res.output
         assert res.output.strip() == f"error: --out: {str(existing)!r} is a file; give a folder"
     assert existing.read_text() == "not a folder"
+
+
+@pytest.fixture
+def tone_backend(monkeypatch):
+    from emoconvey.generate.backends import registry
+
+    monkeypatch.setitem(registry.BUILTIN_BACKENDS, "tone", "generate_helpers:ToneBackend")
+
+
+def test_flagged_clips_are_listed_with_their_flags(tmp_path, tone_backend):
+    res = runner.invoke(app, ["generate", "run", "--backend", "tone", "--system", "Tone",
+                              "--out", str(tmp_path), "--clips-per-intent", "1",
+                              "--seconds", "3", "--crop", "1", "--option", "kind=silent",
+                              "--no-progress"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "flagged: 12 of 12 clips (flags column of the manifest):" in res.output
+    assert "  Tone_happy_1.wav: near_silent" in res.output
+    assert "  ... and 2 more" in res.output
+
+
+def test_error_is_not_preceded_by_a_progress_bar(tmp_path, tone_backend):
+    res = runner.invoke(app, ["generate", "run", "--backend", "tone",
+                              "--system", "Tone", "--out", str(tmp_path / "o"),
+                              "--clips-per-intent", "1", "--seconds", "3", "--crop", "1",
+                              "--option", "seconds_out=1.0", "--progress"],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

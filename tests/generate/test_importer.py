@@ -108,6 +108,9 @@ def test_mapping_csv(tmp_path, downloads):
      r"\(needs at least 2\.86 s\)"),
     (lambda d: write_av(d / "sad_4.mp3", tone(1), "mp3"),
      r"sad_4\.mp3: 1\.\d\d s is too short for a 2 s crop"),
+    (lambda d: sf.write(d / "sad_5.ogg", np.zeros((0, 1), np.float32), RATE),
+     r"sad_5\.ogg: undecodable audio: no samples could be decoded \(a truncated or "
+     r"header-only file\?\)"),
 ])
 def test_bad_files(tmp_path, downloads, setup, message):
     setup(downloads)
@@ -124,7 +127,8 @@ def test_bad_files(tmp_path, downloads, setup, message):
     ("file,intent,index\nhappy_1.wav,happy,0\n", r"line 2, column 'index': expected a "
      "positive integer, got '0'"),
     ("file,intent,index\nhappy_1.wav,happy,1\nhappy_2.flac,happy,1\n",
-     r"happy_2\.flac: duplicate clip \(happy, 1\)"),
+     r"map\.csv, line 3, column 'index': duplicate clip \(happy, 1\); line 2 is the same "
+     "clip"),
 ])
 def test_bad_mapping(tmp_path, downloads, text, message):
     mapping = tmp_path / "map.csv"
@@ -143,3 +147,19 @@ def test_argument_errors(tmp_path, downloads):
     empty.mkdir()
     with pytest.raises(EmoconveyError, match="--from: no audio files"):
         import_clips(system="Suno", source=empty, out=tmp_path / "o")
+
+
+def test_undecodable_file_is_named_when_decoding(tmp_path):
+    from emoconvey.generate.importer import decode_audio
+
+    path = tmp_path / "empty.wav"
+    sf.write(path, np.zeros((0, 2), np.float32), RATE)
+    with pytest.raises(EmoconveyError, match=r"empty\.wav: undecodable audio"):
+        decode_audio(path)
+
+
+def test_reimport_counts_what_was_skipped(tmp_path, downloads):
+    first = import_clips(system="Suno", source=downloads, out=tmp_path / "o", crop=2.0)
+    assert (first.attrs["made"], first.attrs["skipped"]) == (5, 0)
+    again = import_clips(system="Suno", source=downloads, out=tmp_path / "o", crop=2.0)
+    assert (again.attrs["made"], again.attrs["skipped"]) == (0, 5)

@@ -38,8 +38,7 @@ def test_ray_equals_local(tmp_path, cluster):
 def test_ray_worker_load_error_is_one_line(tmp_path, cluster):
     from emoconvey.errors import EmoconveyError
 
-    with pytest.raises(EmoconveyError, match="cues: the fluidsynth renderer needs the "
-                       "fluidsynth program, soundfile and the soundfont '/nowhere.sf2'"):
+    with pytest.raises(EmoconveyError, match="cues: soundfont '/nowhere.sf2' is not a file"):
         run_generation(out=tmp_path, ray=True, workers=1,
                        **{**KW, "options": {"renderer": "fluidsynth",
                                             "soundfont": "/nowhere.sf2"}})

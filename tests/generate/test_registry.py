@@ -64,7 +64,7 @@ def test_listing_never_crashes_and_marks_missing_modules(monkeypatch):
     specs = {s.name: s for s in registry.available_backends()}
     assert specs["ghost"].status == "not installed"
     assert specs["cues"].ready
-    assert specs["cues"].defaults["checkpoint"] == "cues-1"
+    assert specs["cues"].defaults["checkpoint"] == "cues-2"
     with pytest.raises(BackendUnavailableError, match="backend 'ghost' is not installed: "
                        "module 'emoconvey.generate.backends.ghost_does_not_exist' not found"):
         registry.get_backend("ghost")

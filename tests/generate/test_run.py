@@ -131,10 +131,10 @@ def test_stereo_is_kept(tmp_path):
 
 
 def test_cuda_oom_names_a_smaller_batch(tmp_path):
-    with pytest.raises(EmoconveyError, match=r"CUDA out of memory generating with tone "
-                       r"at --batch-size 4 \(3 s clips\); try --batch-size 2"):
+    with pytest.raises(EmoconveyError, match=r"tone: out of memory on cpu while generating a "
+                       r"batch of 4 clip\(s\) of 3 s; try --batch-size 2"):
         run_generation(out=tmp_path, **run_kwargs(batch_size=4, options={"oom": True}))
-    with pytest.raises(EmoconveyError, match="even at --batch-size 1"):
+    with pytest.raises(EmoconveyError, match="the batch was already one clip"):
         run_generation(out=tmp_path, **run_kwargs(options={"oom": True}))
 
 
@@ -266,3 +266,40 @@ def test_intents_file_with_a_bad_value_names_the_release_column(tmp_path):
     path.write_text("quadrant,emotion,gt_valence,gt_arousal\nhv_ha,euphoric,high,6.9\n")
     with pytest.raises(EmoconveyError, match=r"intents.csv, line 2, column 'gt_valence'"):
         run_generation(out=tmp_path / "out", **run_kwargs(intents=path))
+
+
+def test_rerun_counts_made_and_skipped(tmp_path):
+    first = run_generation(out=tmp_path, **run_kwargs(intents=TWO))
+    assert (first.attrs["made"], first.attrs["skipped"]) == (4, 0)
+    again = run_generation(out=tmp_path, **run_kwargs(intents=TWO))
+    assert (again.attrs["made"], again.attrs["skipped"]) == (0, 4) and len(again) == 4
+
+
+def test_failed_run_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "new" / "clips"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_generation(out=out, **run_kwargs(intents=TWO, options={"fail_on_call": 1}))
+    assert not (tmp_path / "new").exists()
+    existing = tmp_path / "existing"
+    (existing / "notes.txt").parent.mkdir()
+    (existing / "notes.txt").write_text("mine")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_generation(out=existing, **run_kwargs(intents=TWO, options={"fail_on_call": 1}))
+    assert sorted(p.name for p in existing.iterdir()) == ["notes.txt"]
+    with pytest.raises(EmoconveyError, match=r"--out: '.*notes\.txt' is a file; expected a "
+                       "folder"):
+        run_generation(out=existing / "notes.txt", **run_kwargs(intents=TWO))
+
+
+def test_clipped_is_judged_on_the_crop(tmp_path):
+    from emoconvey.generate.output import finish_clip
+
+    audio = np.full((1, 10 * RATE), 0.5, dtype=np.float32)
+    audio[0, :7] = 1.0  # full scale in the first 15 %, outside any crop
+    fields = finish_clip(tmp_path, system="S", intent="happy", index=1, audio=audio,
+                         sample_rate=RATE, crop=2.0, crop_seed=1, requested_seconds=10.0)
+    assert "clipped" not in fields["flags"].split(";")
+    audio[0, 5 * RATE] = 1.0  # the middle is inside every crop of the 15-85 % window
+    fields = finish_clip(tmp_path, system="S", intent="happy", index=2, audio=audio,
+                         sample_rate=RATE, crop=7.0, crop_seed=1, requested_seconds=10.0)
+    assert fields["flags"].split(";") == ["clipped"]

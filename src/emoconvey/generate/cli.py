@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from emoconvey._validation import check_output_folder
 from emoconvey.console import friendly_errors
@@ -41,13 +40,25 @@ def _options(values: list[str] | None) -> dict[str, object]:
     return opts
 
 
-def _summary(df, out: Path, what: str) -> None:
-    flagged = int((df["flags"].astype(str) != "").sum()) if len(df) else 0
-    out_console.print(
-        f"{what}: {len(df)} clips of {df['system'].iloc[0] if len(df) else '-'} in "
-        f"{out / 'music_clips'} (manifest {out / 'manifest.csv'}; {flagged} flagged)"
-    )
-    out_console.print(f"next: emoconvey survey init STUDY --clips {out}")
+def _summary(df, out: Path, what: str, *, show: int = 10) -> None:
+    """What the run did, every flagged clip (up to ``show``) with its flags, what next."""
+    from rich.markup import escape
+
+    made, skipped = df.attrs.get("made", len(df)), df.attrs.get("skipped", 0)
+    system = df["system"].iloc[0] if len(df) else "-"
+    out_console.print(escape(
+        f"{made} {what}, {skipped} already present (skipped): {len(df)} clips of {system} "
+        f"in {out / 'music_clips'} (manifest {out / 'manifest.csv'})"
+    ))
+    flagged = df[df["flags"].astype(str) != ""] if len(df) else df
+    if len(flagged):
+        out_console.print(f"flagged: {len(flagged)} of {len(df)} clips (flags column of the "
+                          "manifest):")
+        for row in flagged.head(show).itertuples():
+            out_console.print(escape(f"  {Path(row.file).name}: {row.flags}"))
+        if len(flagged) > show:
+            out_console.print(f"  ... and {len(flagged) - show} more")
+    out_console.print(escape(f"next: emoconvey survey init STUDY --clips {out}"))
 
 
 @app.command("run")
@@ -125,23 +136,24 @@ def import_cmd(
 
 @app.command("backends")
 def backends_cmd() -> None:
-    """List the backends, what each needs installed and its defaults."""
+    """List the backends, what each needs installed, its defaults and options."""
     from rich.markup import escape
+    from rich.padding import Padding
+    from rich.text import Text
 
     from emoconvey.generate.backends.registry import available_backends
 
-    table = Table(title="generation backends")
-    for col in ("name", "status", "install", "default checkpoint", "rate", "max s",
-                "description"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("name", "status"))
     for spec in available_backends():
         d = spec.defaults
-        install = spec.install
-        if spec.source != "built-in":
-            install = f"{install} ({spec.source})".strip()
-        table.add_row(
-            spec.name, escape(spec.status), escape(install), str(d.get("checkpoint") or ""),
-            str(d.get("sample_rate") or ""), str(d.get("max_seconds") or ""),
-            escape(spec.description),
-        )
-    out_console.print(table)
+        source = "" if spec.source == "built-in" else f"  (from {spec.source})"
+        facts = [f"checkpoint {d['checkpoint']}" if d.get("checkpoint") else "",
+                 f"{d['sample_rate']} Hz" if d.get("sample_rate") else "",
+                 f"at most {d['max_seconds']:g} s per call" if d.get("max_seconds") else ""]
+        out_console.print(f"[bold]{escape(spec.name)}[/bold]  {escape(spec.status)}"
+                          f"{escape(source)}")
+        lines = [spec.description, " · ".join(f for f in facts if f)]
+        if spec.install:
+            lines.append(f"install: {spec.install}")
+        lines += [f"--option {k}={v}" for k, v in spec.options.items()]
+        for line in filter(None, lines):  # wrapped lines keep the indent
+            out_console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 2), expand=False))

@@ -34,6 +34,7 @@ from emoconvey.generate.output import (
     typed_manifest,
     write_manifest,
 )
+from emoconvey.generate.progress import ProgressBar
 from emoconvey.generate.protocol import (
     SERVICE_PROMPT_TEMPLATE,
     WINDOW,
@@ -56,6 +57,10 @@ class _Source:
     path: Path
     intent: str
     index: int
+
+
+_UNDECODABLE = ("{path}: undecodable audio: no samples could be decoded (a truncated or "
+                "header-only file?)")
 
 
 def _decode_av(path: Path) -> tuple[np.ndarray, int]:
@@ -84,7 +89,7 @@ def _decode_av(path: Path) -> tuple[np.ndarray, int]:
     except Exception as exc:
         raise EmoconveyError(f"{path}: cannot read audio ({type(exc).__name__}: {exc})") from None
     if not chunks:
-        raise EmoconveyError(f"{path}: cannot read audio (no samples decoded)")
+        raise EmoconveyError(_UNDECODABLE.format(path=path))
     audio = np.concatenate(chunks, axis=1)
     if np.issubdtype(audio.dtype, np.integer):
         audio = audio.astype(np.float32) / float(np.iinfo(audio.dtype).max)
@@ -105,7 +110,11 @@ def decode_audio(path: str | Path) -> tuple[np.ndarray, int]:
             import soundfile as sf
 
             audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+            if not audio.size:
+                raise EmoconveyError(_UNDECODABLE.format(path=path))
             return np.ascontiguousarray(audio.T), int(rate)
+        except EmoconveyError:
+            raise
         except ImportError:
             pass
         except Exception as exc:
@@ -123,7 +132,11 @@ def _probe_seconds(path: Path) -> float:
             import soundfile as sf
 
             info = sf.info(str(path))
+            if info.frames <= 0:
+                raise EmoconveyError(_UNDECODABLE.format(path=path))
             return info.frames / info.samplerate
+        except EmoconveyError:
+            raise
         except Exception as exc:
             raise EmoconveyError(
                 f"{path}: cannot read audio ({type(exc).__name__}: {exc})"
@@ -177,6 +190,7 @@ def _from_mapping(folder: Path, mapping: Path, known: set[str]) -> list[_Source]
             file=mapping,
         )
     out = []
+    first: dict[tuple[str, int], int] = {}
     for pos, rec in enumerate(df.loc[:, ["file", "intent", "index"]].itertuples(index=False)):
         line = pos + 2
         file, intent, index = (str(v).strip() for v in rec)
@@ -195,6 +209,11 @@ def _from_mapping(folder: Path, mapping: Path, known: set[str]) -> list[_Source]
         if not index.isdigit() or int(index) < 1:
             raise DataValidationError(f"expected a positive integer, got {index!r}",
                                       file=mapping, row=line, column="index")
+        if (intent, int(index)) in first:
+            raise DataValidationError(
+                f"duplicate clip ({intent}, {index}); line {first[(intent, int(index))]} "
+                "is the same clip", file=mapping, row=line, column="index")
+        first[(intent, int(index))] = line
         out.append(_Source(path, intent, int(index)))
     return out
 
@@ -240,9 +259,11 @@ def import_clips(
     Returns
     -------
     DataFrame
-        This system's manifest rows, sorted by intent and index.
+        This system's manifest rows, sorted by intent and index; ``attrs["made"]`` and
+        ``attrs["skipped"]`` count the clips imported by this call and those already
+        present.
     """
-    from emoconvey.generate.run import _Progress, load_intents
+    from emoconvey.generate.run import load_intents
 
     check_system_name(system)
     crop = float(crop)
@@ -277,7 +298,8 @@ def import_clips(
     write_manifest(out, manifest)
     done = {(r["intent"], r["index"]): r for r in
             manifest[manifest["system"] == system].to_dict("records")}
-    bar = _Progress(len(sources), f"import {system}", progress)
+    bar = ProgressBar(len(sources), f"import {system}", progress)
+    skipped, failed = 0, True
     try:
         for s in sorted(sources, key=lambda s: (s.intent, s.index)):
             crop_seed = derive_seed(seed, system, s.intent, s.index, purpose="crop")
@@ -290,6 +312,7 @@ def import_clips(
                     and row["crop_seconds"] == repr(round(crop, 6))
                     and row["prompt"] == prompt and files_match(out, row)):
                 bar.advance(1)
+                skipped += 1
                 continue
             audio, rate = decode_audio(s.path)
             fields = finish_clip(out, system=system, intent=s.intent, index=s.index,
@@ -304,14 +327,17 @@ def import_clips(
                 "device": "", "wall_seconds": 0.0,
             }])
             bar.advance(1)
+        failed = False
     finally:
-        bar.close()
+        bar.close(failed=failed)
     final = read_manifest(out)
     write_manifest(out, final)
     keys = {(s.intent, str(s.index)) for s in sources}
     mine = final[[(r.system == system and (r.intent, str(r.index)) in keys)
                   for r in final.itertuples()]]
-    return typed_manifest(mine.reset_index(drop=True))
+    result = typed_manifest(mine.reset_index(drop=True))
+    result.attrs.update(made=len(sources) - skipped, skipped=skipped)
+    return result
 
 
 def _versions() -> dict[str, str]:

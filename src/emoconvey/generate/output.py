@@ -32,6 +32,7 @@ import pandas as pd
 from emoconvey._files import sha256_file
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.protocol import (
+    CLIP_LEVEL,
     CropWindow,
     crop_start,
     output_flags,
@@ -252,8 +253,11 @@ def finish_clip(
     """Crop one full clip, write both files and return their manifest fields.
 
     ``audio`` is ``(channels, samples)`` (a 1-D array is one channel). Non-finite samples
-    are flagged and written as 0. Raises :class:`EmoconveyError` (naming ``name`` or the
-    crop's path and the length) when the clip is too short for the crop.
+    are flagged and written as 0. The flags of
+    :func:`~emoconvey.generate.protocol.output_flags` are judged on the full clip, except
+    ``clipped``, judged on the crop that listeners hear. Raises :class:`EmoconveyError`
+    (naming ``name`` or the crop's path and the length) when the clip is too short for
+    the crop.
     """
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
@@ -264,7 +268,7 @@ def finish_clip(
         raise EmoconveyError(
             f"{name or crop_rel}: expected audio of shape (channels, samples), got {audio.shape}"
         )
-    flags = output_flags(audio, sample_rate, requested_seconds)
+    flags = [f for f in output_flags(audio, sample_rate, requested_seconds) if f != "clipped"]
     if "nan" in flags:
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
     if whole:  # no crop: the "crop" file is the whole clip
@@ -273,6 +277,9 @@ def finish_clip(
     else:
         window = crop_start(audio.shape[1], sample_rate, crop, crop_seed,
                             name=name or str(out / full_rel))
+    cropped = audio[:, window.start : window.end]
+    if cropped.size and float(np.max(np.abs(cropped))) >= CLIP_LEVEL:
+        flags.append("clipped")
     pcm = to_pcm16(audio)  # the crop's samples are a slice of the full clip's
     full_sha = _write_wav(out / full_rel, pcm, sample_rate)
     crop_sha = _write_wav(out / crop_rel, pcm[window.start : window.end], sample_rate)

@@ -15,6 +15,7 @@ from typing import Any
 from emoconvey._ray import import_ray, start_ray
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends.base import Backend, GeneratedAudio
+from emoconvey.generate.oom import GenerationOOMError, is_oom
 
 __all__ = ["run_on_ray"]
 
@@ -52,9 +53,7 @@ class _Worker:
         except EmoconveyError:
             raise
         except Exception as exc:
-            from emoconvey.generate.run import _is_oom
-
-            if _is_oom(exc):
+            if is_oom(exc):
                 return batch_id, [], 0.0, "oom"
             raise
         return batch_id, list(results), time.perf_counter() - t0, ""
@@ -77,7 +76,6 @@ def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None,
     """Generate ``batches`` on Ray; ``finish``/``on_done`` run on the driver for the
     items in ``keep``."""
     ray = import_ray()
-    from emoconvey.generate.run import _oom_error
 
     started = start_ray(ray, address, workers)
     try:
@@ -126,7 +124,8 @@ def run_on_ray(*, cls: type[Backend], backend_name: str, checkpoint: str | None,
                 except Exception as exc:
                     raise _unwrap(exc) from None
                 if status == "oom":
-                    raise _oom_error(batch_size, backend_name, seconds)
+                    raise GenerationOOMError(batch_size=batch_size, device=device,
+                                             backend=backend_name, seconds=seconds)
                 batch = batches[bid]
                 if len(results) != len(batch):
                     raise EmoconveyError(f"backend {backend_name} returned {len(results)} "

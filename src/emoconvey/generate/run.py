@@ -24,7 +24,9 @@ import pandas as pd
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends.base import Backend, GeneratedAudio, GenerationRequest
 from emoconvey.generate.backends.registry import get_backend
+from emoconvey.generate.oom import GenerationOOMError, is_oom
 from emoconvey.generate.output import (
+    MANIFEST_NAME,
     append_rows,
     files_match,
     finish_clip,
@@ -34,6 +36,7 @@ from emoconvey.generate.output import (
     typed_manifest,
     write_manifest,
 )
+from emoconvey.generate.progress import ProgressBar
 from emoconvey.generate.protocol import (
     DEFAULT_PROMPT_TEMPLATE,
     SERVICE_PROMPT_TEMPLATE,
@@ -136,60 +139,9 @@ def work_items(intents: pd.DataFrame, *, system: str, clips_per_intent: int, see
     ]
 
 
-def _is_oom(exc: BaseException) -> bool:
-    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
-
-
-def _oom_error(batch_size: int, backend: str, seconds: float) -> EmoconveyError:
-    if batch_size > 1:
-        hint = f"try --batch-size {max(1, batch_size // 2)}"
-    else:
-        hint = ("the model does not fit even at --batch-size 1; try shorter --seconds or "
-                "--device cpu")
-    return EmoconveyError(f"CUDA out of memory generating with {backend} at --batch-size "
-                          f"{batch_size} ({seconds:g} s clips); {hint}")
-
-
 def _chunks(items: Sequence[WorkItem], size: int) -> Iterator[list[WorkItem]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
-
-
-class _Progress:
-    """A rich progress bar with clips/s and ETA (silent when disabled)."""
-
-    def __init__(self, total: int, label: str, enabled: bool) -> None:
-        self.bar = None
-        if enabled and total:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                TimeRemainingColumn(), console=Console(stderr=True), transient=False,
-            )
-            self.task = self.bar.add_task(label, total=total, rate="")
-            self.bar.start()
-        self.t0 = time.perf_counter()
-        self.done = 0
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
-            self.bar.update(self.task, advance=n, rate=f"{rate:.2f} clips/s")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _make_backend(cls: type[Backend], checkpoint: str | None, device: str,
@@ -272,8 +224,105 @@ def run_generation(
     -------
     DataFrame
         This system's manifest rows (:data:`~emoconvey.generate.output.MANIFEST_COLUMNS`),
-        sorted by intent and index.
+        sorted by intent and index; ``attrs["made"]`` and ``attrs["skipped"]`` count the
+        clips made by this call and those already present (a resumed or repeated run).
+
+    Raises
+    ------
+    EmoconveyError
+        Bad arguments, a backend that cannot load or fails. A run that fails before
+        finishing any clip removes the folders it created (or the empty manifest it wrote).
     """
+    run = _plan(backend=backend, system=system, out=out, intents=intents,
+                clips_per_intent=clips_per_intent, checkpoint=checkpoint, seconds=seconds,
+                crop=crop, seed=seed, batch_size=batch_size, device=device,
+                prompt_template=prompt_template, options=options, workers=workers,
+                whole_clip=whole_clip)
+    out = run.out
+    created = _first_missing(out)
+    manifest_existed = (out / MANIFEST_NAME).is_file()
+    out.mkdir(parents=True, exist_ok=True)
+    remove_temp_files(out, system)
+    manifest = read_manifest(out)
+    write_manifest(out, manifest)  # a clean, de-duplicated file to append to
+    todo = _todo(out, manifest, system, run.items, run.settings)
+    skipped = len(run.items) - len(todo)
+    if skipped:
+        log.info("%s: %d of %d clips already done, %d to make", system, skipped,
+                 len(run.items), len(todo))
+    bar = ProgressBar(len(todo), f"{system} ({run.backend_name})", progress)
+    failed = True
+    try:
+        if todo:
+            _execute(run, todo, bar, ray=ray, workers=workers)
+        failed = False
+    finally:
+        bar.close(failed=failed)
+        if failed and not bar.done:
+            _remove_what_it_made(out, created, manifest_existed)
+    result = _collect(run)
+    result.attrs.update(made=len(todo), skipped=skipped)
+    return result
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The checked arguments of a run: everything fixed before the first clip."""
+
+    cls: type[Backend]
+    backend_name: str
+    system: str
+    out: Path
+    checkpoint: str | None
+    device: str
+    options: dict[str, Any]
+    intents: tuple[str, ...]
+    items: list[WorkItem]
+    seconds: float
+    crop: float
+    seed: int
+    batch_size: int
+    whole_clip: bool
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What a manifest row must match to count as done (see :func:`_todo`)."""
+        return {"backend": self.backend_name,
+                "checkpoint": self.checkpoint or self.cls.default_checkpoint or "",
+                "requested_seconds": self.seconds, "crop_seconds": self.crop,
+                "base_seed": self.seed}
+
+    def finish(self, item: WorkItem, gen: GeneratedAudio, info: Mapping[str, Any],
+               wall: float) -> dict[str, Any]:
+        """Crop and write one generated clip; return its manifest row."""
+        extra = list(gen.flags)
+        if self.cls.max_seconds is not None and self.seconds > self.cls.max_seconds:
+            extra.append(f"native_length_{self.cls.max_seconds:g}s")
+        fields = finish_clip(
+            self.out, system=self.system, intent=item.intent, index=item.index,
+            audio=gen.audio, sample_rate=int(gen.sample_rate), crop=self.crop,
+            crop_seed=item.crop_seed, requested_seconds=self.seconds, extra_flags=extra,
+            whole=self.whole_clip,
+        )
+        params = {k: v for k, v in self.options.items() if k != "norms"}
+        params.update(gen.params)
+        return {
+            "system": self.system, "backend": self.backend_name,
+            "checkpoint": info.get("checkpoint") or self.settings["checkpoint"],
+            "revision": info.get("revision", ""), "intent": item.intent, "index": item.index,
+            "prompt": item.prompt, "instrumental": item.instrumental, "base_seed": self.seed,
+            "seed": item.seed, "crop_seed": item.crop_seed, "requested_seconds": self.seconds,
+            **fields, "params": to_json(params), "versions": to_json(info.get("versions", {})),
+            "device": info.get("device", self.device), "wall_seconds": wall,
+        }
+
+
+def _plan(*, backend: str | type[Backend], system: str, out: str | Path,
+          intents: str | Path | pd.DataFrame, clips_per_intent: int, checkpoint: str | None,
+          seconds: float, crop: float, seed: int, batch_size: int, device: str,
+          prompt_template: str | None, options: Mapping[str, Any] | None,
+          workers: int | None, whole_clip: bool) -> _Run:
+    """Check every argument of :func:`run_generation` (nothing is written yet)."""
     check_system_name(system)
     seconds, crop = float(seconds), float(crop)
     check_crop_fits(seconds, crop)
@@ -305,77 +354,76 @@ def run_generation(
     items = work_items(table, system=system, clips_per_intent=clips_per_intent, seed=seed,
                        template=template, instrumental=cls.instrumental_switch)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_temp_files(out, system)
-    manifest = read_manifest(out)
-    write_manifest(out, manifest)  # a clean, de-duplicated file to append to
-    settings = {
-        "backend": backend_name, "checkpoint": checkpoint or cls.default_checkpoint or "",
-        "requested_seconds": seconds, "crop_seconds": crop, "base_seed": seed,
-    }
-    todo = _todo(out, manifest, system, items, settings)
-    skipped = len(items) - len(todo)
-    if skipped:
-        log.info("%s: %d of %d clips already done, %d to make", system, skipped, len(items),
-                 len(todo))
+    if out.exists() and not out.is_dir():
+        raise EmoconveyError(f"--out: {str(out)!r} is a file; expected a folder")
+    return _Run(cls=cls, backend_name=backend_name, system=system, out=out,
+                checkpoint=checkpoint, device=device, options=opts,
+                intents=tuple(table["intent"]), items=items, seconds=seconds, crop=crop,
+                seed=seed, batch_size=batch_size, whole_clip=whole_clip)
 
-    def finish(item: WorkItem, gen: GeneratedAudio, info: Mapping[str, Any],
-               wall: float) -> dict[str, Any]:
-        extra = list(gen.flags)
-        if cls.max_seconds is not None and seconds > cls.max_seconds:
-            extra.append(f"native_length_{cls.max_seconds:g}s")
-        fields = finish_clip(
-            out, system=system, intent=item.intent, index=item.index, audio=gen.audio,
-            sample_rate=int(gen.sample_rate), crop=crop, crop_seed=item.crop_seed,
-            requested_seconds=seconds, extra_flags=extra, whole=whole_clip,
-        )
-        params = {k: v for k, v in opts.items() if k != "norms"}
-        params.update(gen.params)
-        return {
-            "system": system, "backend": backend_name,
-            "checkpoint": info.get("checkpoint") or settings["checkpoint"],
-            "revision": info.get("revision", ""), "intent": item.intent, "index": item.index,
-            "prompt": item.prompt, "instrumental": item.instrumental, "base_seed": seed,
-            "seed": item.seed, "crop_seed": item.crop_seed, "requested_seconds": seconds,
-            **fields, "params": to_json(params), "versions": to_json(info.get("versions", {})),
-            "device": info.get("device", device), "wall_seconds": wall,
-        }
 
+def _execute(run: _Run, todo: Sequence[WorkItem], bar: ProgressBar, *,
+             ray: bool | str | None, workers: int | None) -> None:
+    """Generate ``todo`` here or on Ray, appending each finished batch to the manifest."""
     # Batches are cut from the whole item list, not from what is left to do, so that a
     # resumed run gives every clip the same batch neighbours as an uninterrupted one
     # (batched sampling can differ in the last bit with other neighbours). Clips of a
     # batch that are already done are generated again but not rewritten.
     keep = set(todo)
-    batches = [b for b in _chunks(items, batch_size) if any(it in keep for it in b)]
-    bar = _Progress(len(todo), f"{system} ({backend_name})", progress)
-    try:
-        if todo and ray not in (None, False):
-            from emoconvey.generate.ray_runner import run_on_ray
+    batches = [b for b in _chunks(run.items, run.batch_size) if any(it in keep for it in b)]
 
-            run_on_ray(
-                cls=cls, backend_name=backend_name, checkpoint=checkpoint, device=device,
-                options=opts, batches=batches, keep=keep, seconds=seconds,
-                batch_size=batch_size,
-                address=None if ray in (True, "local") else str(ray), workers=workers,
-                finish=finish, on_done=lambda rows: (append_rows(out, rows),
-                                                     bar.advance(len(rows))),
-            )
-        elif todo:
-            _run_local(cls, backend_name, checkpoint, device, opts, batches, keep, seconds,
-                       batch_size, finish,
-                       lambda rows: (append_rows(out, rows), bar.advance(len(rows))))
-    finally:
-        bar.close()
-    final = read_manifest(out)
-    write_manifest(out, final)
-    mine = final[final["system"] == system]
-    keys = {(i.intent, str(i.index)) for i in items}
+    def on_done(rows: list[dict[str, Any]]) -> None:
+        append_rows(run.out, rows)
+        bar.advance(len(rows))
+
+    if ray not in (None, False):
+        from emoconvey.generate.ray_runner import run_on_ray
+
+        run_on_ray(
+            cls=run.cls, backend_name=run.backend_name, checkpoint=run.checkpoint,
+            device=run.device, options=run.options, batches=batches, keep=keep,
+            seconds=run.seconds, batch_size=run.batch_size,
+            address=None if ray in (True, "local") else str(ray), workers=workers,
+            finish=run.finish, on_done=on_done,
+        )
+    else:
+        _run_local(run.cls, run.backend_name, run.checkpoint, run.device, run.options,
+                   batches, keep, run.seconds, run.batch_size, run.finish, on_done)
+
+
+def _collect(run: _Run) -> pd.DataFrame:
+    """The final manifest, rewritten sorted; this run's rows in intents-table order."""
+    final = read_manifest(run.out)
+    write_manifest(run.out, final)
+    mine = final[final["system"] == run.system]
+    keys = {(i.intent, str(i.index)) for i in run.items}
     mine = mine[[(r.intent, str(r.index)) in keys for r in mine.itertuples()]]
-    _summarise_flags(system, mine)
-    order = {w: i for i, w in enumerate(table["intent"])}
+    _summarise_flags(run.system, mine)
+    order = {w: i for i, w in enumerate(run.intents)}
     mine = mine.assign(_o=mine["intent"].map(order), _i=pd.to_numeric(mine["index"]))
     mine = mine.sort_values(["_o", "_i"]).drop(columns=["_o", "_i"]).reset_index(drop=True)
     return typed_manifest(mine)
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (``None`` if it does)."""
+    missing = None
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        missing = p
+    return missing
+
+
+def _remove_what_it_made(out: Path, created: Path | None, manifest_existed: bool) -> None:
+    """After a run that failed before finishing any clip: remove the folders it created,
+    or the header-only manifest it wrote into an existing folder."""
+    import shutil
+
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+    elif not manifest_existed:
+        (out / MANIFEST_NAME).unlink(missing_ok=True)
 
 
 def _todo(out: Path, manifest: pd.DataFrame, system: str, items: Sequence[WorkItem],
@@ -419,8 +467,9 @@ def _run_local(cls: type[Backend], backend_name: str, checkpoint: str | None, de
         except EmoconveyError:
             raise
         except Exception as exc:
-            if _is_oom(exc):
-                raise _oom_error(batch_size, backend_name, seconds) from None
+            if is_oom(exc):
+                raise GenerationOOMError(batch_size=batch_size, device=device,
+                                         backend=backend_name, seconds=seconds) from None
             raise
         wall = (time.perf_counter() - t0) / len(batch)
         on_done([finish(it, gen, info, wall) for it, gen in zip(batch, results, strict=True)

@@ -573,5 +573,15 @@ def load_config(path: str | Path | None) -> StudyConfig:
             raise
         raise EmoconveyError(f"{path}: not a readable config file ({exc})") from exc
     except Exception as exc:  # yaml.YAMLError is not a ValueError
-        raise EmoconveyError(f"{path}: not a readable config file ({exc})") from exc
+        raise EmoconveyError(_yaml_error(path, exc)) from None
     return StudyConfig.from_dict(data, source=str(path))
+
+
+def _yaml_error(path: Path, exc: Exception) -> str:
+    """One line for a YAML parser error: the file, line and column (1-based) and the
+    problem, instead of PyYAML's multi-line dump."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return f"{path}: not valid YAML ({problem})"
+    return f"{path}: line {mark.line + 1}, column {mark.column + 1}: not valid YAML ({problem})"

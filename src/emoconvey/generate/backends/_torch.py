@@ -41,16 +41,18 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from emoconvey.errors import EmoconveyError
-from emoconvey.generate.backends.base import BackendUnavailableError
+from emoconvey.generate.backends.base import Backend, BackendUnavailableError
+from emoconvey.generate.oom import GenerationOOMError
 
 __all__ = [
     "GenerationOOMError",
     "ResolvedCheckpoint",
+    "TorchBackend",
     "as_channels_first",
     "dtype_kwargs",
     "hf_cache_dir",
@@ -70,40 +72,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 INSTALL_HINT = 'pip install "emoconvey[generate]"'
-
-
-class GenerationOOMError(EmoconveyError):
-    """The accelerator ran out of memory while generating a batch.
-
-    Attributes
-    ----------
-    batch_size : int
-        How many clips the failing call generated at once.
-    suggested_batch_size : int or None
-        Half of it (at least 1), or ``None`` when the batch was already a single clip.
-    device : str
-        The device that ran out of memory.
-    """
-
-    def __init__(self, *, batch_size: int, device: str, backend: str, detail: str = "") -> None:
-        self.batch_size = batch_size
-        self.device = device
-        self.backend = backend
-        self.suggested_batch_size = max(1, batch_size // 2) if batch_size > 1 else None
-        if self.suggested_batch_size is not None:
-            hint = f"try --batch-size {self.suggested_batch_size}"
-        else:
-            hint = (
-                "the batch was already one clip: use a smaller checkpoint, fp16 "
-                "(dtype='float16'), fewer seconds, or a device with more memory"
-            )
-        msg = (
-            f"{backend}: out of memory on {device} while generating a batch of "
-            f"{batch_size} clip(s); {hint}"
-        )
-        if detail:
-            msg += f" ({detail.splitlines()[0][:200]})"
-        super().__init__(msg)
 
 
 def require_modules(modules: Sequence[str], *, backend: str) -> None:
@@ -384,3 +352,62 @@ def library_versions(*names: str) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = ""
     return out
+
+
+class TorchBackend(Backend):
+    """Base class of the torch model backends: the shared start of ``load()``.
+
+    :meth:`load` checks that :attr:`load_requires` import, resolves the checkpoint
+    (:func:`resolve_checkpoint`), chooses the device (:func:`torch_device`) and the dtype
+    (:func:`torch_dtype` of option ``dtype``), records the revision, then calls the
+    subclass's :meth:`_load`. The constructor rejects options not in
+    :attr:`allowed_options` (:meth:`Backend.check_options`); :meth:`info` records the
+    versions of torch and :attr:`versioned`.
+    """
+
+    allowed_options: ClassVar[frozenset[str]] = frozenset()
+    load_requires: ClassVar[tuple[str, ...] | None] = None  # default: ``requires``
+    #: distributions whose versions :meth:`info` records (besides torch)
+    versioned: ClassVar[tuple[str, ...]] = ("transformers",)
+
+    def __init__(
+        self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
+    ) -> None:
+        super().__init__(checkpoint, device=device, **options)
+        self.check_options(self.allowed_options)
+        self._revision = ""
+        self._device: Any = None
+        self._dtype: Any = None
+        self._model: Any = None  # what _load made (a model or pipeline), or None
+
+    def load(self) -> None:
+        """Modules, checkpoint, device and dtype, then :meth:`_load` (see the class docs)."""
+        modules = self.requires if self.load_requires is None else self.load_requires
+        require_modules(modules, backend=self.name)
+        self._before_resolve()
+        resolved = resolve_checkpoint(self.checkpoint, backend=self.name)
+        self._device = torch_device(self.device)
+        self._dtype = torch_dtype(self.options.get("dtype"), self._device)
+        self._revision = resolved.revision
+        self._load(resolved)
+
+    def _before_resolve(self) -> None:
+        """Checks to make before the checkpoint is resolved (none by default)."""
+
+    def _load(self, resolved: ResolvedCheckpoint) -> None:
+        """Load the model from ``resolved`` (``self._device``, ``self._dtype`` are set)."""
+        raise NotImplementedError
+
+    def info(self) -> dict[str, Any]:
+        """Checkpoint, revision, versions of torch and :attr:`versioned`, device."""
+        return {
+            "checkpoint": self.checkpoint or "",
+            "revision": self._revision,
+            "versions": library_versions(*self.versioned),
+            "device": self.device,
+        }
+
+    def _load_or_explain(self, loader: Callable[[], T], resolved: ResolvedCheckpoint) -> T:
+        """:func:`load_or_explain` for this backend's checkpoint."""
+        return load_or_explain(loader, resolved, checkpoint=str(self.checkpoint),
+                               backend=self.name)

@@ -112,6 +112,9 @@ class Backend(ABC):
     install_hint : str or None
         How to install what the backend needs when a pip extra is not enough (a model
         that is not on PyPI); ``None`` means ``pip install "emoconvey[<extra>]"``.
+    option_help : dict of str to str
+        The backend's options and one line of help each (``KEY: "VALUES (default)"``),
+        for ``emoconvey generate backends``; empty when not documented there.
     """
 
     name: ClassVar[str] = ""
@@ -123,6 +126,7 @@ class Backend(ABC):
     instrumental_switch: ClassVar[bool] = False
     description: ClassVar[str] = ""
     install_hint: ClassVar[str | None] = None
+    option_help: ClassVar[dict[str, str]] = {}
 
     def check_options(self, allowed: Iterable[str]) -> None:
         """Raise :class:`EmoconveyError` naming any option not in ``allowed``."""

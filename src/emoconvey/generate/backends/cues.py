@@ -4,27 +4,40 @@ The backend maps a point of the valence-arousal plane (1-9 norms, e.g. Warriner 
 2013) to the structural and performance cues that listeners use to recognise emotion in
 music (Gabrielsson & Lindström, 2010; Juslin & Laukka, 2003) as Livingstone et al.'s
 (2010) computational music emotion rule system (CMERS) applies them. With
-:math:`x = (v - 5)/4` and :math:`y = (a - 5)/4` in :math:`[-1, 1]`:
+:math:`x = (v - 5)/4` and :math:`y = (a - 5)/4` in :math:`[-1, 1]`, and with the
+quadrant weights :math:`n = \\min(\\max(-2.5 x, 0), 1)` (negative valence) and
+:math:`h = \\min(\\max(2.5 y, 0), 1)` (high arousal), whose product :math:`r = n h` is
+the harshness of the anger/fear quadrant:
 
 ========================  ===============================================  ==================
 cue                       rule                                             main axis
 ========================  ===============================================  ==================
 tempo (BPM)               :math:`60 + 55 (y + 1) + 8 x`                    arousal
-mode                      major if :math:`x \\ge 0`, else minor             valence
+mode                      major if :math:`x \\ge 0`, else harmonic minor    valence
 register (melody centre)  MIDI :math:`62 + 7 x + 5 y`                      valence, arousal
-loudness (velocity)       :math:`64 + 36 y + 6 x`                          arousal
+loudness (velocity)       :math:`64 + 36 y + 6 x + 16 r`                   arousal, anger
 articulation (duty)       :math:`0.95 - 0.25 (y + 1) - 0.1 \\max(x, 0)`     arousal (staccato)
-brightness (timbre)       :math:`0.35 (y + 1) + 0.15 (x + 1)`              arousal
+brightness (timbre)       :math:`0.35 (y + 1) + 0.15 (x + 1)`              arousal, valence
 note density              1/2, 1 or 2 notes per beat as :math:`y` rises    arousal
 melodic range (step)      :math:`2 + \\mathrm{round}(1.5 (y + 1))` degrees  arousal
-dissonance                :math:`0.8 \\max(-x, 0) \\max(y, 0)`               anger/fear quadrant
+dissonance                :math:`0.8 r`                                    anger/fear quadrant
+roughness (timbre)        :math:`r`                                        anger/fear quadrant
 ========================  ===============================================  ==================
 
-Instrumentation follows the quadrant (bright piano for high valence/high arousal,
-brass over strings for low valence/high arousal, cello over strings for low/low,
-flute over piano for high valence/low arousal), and all other cues vary continuously,
-so any two points of the plane give different clips. The seed chooses the key, the chord
-progression and the melody.
+Mode is made unmistakable, as tonal music marks it (Krumhansl, 1990): positive valence
+uses only the consonant major triads I, IV and V (I-IV-V-I and reorderings); negative
+valence the harmonic minor scale and its triads i, iv and V (i-iv-V-i and the same
+reorderings), whose raised leading tone keeps the music from being heard in the
+relative major. Every progression starts on the tonic chord, chords are in root
+position with the root doubled (the minor tonic chord doubles its third, the tone that
+tells minor from major), the bass plays the root, and the melody starts and ends every
+bar of the tonic chord on the tonic. Dissonance adds, with probability
+:math:`0.8 r` per chord, a cluster tone a minor second or a tritone above the chord
+root, and chromatic neighbour notes to the melody. Roughness gives the numpy
+synthesiser a saw-like spectrum, a second oscillator detuned by :math:`12 r` cents
+(beating) and a :math:`\\tanh` drive of :math:`1 + 5 r` per note; positive valence stays
+clean, and brighter (more harmonics) as valence and arousal rise; with FluidSynth,
+roughness opens the filter (MIDI CC 74) further.
 
 The score is rendered with FluidSynth and a General MIDI soundfont when both are
 present (Debian ``fluidsynth`` and ``fluid-soundfont-gm``: 44.1 kHz stereo), otherwise by
@@ -49,6 +62,9 @@ of emotions. In P. N. Juslin & J. A. Sloboda (Eds.), *Handbook of Music and Emot
 Juslin, P. N., & Laukka, P. (2003). Communication of emotions in vocal expression and
 music performance. *Psychological Bulletin*, 129(5), 770-814.
 
+Krumhansl, C. L. (1990). *Cognitive Foundations of Musical Pitch*. Oxford University
+Press.
+
 Livingstone, S. R., Muhlberger, R., Brown, A. R., & Thompson, W. F. (2010). Changing
 musical emotion: A computational rule system for modifying score and performance.
 *Computer Music Journal*, 34(1), 41-64.
@@ -67,7 +83,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -85,6 +101,7 @@ __all__ = [
     "CueParameters",
     "CuesBackend",
     "Note",
+    "check_renderer",
     "compose",
     "cue_parameters",
     "fluidsynth_available",
@@ -94,16 +111,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
-RULES_VERSION = "cues-1"
+RULES_VERSION = "cues-2"
 FLUID_RATE = 44_100
 NUMPY_RATE = 22_050
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
-_MINOR = (0, 2, 3, 5, 7, 8, 10)
-_PROGRESSIONS = {
-    "major": ((0, 4, 5, 3), (0, 3, 4, 0), (0, 5, 3, 4), (0, 3, 0, 4)),
-    "minor": ((0, 3, 4, 0), (0, 5, 2, 6), (0, 3, 6, 2), (0, 5, 3, 4)),
-}
+_HARMONIC_MINOR = (0, 2, 3, 5, 7, 8, 11)  # raised leading tone
+# Chord roots as scale degrees, the same for both modes: I/i, IV/iv and V (a major triad
+# in both, thanks to the raised leading tone); every progression starts on the tonic.
+_PROGRESSIONS = ((0, 3, 4, 0), (0, 3, 0, 4), (0, 0, 3, 4), (0, 4, 0, 3))
 # General MIDI programs (0-based) per quadrant: melody, accompaniment, bass.
 _PROGRAMS = {
     "hv_ha": (1, 0, 33),  # bright piano, grand piano, finger bass
@@ -129,6 +145,7 @@ class CueParameters:
     notes_per_beat: float
     max_step: int
     dissonance: float
+    roughness: float
     reverb: float
     quadrant: str
     programs: tuple[int, int, int]
@@ -153,6 +170,7 @@ def cue_parameters(valence: float, arousal: float) -> CueParameters:
     x = (float(valence) - 5.0) / 4.0
     y = (float(arousal) - 5.0) / 4.0
     quadrant = ("hv" if x >= 0 else "lv") + "_" + ("ha" if y >= 0 else "la")
+    harsh = min(max(-2.5 * x, 0.0), 1.0) * min(max(2.5 * y, 0.0), 1.0)
     if y < -0.5:
         density = 0.5
     elif y < 0.2:
@@ -165,80 +183,114 @@ def cue_parameters(valence: float, arousal: float) -> CueParameters:
         tempo_bpm=60.0 + 55.0 * (y + 1.0) + 8.0 * x,
         mode="major" if x >= 0 else "minor",
         register=62.0 + 7.0 * x + 5.0 * y,
-        velocity=float(np.clip(64.0 + 36.0 * y + 6.0 * x, 24, 118)),
+        velocity=float(np.clip(64.0 + 36.0 * y + 6.0 * x + 16.0 * harsh, 24, 118)),
         articulation=0.95 - 0.25 * (y + 1.0) - 0.1 * max(x, 0.0),
         brightness=0.35 * (y + 1.0) + 0.15 * (x + 1.0),
         notes_per_beat=density,
         max_step=2 + round(1.5 * (y + 1.0)),
-        dissonance=0.8 * max(-x, 0.0) * max(y, 0.0),
+        dissonance=0.8 * harsh,
+        roughness=harsh,
         reverb=0.25 + 0.35 * (1.0 - (y + 1.0) / 2.0),
         quadrant=quadrant,
         programs=_PROGRAMS[quadrant],
     )
 
 
-def compose(cues: CueParameters, *, seconds: float, seed: int) -> list[Note]:
-    """A seeded score (melody, chords, bass) realising ``cues`` for ``seconds``."""
-    rng = np.random.default_rng(seed)
-    scale = _MAJOR if cues.mode == "major" else _MINOR
-    tonic_pc = int(rng.integers(0, 12))
-    progression = _PROGRESSIONS[cues.mode][int(rng.integers(0, 4))]
-    tempo = cues.tempo_bpm * float(rng.uniform(0.97, 1.03))
-    beat = 60.0 / tempo
-    centre = cues.register
-    # tonic: the pitch of class tonic_pc nearest below the register centre
-    tonic = math.floor(centre) - ((math.floor(centre) - tonic_pc) % 12)
+@dataclass(frozen=True)
+class _Key:
+    """A key of the score: tonic MIDI pitch near the register centre and its scale."""
 
-    def pitch(degree: int, base: int = tonic) -> int:
+    tonic: int
+    scale: tuple[int, ...]
+
+    def pitch(self, degree: int, octave_shift: int = 0) -> int:
         octave, step = divmod(degree, 7)
-        return base + 12 * octave + scale[step]
+        return self.tonic + 12 * (octave + octave_shift) + self.scale[step]
 
-    notes: list[Note] = []
+
+def _chord_notes(cues: CueParameters, key: _Key, root: int, t0: float, bar: float,
+                 rng: np.random.Generator) -> list[Note]:
+    """Accompaniment and bass of one bar on the chord of scale degree ``root``."""
     vel = cues.velocity
-    bar = 4 * beat
-    n_bars = math.ceil(seconds / bar)
-    degree = 0
-    ioi = beat / cues.notes_per_beat
-    for b in range(n_bars):
-        t0 = b * bar
-        chord_root = progression[b % len(progression)]
-        chord = [chord_root, chord_root + 2, chord_root + 4]
-        chord_pitches = [pitch(d, tonic - 12) for d in chord]
-        if rng.random() < cues.dissonance:
-            chord_pitches.append(chord_pitches[0] + int(rng.choice([1, 6])))
-        # accompaniment: sustained for low arousal, repeated stabs for high arousal
-        if cues.notes_per_beat <= 1.0 and cues.articulation > 0.7:
-            for p in chord_pitches:
-                notes.append(Note(t0, bar * 0.98, p, int(vel * 0.7), 1))
+    # root position, the root in MIDI 48-59 (C3-B3), with the root doubled; the minor
+    # tonic chord doubles its third instead, the tone that tells minor from major
+    shift = -12 * math.floor((key.pitch(root) - 48) / 12)
+    double = root + 9 if root == 0 and key.scale == _HARMONIC_MINOR else root + 7
+    chord = [key.pitch(d) + shift for d in (root, root + 2, root + 4, double)]
+    if rng.random() < cues.dissonance:  # a cluster tone: minor second or tritone
+        chord.append(chord[0] + int(rng.choice([1, 6])))
+    notes: list[Note] = []
+    # sustained for low arousal, repeated stabs for high arousal
+    if cues.notes_per_beat <= 1.0 and cues.articulation > 0.7:
+        notes += [Note(t0, bar * 0.98, p, int(vel * 0.7), 1) for p in chord]
+    else:
+        n_hits = 4 if cues.notes_per_beat <= 1.0 else 8
+        for k in range(n_hits):
+            accent = 1.0 if k % (n_hits // 4 * 2) == 0 else 0.85
+            notes += [Note(t0 + k * bar / n_hits, bar / n_hits * cues.articulation, p,
+                           int(vel * 0.65 * accent), 1) for p in chord]
+    # bass: the chord root (the tonic on tonic bars) on beats 1 (and 3 when aroused)
+    bass = key.pitch(root)
+    bass -= 12 * math.ceil((bass - 51) / 12)  # into MIDI 40-51 (E2-Eb3)
+    hits = (0.0, 0.5) if cues.notes_per_beat >= 1.0 else (0.0,)
+    notes += [Note(t0 + h * bar, bar / 2 * cues.articulation, bass, int(vel * 0.8), 2)
+              for h in hits]
+    return notes
+
+
+def _melody_bar(cues: CueParameters, key: _Key, root: int, t0: float, bar: float,
+                degree: int, rng: np.random.Generator) -> tuple[list[Note], int]:
+    """One bar of melody: a bounded random walk on the scale, a chord tone on the downbeat
+    and, on the tonic chord, the tonic on the first and last note. Returns the notes and
+    the last scale degree."""
+    ioi = 60.0 / cues.tempo_bpm / cues.notes_per_beat
+    n_slots = max(round(bar / ioi), 1)
+    ioi = bar / n_slots
+    notes: list[Note] = []
+    for k in range(n_slots):
+        if k == 0 or (root == 0 and k == n_slots - 1):
+            targets = (0, 7) if root == 0 else (root, root + 2, root + 4)
+            target = min(targets, key=lambda c: abs(c - degree))
+            degree = target + 7 * round((degree - target) / 7)
         else:
-            n_hits = 4 if cues.notes_per_beat <= 1.0 else 8
-            for k in range(n_hits):
-                accent = 1.0 if k % (n_hits // 4 * 2) == 0 else 0.85
-                for p in chord_pitches:
-                    notes.append(Note(t0 + k * bar / n_hits, bar / n_hits * cues.articulation,
-                                      p, int(vel * 0.65 * accent), 1))
-        # bass: the chord root, on beats 1 (and 3 when aroused)
-        bass = pitch(chord_root, tonic - 24)
-        hits = (0.0, 2.0) if cues.notes_per_beat >= 1.0 else (0.0,)
-        for h in hits:
-            notes.append(Note(t0 + h * beat, beat * 2 * cues.articulation, bass,
-                              int(vel * 0.8), 2))
-        # melody: a bounded random walk on the scale, chord tones on the downbeat
-        t = t0
-        while t < t0 + bar - 1e-9:
-            if abs(t - t0) < 1e-9:
-                target = min((c for c in chord), key=lambda c: abs(c - degree))
-                degree = target + 7 * round((degree - target) / 7)
-            else:
-                step = int(rng.integers(-cues.max_step, cues.max_step + 1))
-                degree = int(np.clip(degree + step, -5, 9))
-            if rng.random() > 0.08:  # occasional rests
-                jitter = float(rng.normal(0, 0.006))
-                accent = 1.08 if abs(t - t0) < 1e-9 else 1.0
-                v = int(np.clip(vel * accent + rng.normal(0, 4), 1, 127))
-                notes.append(Note(max(t + jitter, 0.0), ioi * cues.articulation,
-                                  pitch(degree), v, 0))
-            t += ioi
+            step = int(rng.integers(-cues.max_step, cues.max_step + 1))
+            degree = int(np.clip(degree + step, -5, 9))
+        if k not in (0, n_slots - 1) and rng.random() < 0.08:  # occasional rests
+            continue
+        pitch = key.pitch(degree)
+        if k % 2 and rng.random() < cues.dissonance * 0.5:  # chromatic neighbour
+            pitch += int(rng.choice([-1, 1]))
+        accent = 1.08 if k == 0 else 1.0
+        v = int(np.clip(cues.velocity * accent + rng.normal(0, 4), 1, 127))
+        start = max(t0 + k * ioi + float(rng.normal(0, 0.006)), 0.0)
+        notes.append(Note(start, ioi * cues.articulation, pitch, v, 0))
+    return notes, degree
+
+
+def compose(cues: CueParameters, *, seconds: float, seed: int) -> list[Note]:
+    """A seeded score (melody, chords, bass) realising ``cues`` for ``seconds``.
+
+    The seed chooses the tonic pitch class, the progression, a tempo jitter of
+    :math:`\\pm 3\\%` and the melody (see the module docs for the harmony).
+    """
+    rng = np.random.default_rng(seed)
+    scale = _MAJOR if cues.mode == "major" else _HARMONIC_MINOR
+    tonic_pc = int(rng.integers(0, 12))
+    progression = _PROGRESSIONS[int(rng.integers(0, len(_PROGRESSIONS)))]
+    tempo = cues.tempo_bpm * float(rng.uniform(0.97, 1.03))
+    jittered = CueParameters(**{**asdict(cues), "tempo_bpm": tempo,
+                                "programs": cues.programs})
+    # tonic: the pitch of class tonic_pc nearest below the register centre
+    centre = math.floor(cues.register)
+    key = _Key(centre - ((centre - tonic_pc) % 12), scale)
+    bar = 4 * 60.0 / tempo
+    notes: list[Note] = []
+    degree = 0
+    for b in range(math.ceil(seconds / bar)):
+        root = progression[b % len(progression)]
+        notes += _chord_notes(jittered, key, root, b * bar, bar, rng)
+        melody, degree = _melody_bar(jittered, key, root, b * bar, bar, degree, rng)
+        notes += melody
     return [
         Note(n.start, min(n.duration, seconds - n.start), int(np.clip(n.pitch, 21, 108)),
              int(np.clip(n.velocity, 1, 127)), n.part)
@@ -263,7 +315,7 @@ def write_midi(notes: Sequence[Note], cues: CueParameters, seconds: float, path:
     """Write ``notes`` as a format-0 Standard MIDI File (120 BPM, 960 ticks per second)."""
     tps = 960  # 480 ticks per quarter at 120 BPM
     events: list[tuple[int, int, bytes]] = [(0, 0, b"\xff\x51\x03" + (500_000).to_bytes(3, "big"))]
-    cc74 = int(np.clip(30 + 90 * cues.brightness / 1.0, 0, 127))
+    cc74 = int(np.clip(30 + 90 * (cues.brightness + 0.4 * cues.roughness), 0, 127))
     for ch, prog in enumerate(cues.programs):
         events += [
             (0, 0, bytes([0xC0 | ch, prog])),
@@ -341,24 +393,33 @@ def _render_fluidsynth(notes: Sequence[Note], cues: CueParameters, seconds: floa
 
 def _render_numpy(notes: Sequence[Note], cues: CueParameters, seconds: float,
                   rate: int) -> np.ndarray:
-    """Additive synthesis: harmonics rolling off as :math:`k^{-(2.2 - 1.4 b)}` with
-    brightness :math:`b`, percussive decay for pianos, sustained tones otherwise."""
+    """Additive synthesis: harmonics rolling off as :math:`k^{-\\rho}` with
+    :math:`\\rho = 2.2 - 1.4 b - 0.8 r` for brightness :math:`b` and roughness :math:`r`;
+    percussive decay for pianos, sustained tones otherwise. Roughness also adds a second
+    oscillator detuned by :math:`12 r` cents and a per-note drive
+    :math:`\\tanh(d s) / \\tanh(d)` with :math:`d = 1 + 5 r`."""
     n_total = round(seconds * rate)
     out = np.zeros(n_total + rate, dtype=np.float64)
-    n_harm = 1 + round(cues.brightness * 7)
-    rolloff = 2.2 - 1.4 * min(cues.brightness, 1.0)
-    weights = np.arange(1, n_harm + 1, dtype=np.float64) ** -rolloff
+    rough = cues.roughness
+    n_harm = 1 + round(min(cues.brightness, 1.0) * 7 + 4 * rough)
+    rolloff = 2.2 - 1.4 * min(cues.brightness, 1.0) - 0.8 * rough
+    k = np.arange(1, n_harm + 1)
+    weights = k.astype(np.float64) ** -rolloff
     percussive = [p in (0, 1, 32, 33) for p in cues.programs]
     attack = 0.004 + 0.04 * max(cues.articulation - 0.6, 0.0)
+    drive = 1.0 + 5.0 * rough
+    detune = 2.0 ** (12.0 * rough / 1200.0)
     for note in notes:
         start = round(note.start * rate)
         length = max(round((note.duration + 0.08) * rate), 16)
         t = np.arange(length) / rate
         f0 = 440.0 * 2.0 ** ((note.pitch - 69) / 12.0)
-        k = np.arange(1, n_harm + 1)
-        keep = k * f0 < rate / 2 * 0.9
-        phase = 2 * np.pi * f0 * np.outer(k[keep], t)
-        wave = weights[keep] @ np.sin(phase)
+        keep = k * f0 * detune < rate / 2 * 0.9
+        wave = weights[keep] @ np.sin(2 * np.pi * f0 * np.outer(k[keep], t))
+        if rough > 0:
+            wave = 0.5 * (wave + weights[keep] @ np.sin(
+                2 * np.pi * f0 * detune * np.outer(k[keep], t)))
+            wave = np.tanh(drive * wave) / np.tanh(drive)
         env = np.minimum(t / attack, 1.0)
         if percussive[note.part]:
             env = env * np.exp(-t * (2.5 + 0.02 * note.pitch))
@@ -372,8 +433,43 @@ def _render_numpy(notes: Sequence[Note], cues: CueParameters, seconds: float,
     return audio[None, :].astype(np.float32)
 
 
+def check_renderer(renderer: str, soundfont: str | Path | None = None,
+                   sample_rate: int | None = None) -> Path:
+    """Validate the rendering options of :func:`render_cues`; return the soundfont path.
+
+    Raises
+    ------
+    EmoconveyError
+        An unknown ``renderer``, a ``soundfont`` given that is not a file, or a
+        ``sample_rate`` that is not a positive integer.
+    BackendUnavailableError
+        ``renderer="fluidsynth"`` and the program, soundfile or the soundfont is missing.
+    """
+    if renderer not in ("auto", "fluidsynth", "numpy"):
+        raise EmoconveyError(
+            f"cues: renderer must be auto, fluidsynth or numpy, got {renderer!r}"
+        )
+    if sample_rate is not None and (
+        isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 8000
+    ):
+        raise EmoconveyError(
+            f"cues: sample_rate must be an integer of at least 8000 Hz, got {sample_rate!r}"
+        )
+    if soundfont is not None and not Path(soundfont).is_file():
+        raise EmoconveyError(f"cues: soundfont {str(soundfont)!r} is not a file; expected a "
+                             "General MIDI .sf2 (Debian: fluid-soundfont-gm)")
+    path = Path(soundfont if soundfont is not None else DEFAULT_SOUNDFONT)
+    if renderer == "fluidsynth" and not fluidsynth_available(path):
+        raise BackendUnavailableError(
+            f"cues: the fluidsynth renderer needs the fluidsynth program, soundfile and the "
+            f"soundfont {str(path)!r} (Debian: apt-get install fluidsynth "
+            "fluid-soundfont-gm); or use renderer=numpy"
+        )
+    return path
+
+
 def render_cues(valence: float, arousal: float, *, seconds: float = 30.0, seed: int = 0,
-                renderer: str = "auto", soundfont: str | Path = DEFAULT_SOUNDFONT,
+                renderer: str = "auto", soundfont: str | Path | None = None,
                 sample_rate: int | None = None) -> GeneratedAudio:
     """Render one clip for a point of the valence-arousal plane.
 
@@ -386,34 +482,32 @@ def render_cues(valence: float, arousal: float, *, seconds: float = 30.0, seed: 
     seed : int
         Chooses key, progression and melody.
     renderer : {"auto", "fluidsynth", "numpy"}
-        ``"auto"`` takes FluidSynth when :func:`fluidsynth_available`.
-    soundfont : path
-        General MIDI soundfont for FluidSynth.
+        ``"auto"`` takes FluidSynth when :func:`fluidsynth_available`, else numpy.
+    soundfont : path, optional
+        General MIDI soundfont for FluidSynth; default :data:`DEFAULT_SOUNDFONT`. A
+        soundfont given here must exist (:class:`EmoconveyError` naming it otherwise).
     sample_rate : int, optional
         Defaults to 44 100 Hz (FluidSynth, stereo) or 22 050 Hz (numpy, mono).
+
+    Raises
+    ------
+    EmoconveyError
+        A bad renderer, length or soundfont; :class:`BackendUnavailableError` when
+        ``renderer="fluidsynth"`` cannot run here.
 
     Returns
     -------
     GeneratedAudio
         ``params`` holds the cues, the renderer and the soundfont.
     """
-    if renderer not in ("auto", "fluidsynth", "numpy"):
-        raise EmoconveyError(
-            f"cues: renderer must be auto, fluidsynth or numpy, got {renderer!r}"
-        )
     if not (math.isfinite(seconds) and seconds > 0):
         raise EmoconveyError(f"cues: seconds must be positive, got {seconds!r}")
     cues = cue_parameters(valence, arousal)
+    soundfont = check_renderer(renderer, soundfont, sample_rate)
     notes = compose(cues, seconds=seconds, seed=seed)
     use_fluid = renderer == "fluidsynth" or (
         renderer == "auto" and fluidsynth_available(soundfont)
     )
-    if renderer == "fluidsynth" and not fluidsynth_available(soundfont):
-        raise BackendUnavailableError(
-            f"cues: the fluidsynth renderer needs the fluidsynth program, soundfile and the "
-            f"soundfont {str(soundfont)!r} (Debian: apt-get install fluidsynth "
-            "fluid-soundfont-gm); or use renderer=numpy"
-        )
     params: dict[str, Any] = {k: v for k, v in asdict(cues).items() if k != "programs"}
     params["programs"] = list(cues.programs)
     params["rules"] = RULES_VERSION
@@ -460,14 +554,20 @@ class CuesBackend(Backend):
 
     Options
     -------
-    norms : mapping or DataFrame, optional
-        ``{word: (valence, arousal)}`` or an intents table; default AImoclips intents.
     renderer : {"auto", "fluidsynth", "numpy"}
-        Default ``"auto"``.
+        Default ``"auto"``: FluidSynth when the program, soundfile and the soundfont are
+        present, otherwise numpy (a warning says so, and the manifest's
+        ``params.renderer``). ``"fluidsynth"`` fails when it cannot run here.
     soundfont : path
-        Default Debian's ``FluidR3_GM.sf2``.
+        A General MIDI ``.sf2`` for FluidSynth; default Debian's ``FluidR3_GM.sf2``. A
+        soundfont named here must exist.
     sample_rate : int, optional
         Output rate (default 44 100 Hz with FluidSynth, 22 050 Hz with numpy).
+    norms : mapping or DataFrame, optional
+        ``{word: (valence, arousal)}`` or an intents table; the runner passes the run's
+        intents (default: the AImoclips intents).
+
+    Any other option is an error naming it and the valid ones.
     """
 
     name = "cues"
@@ -478,25 +578,41 @@ class CuesBackend(Backend):
     native_sample_rate = FLUID_RATE
     max_seconds = None
     description = "weight-free music-psychology cue baseline (FluidSynth GM or numpy synth)"
+    option_help: ClassVar[dict[str, str]] = {
+        "renderer": "auto|fluidsynth|numpy (auto: FluidSynth if installed, else numpy)",
+        "soundfont": f"PATH, a General MIDI .sf2 (default {DEFAULT_SOUNDFONT})",
+        "sample_rate": "HZ (default 44100 with FluidSynth, 22050 with numpy)",
+        "norms": "{WORD: [VALENCE, AROUSAL]} (default: the run's intents)",
+    }
 
     def __init__(self, checkpoint: str | None = None, *, device: str = "cpu",
                  **options: Any) -> None:
         super().__init__(checkpoint, device=device, **options)
         self._table: dict[str, tuple[float, float]] = {}
         self._pattern: re.Pattern[str] | None = None
+        self._renderer = "auto"
 
     def load(self) -> None:
+        """Check the options, build the intent-word table and choose the renderer."""
+        self.check_options(self.option_help)
         self._table = _norm_table(self.options.get("norms"))
         words = sorted(self._table, key=len, reverse=True)
         self._pattern = re.compile(
             r"(?<![a-z])(" + "|".join(re.escape(w) for w in words) + r")(?![a-z])", re.I
         ) if words else None
         renderer = self.options.get("renderer", "auto")
-        if renderer == "fluidsynth" and not fluidsynth_available(
-            self.options.get("soundfont", DEFAULT_SOUNDFONT)
-        ):
-            render_cues(5.5, 5.5, seconds=0.1, renderer="fluidsynth",
-                        soundfont=self.options.get("soundfont", DEFAULT_SOUNDFONT))
+        soundfont = check_renderer(renderer, self.options.get("soundfont"),
+                                   self.options.get("sample_rate"))
+        if renderer == "auto":
+            renderer = "fluidsynth" if fluidsynth_available(soundfont) else "numpy"
+            if renderer == "numpy":
+                log.warning(
+                    "cues: FluidSynth or the soundfont %s is not installed; rendering with "
+                    "the numpy synthesiser (22.05 kHz mono). Install fluidsynth and "
+                    "fluid-soundfont-gm, or pass --option renderer=numpy to silence this.",
+                    soundfont,
+                )
+        self._renderer = renderer
 
     def point_of(self, prompt: str) -> tuple[float, float]:
         """The (valence, arousal) a prompt asks for."""
@@ -518,18 +634,15 @@ class CuesBackend(Backend):
         for req in requests:
             v, a = self.point_of(req.prompt)
             out.append(render_cues(
-                v, a, seconds=req.seconds, seed=req.seed,
-                renderer=self.options.get("renderer", "auto"),
-                soundfont=self.options.get("soundfont", DEFAULT_SOUNDFONT),
+                v, a, seconds=req.seconds, seed=req.seed, renderer=self._renderer,
+                soundfont=self.options.get("soundfont"),
                 sample_rate=self.options.get("sample_rate"),
             ))
         return out
 
     def info(self) -> dict[str, Any]:
         versions = {"numpy": np.__version__}
-        if self.options.get("renderer", "auto") != "numpy" and fluidsynth_available(
-            self.options.get("soundfont", DEFAULT_SOUNDFONT)
-        ):
+        if self._renderer == "fluidsynth":
             versions["fluidsynth"] = _fluidsynth_version()
         return {"checkpoint": self.checkpoint or RULES_VERSION, "revision": "",
                 "versions": versions, "device": "cpu"}

@@ -34,7 +34,6 @@ import numpy as np
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends import _torch
 from emoconvey.generate.backends.base import (
-    Backend,
     BackendUnavailableError,
     GeneratedAudio,
     GenerationRequest,
@@ -99,7 +98,7 @@ def _component_overrides(source: str, pipeline_class: str, dtype: Any) -> dict[s
     return {"language_model": model}
 
 
-class DiffusersBackend(Backend):
+class DiffusersBackend(_torch.TorchBackend):
     """Any diffusers text-to-audio pipeline (``DiffusionPipeline.from_pretrained``).
 
     Options
@@ -131,30 +130,25 @@ class DiffusersBackend(Backend):
     pipeline_class: ClassVar[str] = "DiffusionPipeline"
     #: options the subclasses fill in when the user gives none
     default_options: ClassVar[dict[str, Any]] = {}
-    _allowed_options: ClassVar[set[str]] = {
+    versioned: ClassVar[tuple[str, ...]] = ("diffusers", "transformers")
+    allowed_options: ClassVar[frozenset[str]] = frozenset({
         "num_inference_steps", "guidance_scale", "negative_prompt", "dtype", "sample_rate",
         "sequential",
-    }
+    })
 
     def __init__(
         self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
     ) -> None:
         super().__init__(checkpoint, device=device, **options)
-        self.check_options(self._allowed_options)
         self._pipe: Any = None
-        self._revision = ""
         self._sample_rate = 0
         self._call_params: set[str] = set()
 
     # -- loading --------------------------------------------------------------------------
 
-    def load(self) -> None:
-        _torch.require_modules(self.requires, backend=self.name)
+    def _load(self, resolved: _torch.ResolvedCheckpoint) -> None:
         import diffusers
 
-        resolved = _torch.resolve_checkpoint(self.checkpoint, backend=self.name)
-        self._device = _torch.torch_device(self.device)
-        self._dtype = _torch.torch_dtype(self.options.get("dtype"), self._device)
         cls = getattr(diffusers, self.pipeline_class)
 
         def _load() -> Any:
@@ -166,13 +160,9 @@ class DiffusersBackend(Backend):
                     resolved.source, **_torch.dtype_kwargs("diffusers", self._dtype), **overrides
                 )
 
-        pipe = _torch.load_or_explain(
-            _load, resolved, checkpoint=str(self.checkpoint), backend=self.name
-        )
-        pipe = pipe.to(self._device)
+        pipe = self._load_or_explain(_load, resolved).to(self._device)
         pipe.set_progress_bar_config(disable=True)
         self._pipe = pipe
-        self._revision = resolved.revision
         self._sample_rate = self._read_sample_rate(pipe)
         self._call_params = set(inspect.signature(pipe.__call__).parameters)
         logger.info(
@@ -292,16 +282,9 @@ class DiffusersBackend(Backend):
             )
         return list(audios), [], {}
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "checkpoint": self.checkpoint or "",
-            "revision": self._revision,
-            "versions": _torch.library_versions("diffusers", "transformers"),
-            "device": self.device,
-        }
 
 
-class TransformersBackend(Backend):
+class TransformersBackend(_torch.TorchBackend):
     """Any transformers text-to-audio model through ``pipeline("text-to-audio")``.
 
     Options
@@ -324,21 +307,12 @@ class TransformersBackend(Backend):
         'any transformers text-to-audio model (pipeline("text-to-audio"), one item at a time)'
     )
 
-    def __init__(
-        self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
-    ) -> None:
-        super().__init__(checkpoint, device=device, **options)
-        self.check_options({"dtype", "do_sample", "guidance_scale", "max_new_tokens"})
-        self._pipe: Any = None
-        self._revision = ""
+    allowed_options: ClassVar[frozenset[str]] = frozenset(
+        {"dtype", "do_sample", "guidance_scale", "max_new_tokens"})
+    _pipe: Any = None  # set by _load
 
-    def load(self) -> None:
-        _torch.require_modules(self.requires, backend=self.name)
+    def _load(self, resolved: _torch.ResolvedCheckpoint) -> None:
         from transformers import pipeline
-
-        resolved = _torch.resolve_checkpoint(self.checkpoint, backend=self.name)
-        self._device = _torch.torch_device(self.device)
-        self._dtype = _torch.torch_dtype(self.options.get("dtype"), self._device)
 
         def _load() -> Any:
             return pipeline(
@@ -346,10 +320,7 @@ class TransformersBackend(Backend):
                 **_torch.dtype_kwargs("transformers", self._dtype),
             )
 
-        self._pipe = _torch.load_or_explain(
-            _load, resolved, checkpoint=str(self.checkpoint), backend=self.name
-        )
-        self._revision = resolved.revision
+        self._pipe = self._load_or_explain(_load, resolved)
 
     def _forward_params(self, seconds: float) -> dict[str, Any]:
         params: dict[str, Any] = {"do_sample": bool(self.options.get("do_sample", True))}
@@ -391,11 +362,4 @@ class TransformersBackend(Backend):
             out.append(GeneratedAudio(audio=audio, sample_rate=rate, params=params, flags=flags))
         return out
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "checkpoint": self.checkpoint or "",
-            "revision": self._revision,
-            "versions": _torch.library_versions("transformers"),
-            "device": self.device,
-        }
 

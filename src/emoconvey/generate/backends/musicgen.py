@@ -30,14 +30,14 @@ from typing import Any, ClassVar
 
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends import _torch
-from emoconvey.generate.backends.base import Backend, GeneratedAudio, GenerationRequest
+from emoconvey.generate.backends.base import GeneratedAudio, GenerationRequest
 
 __all__ = ["MusicGenBackend"]
 
 logger = logging.getLogger(__name__)
 
 
-class MusicGenBackend(Backend):
+class MusicGenBackend(_torch.TorchBackend):
     """Meta's MusicGen text-to-music model (transformers).
 
     Options
@@ -62,22 +62,12 @@ class MusicGenBackend(Backend):
         "MusicGen via transformers (sampling, top-k 250, guidance 3; 32 kHz mono)"
     )
 
-    def __init__(
-        self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
-    ) -> None:
-        super().__init__(checkpoint, device=device, **options)
-        self.check_options({"guidance_scale", "top_k", "temperature", "dtype", "sequential"})
-        self._model: Any = None
-        self._processor: Any = None
-        self._revision = ""
+    allowed_options: ClassVar[frozenset[str]] = frozenset(
+        {"guidance_scale", "top_k", "temperature", "dtype", "sequential"})
+    _processor: Any = None  # set by _load
 
-    def load(self) -> None:
-        _torch.require_modules(self.requires, backend=self.name)
+    def _load(self, resolved: _torch.ResolvedCheckpoint) -> None:
         from transformers import AutoProcessor, MusicgenForConditionalGeneration
-
-        resolved = _torch.resolve_checkpoint(self.checkpoint, backend=self.name)
-        self._device = _torch.torch_device(self.device)
-        self._dtype = _torch.torch_dtype(self.options.get("dtype"), self._device)
 
         def _load() -> tuple[Any, Any]:
             processor = AutoProcessor.from_pretrained(resolved.source)
@@ -86,9 +76,7 @@ class MusicGenBackend(Backend):
             )
             return processor, model
 
-        self._processor, model = _torch.load_or_explain(
-            _load, resolved, checkpoint=str(self.checkpoint), backend=self.name
-        )
+        self._processor, model = self._load_or_explain(_load, resolved)
         self._model = model.to(self._device).eval()
         self._revision = resolved.revision or str(getattr(model.config, "_commit_hash", "") or "")
 
@@ -190,13 +178,6 @@ class MusicGenBackend(Backend):
             )
         return out
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "checkpoint": self.checkpoint or "",
-            "revision": self._revision,
-            "versions": _torch.library_versions("transformers"),
-            "device": self.device,
-        }
 
 
 @functools.cache

@@ -19,7 +19,6 @@ draws from the global torch random stream, so items are generated one at a time 
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import logging
 import math
 from collections.abc import Sequence
@@ -30,7 +29,6 @@ import numpy as np
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends import _torch
 from emoconvey.generate.backends.base import (
-    Backend,
     BackendUnavailableError,
     GeneratedAudio,
     GenerationRequest,
@@ -48,7 +46,7 @@ MUSTANGO_INSTALL = (
 )
 
 
-class MustangoBackend(Backend):
+class MustangoBackend(_torch.TorchBackend):
     """Mustango controllable text-to-music (10 s, 16 kHz mono), when installed.
 
     Options
@@ -70,16 +68,12 @@ class MustangoBackend(Backend):
     )
     native_seconds: ClassVar[float] = 10.0
 
-    def __init__(
-        self, checkpoint: str | None = None, *, device: str = "cpu", **options: Any
-    ) -> None:
-        super().__init__(checkpoint, device=device, **options)
-        self.check_options({"steps", "guidance"})
-        self._model: Any = None
-        self._revision = ""
+    allowed_options: ClassVar[frozenset[str]] = frozenset({"steps", "guidance"})
+    load_requires: ClassVar[tuple[str, ...] | None] = ("torch",)  # mustango: checked below
+    versioned: ClassVar[tuple[str, ...]] = ("diffusers", "transformers", "mustango")
+    _cls: Any = None  # the Mustango class, found by _before_resolve
 
-    def load(self) -> None:
-        _torch.require_modules(("torch",), backend=self.name)
+    def _before_resolve(self) -> None:
         try:
             module = importlib.import_module("mustango")
         except ImportError as exc:
@@ -87,20 +81,18 @@ class MustangoBackend(Backend):
                 f"backend {self.name!r}: no importable 'mustango' module ({exc}). "
                 + MUSTANGO_INSTALL
             ) from exc
-        cls = getattr(module, "Mustango", None) or getattr(module, "MusTango", None)
-        if cls is None:
+        self._cls = getattr(module, "Mustango", None) or getattr(module, "MusTango", None)
+        if self._cls is None:
             raise BackendUnavailableError(
                 f"backend {self.name!r}: the installed 'mustango' module "
                 f"({getattr(module, '__file__', '?')}) has no Mustango class. "
                 + MUSTANGO_INSTALL
             )
-        resolved = _torch.resolve_checkpoint(self.checkpoint, backend=self.name)
-        self._device = _torch.torch_device(self.device)
-        self._revision = resolved.revision
-        self._model = _torch.load_or_explain(
-            lambda: cls(str(self.checkpoint), device=str(self._device)),
-            resolved, checkpoint=str(self.checkpoint), backend=self.name,
-        )
+
+    def _load(self, resolved: _torch.ResolvedCheckpoint) -> None:
+        cls = self._cls
+        self._model = self._load_or_explain(
+            lambda: cls(str(self.checkpoint), device=str(self._device)), resolved)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedAudio]:
         if self._model is None:
@@ -134,19 +126,6 @@ class MustangoBackend(Backend):
                 flags.append(f"native_length_{self.native_seconds:g}s")
             out.append(GeneratedAudio(audio=audio, sample_rate=rate, params=params, flags=flags))
         return out
-
-    def info(self) -> dict[str, Any]:
-        versions = _torch.library_versions("diffusers", "transformers")
-        try:
-            versions["mustango"] = importlib.metadata.version("mustango")
-        except importlib.metadata.PackageNotFoundError:
-            versions["mustango"] = ""
-        return {
-            "checkpoint": self.checkpoint or "",
-            "revision": self._revision,
-            "versions": versions,
-            "device": self.device,
-        }
 
 
 def _to_float(wave: Any) -> np.ndarray:

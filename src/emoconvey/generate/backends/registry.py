@@ -72,6 +72,8 @@ class BackendSpec:
     install : str
         What to run to install it (``pip install "emoconvey[generate]"`` or the
         backend's own instructions).
+    options : dict of str to str
+        Its documented ``--option`` keys and their help (:attr:`Backend.option_help`).
     """
 
     name: str
@@ -83,6 +85,7 @@ class BackendSpec:
     defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     install: str = ""
+    options: dict[str, str] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -209,6 +212,7 @@ def _spec(name: str, target: str, source: str) -> BackendSpec:
         },
         description=cls.description,
         install=cls.install_command(),
+        options=dict(cls.option_help),
     )
 
 
