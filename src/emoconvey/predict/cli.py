@@ -36,6 +36,7 @@ from emoconvey.predict.metrics import (
 if TYPE_CHECKING:
     from emoconvey.predict.extractors import Extractor
     from emoconvey.predict.model import Predictor
+    from emoconvey.predict.pipeline import TrainResult
 
 app = typer.Typer(
     help="Predict listener ratings from audio (train, run, score).", no_args_is_help=True
@@ -340,11 +341,7 @@ def train_cmd(
         ext = get_extractor(extractor, **_extractor_options(
             extractor, clap_model, clap_checkpoint, workers, seed, frame_opts))
         ext = _maybe_ray(ext, ray=ray, address=ray_address, workers=workers)
-        head_params = _head_options(head_option or [])
-        if loss is not None:
-            head_params["loss"] = loss
-        if ensemble != 1:
-            head_params["ensemble"] = ensemble
+        head_params = _head_params(head_option, loss, ensemble)
         console.print(f"{data!r}", highlight=False)
         with _progress(f"{ext.id} features", len(data.clips)) as bar:
             result = train_predictor(
@@ -354,8 +351,24 @@ def train_cmd(
                 on_stage=bar.stage, out=out_dir, system_truth=system_truth,
                 head_params=head_params,
             )
+    _print_training(result, n_clips=len(data.clips), split=split, out_dir=out_dir)
+
+
+def _head_params(head_option: list[str] | None, loss: str | None,
+                 ensemble: int) -> dict[str, object]:
+    """The head's hyper-parameters from ``--head-option``, ``--loss`` and ``--ensemble``."""
+    params = _head_options(head_option or [])
+    if loss is not None:
+        params["loss"] = loss
+    if ensemble != 1:
+        params["ensemble"] = ensemble
+    return params
+
+
+def _print_training(result: TrainResult, *, n_clips: int, split: str, out_dir: Path) -> None:
+    """The cache use, the held-out agreement table and where the model went."""
     console.print(
-        f"features: {result.extracted} extracted, {len(data.clips) - result.extracted} "
+        f"features: {result.extracted} extracted, {n_clips - result.extracted} "
         "from the cache", highlight=False,
     )
     n_folds = result.model.info.get("folds")
