@@ -322,6 +322,7 @@ def test_idle_batches_are_released_to_others(tmp_path):
     a = study.start_batch("A")
     study.answer("A", a.batch_id, 0, 3, 3)
     assert study.start_batch("B") is not None  # A idle (expiry 0): released to B
+    a = study.batch(a.batch_id)
     assert not a.open and a.reached == 2
     b = study.current_batch("B")
     assert sorted(b.main_clips) == sorted(a.main_clips[1:])

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Column,
     Connection,
     Engine,
     Float,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     create_engine,
@@ -51,6 +53,12 @@ __all__ = [
     "database_url",
     "make_engine",
     "migrate",
+    "mos_answers",
+    "mos_batches",
+    "mos_clips",
+    "mos_prompts",
+    "mos_raters",
+    "mos_study",
     "now",
 ]
 
@@ -171,6 +179,63 @@ class Contact(Base):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), unique=True)
     contact: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+# ----------------------------------------------------------------------------- MOS tables
+# The tables of a MOS study (``protocol: musiceval``, :mod:`emoconvey.survey.mos_study`):
+# the same database and Alembic history as the tables above (migration 0005). A batch's
+# items are stored with it (JSON ``[[clip_id, prompt_id, role, repeat_of], ...]``); whether
+# an item is answered is the presence of its row in ``mos_answers``.
+
+mos_study = Table(
+    "mos_study", Base.metadata,
+    Column("key", String(64), primary_key=True), Column("value", Text),
+)
+mos_clips = Table(
+    "mos_clips", Base.metadata,
+    Column("clip_id", String(255), primary_key=True),
+    Column("system", String(255)),
+    Column("prompt_id", String(255)),
+    Column("path", Text),
+    Column("role", String(16)),
+)
+mos_prompts = Table(
+    "mos_prompts", Base.metadata,
+    Column("prompt_id", String(255), primary_key=True),
+    Column("text", Text),
+    Column("source", String(255), nullable=True),
+)
+mos_raters = Table(
+    "mos_raters", Base.metadata,
+    Column("token", String(64), primary_key=True),
+    Column("name", String(128), unique=True),
+    Column("csrf", String(64)),
+    Column("stage", String(16)),
+    Column("created_at", Float),
+    Column("last_seen", Float),
+)
+mos_batches = Table(
+    "mos_batches", Base.metadata,
+    Column("batch_id", Integer, primary_key=True),
+    Column("rater", String(128)),
+    Column("items_json", Text),
+    Column("open", Boolean),
+    Column("reached", Integer, nullable=True),
+    Column("created_at", Float),
+    Index("ix_mos_batches_rater_open", "rater", "open"),
+)
+mos_answers = Table(
+    "mos_answers", Base.metadata,
+    Column("batch_id", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("rater", String(128)),
+    Column("clip_id", String(255)),
+    Column("role", String(16)),
+    Column("MI", Integer),
+    Column("TA", Integer),
+    Column("created_at", Float),
+    Index("ix_mos_answers_clip", "clip_id"),
+)
 
 
 # ----------------------------------------------------------------------------- engines
