@@ -163,6 +163,8 @@ def serve(
     ] = False,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
     db: DbOpt = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Server processes (they share the database: best on PostgreSQL).")] = 1,
 ) -> None:
     """Serve the study with uvicorn."""
     import uvicorn
@@ -170,7 +172,7 @@ def serve(
     from emoconvey.survey.app import create_app
     from emoconvey.survey.study import open_study
 
-    if _serve_mos(study_dir, host, port, admin_token, root_path, access_log, db):
+    if _serve_mos(study_dir, host, port, admin_token, root_path, access_log, db, workers):
         return
     try:
         target = _db(study_dir, db)
@@ -184,8 +186,28 @@ def serve(
     if token is None:
         typer.echo("warning: no admin token; the admin page is disabled", err=True)
     typer.echo(f"participants: http://{host}:{port}/   admin: http://{host}:{port}/admin")
+    if workers > 1:
+        study.store.engine.dispose()
+        _run_workers("aimoclips", target, token, secure_cookies, workers, host=host,
+                     port=port, root_path=root_path, access_log=access_log)
+        return
     uvicorn.run(application, host=host, port=port, root_path=root_path,
                 access_log=access_log, log_level="info")
+
+
+def _run_workers(protocol: str, db: str, token: str | None, secure_cookies: bool,
+                 workers: int, **kw: object) -> None:
+    """Serve with ``workers`` uvicorn processes, each building the app from the environment."""
+    import os
+
+    import uvicorn
+
+    from emoconvey.survey.server import FACTORY, SERVE_ENV, serve_settings
+
+    os.environ[SERVE_ENV] = serve_settings(protocol=protocol, db=db, admin_token=token,
+                                           secure_cookies=secure_cookies)
+    typer.echo(f"serving with {workers} worker processes")
+    uvicorn.run(FACTORY, factory=True, workers=workers, log_level="info", **kw)  # type: ignore[arg-type]
 
 
 @app.command()
@@ -327,12 +349,20 @@ def invite(
 # ----------------------------------------------------------------------------- MOS studies
 
 
-def _open_mos(study_dir: Path, db: str | None):
-    from emoconvey.survey.mos_study import MOS_DB_FILE, is_mos_study, open_mos_study
+def _mos_target(study_dir: Path, db: str | None) -> str | None:
+    """The database of the MOS study in ``study_dir`` (or at ``db``), None if none."""
+    from emoconvey.survey.mos_study import MOS_DB_FILE, is_mos_db, is_mos_study
 
-    if db is not None or not is_mos_study(study_dir):
-        return None
-    return open_mos_study(study_dir / MOS_DB_FILE)
+    if db is not None:
+        return db if is_mos_db(db) else None
+    return str(study_dir / MOS_DB_FILE) if is_mos_study(study_dir) else None
+
+
+def _open_mos(study_dir: Path, db: str | None):
+    from emoconvey.survey.mos_study import open_mos_study
+
+    target = _mos_target(study_dir, db)
+    return None if target is None else open_mos_study(target)
 
 
 def _init_mos(
@@ -378,6 +408,7 @@ def _serve_mos(
     root_path: str,
     access_log: bool,
     db: str | None,
+    workers: int = 1,
 ) -> bool:
     try:
         mos = _open_mos(study_dir, db)
@@ -393,6 +424,11 @@ def _serve_mos(
 
     typer.echo(f"MOS study (invited raters' links: see invites.csv); admin: "
                f"http://{host}:{port}/admin")
+    if workers > 1:
+        mos.engine.dispose()
+        _run_workers("musiceval", str(_mos_target(study_dir, db)), token, False, workers,
+                     host=host, port=port, root_path=root_path, access_log=access_log)
+        return True
     uvicorn.run(application, host=host, port=port, root_path=root_path,
                 access_log=access_log, log_level="info", workers=1)
     return True
