@@ -33,7 +33,7 @@ ADMIN = "a" * 24
 def start_server(tmp: Path) -> tuple[uvicorn.Server, str, list[str]]:
     """A MOS study with two invited raters, served on loopback; (server, url, links)."""
     from emoconvey.survey.mos_app import create_mos_app
-    from emoconvey.survey.mos_study import (
+    from emoconvey.survey.protocols.musiceval import (
         init_mos_study,
         invite_mos_raters,
         open_mos_study,

@@ -15,7 +15,7 @@ from test_mos_study import make_files
 
 from emoconvey.data.musiceval import load_musiceval
 from emoconvey.survey.mos_app import create_mos_app
-from emoconvey.survey.mos_study import (
+from emoconvey.survey.protocols.musiceval import (
     export_mos_study,
     init_mos_study,
     invite_mos_raters,

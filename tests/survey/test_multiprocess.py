@@ -26,7 +26,7 @@ import pytest
 from survey_helpers import free_port
 from test_mos_study import make_files
 
-from emoconvey.survey.mos_study import open_mos_study
+from emoconvey.survey.protocols.musiceval import open_mos_study
 
 pytestmark = [pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from survey_helpers import ADMIN, finish_session, session_csrf
 
 from emoconvey.survey.app import create_app
-from emoconvey.survey.mos_study import is_mos_db, open_mos_study
+from emoconvey.survey.protocols.musiceval import is_mos_db, open_mos_study
 from emoconvey.survey.study import open_study
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

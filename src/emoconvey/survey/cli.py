@@ -282,7 +282,7 @@ def _export_musiceval(
         weights = parse_split(split)
         mos = _open_mos(study_dir, db)
         if mos is not None:
-            from emoconvey.survey.mos_study import export_mos_study
+            from emoconvey.survey.protocols.musiceval import export_mos_study
 
             paths = export_mos_study(mos, out, drop_invalid=drop_flagged, split=weights,
                                      seed=seed)
@@ -329,7 +329,7 @@ def invite(
             raise EmoconveyError("give --n or --names")
         mos = _open_mos(study_dir, db)
         if mos is not None:
-            from emoconvey.survey.mos_study import invite_mos_raters
+            from emoconvey.survey.protocols.musiceval import invite_mos_raters
 
             path = invite_mos_raters(mos, out or study_dir / "invites.csv", n=n, names=listed,
                                      base_url=base_url)
@@ -351,7 +351,7 @@ def invite(
 
 def _mos_target(study_dir: Path, db: str | None) -> str | None:
     """The database of the MOS study in ``study_dir`` (or at ``db``), None if none."""
-    from emoconvey.survey.mos_study import MOS_DB_FILE, is_mos_db, is_mos_study
+    from emoconvey.survey.protocols.musiceval import MOS_DB_FILE, is_mos_db, is_mos_study
 
     if db is not None:
         return db if is_mos_db(db) else None
@@ -359,7 +359,7 @@ def _mos_target(study_dir: Path, db: str | None) -> str | None:
 
 
 def _open_mos(study_dir: Path, db: str | None):
-    from emoconvey.survey.mos_study import open_mos_study
+    from emoconvey.survey.protocols.musiceval import open_mos_study
 
     target = _mos_target(study_dir, db)
     return None if target is None else open_mos_study(target)
@@ -373,7 +373,7 @@ def _init_mos(
     prompts: Path | None,
     db: str | None,
 ) -> bool:
-    from emoconvey.survey.mos_study import MOS_DB_FILE, init_mos_study, read_mos_config
+    from emoconvey.survey.protocols.musiceval import MOS_DB_FILE, init_mos_study, read_mos_config
 
     new_folder = False
     try:

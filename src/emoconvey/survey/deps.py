@@ -29,8 +29,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, Template
 
 from emoconvey.survey.config import StudyConfig
-from emoconvey.survey.db import Store
 from emoconvey.survey.middleware import BodyTooLarge
+from emoconvey.survey.storage import Store
 from emoconvey.survey.study import OpenStudy
 
 __all__ = [

@@ -19,7 +19,7 @@ from emoconvey.survey.middleware import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
 )
-from emoconvey.survey.mos_study import MosStudy
+from emoconvey.survey.protocols.musiceval import MosStudy
 from emoconvey.survey.routers import mos
 
 __all__ = ["create_mos_app"]
@@ -27,15 +27,18 @@ __all__ = ["create_mos_app"]
 HERE = Path(__file__).resolve().parent
 
 
-def create_mos_app(study: MosStudy, *, admin_token: str | None) -> FastAPI:
+def create_mos_app(study: MosStudy, *, admin_token: str | None,
+                   secure_cookies: bool = False) -> FastAPI:
     """Build the FastAPI application of a MOS study.
 
     Parameters
     ----------
     study : MosStudy
-        From :func:`emoconvey.survey.mos_study.open_mos_study`.
+        From :func:`emoconvey.survey.protocols.musiceval.open_mos_study`.
     admin_token : str or None
         Secret of ``/admin``; None disables it.
+    secure_cookies : bool
+        Accepted for the shared factory signature (MOS pages set no cookies).
     """
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                       autoescape=select_autoescape(["html"]), auto_reload=False)

@@ -24,8 +24,9 @@ FACTORY = "emoconvey.survey.server:app_from_env"
 def serve_settings(*, protocol: str, db: str, admin_token: str | None,
                    secure_cookies: bool = False) -> str:
     """The JSON value of :data:`SERVE_ENV` for :func:`app_from_env`."""
-    if protocol not in ("aimoclips", "musiceval"):
-        raise EmoconveyError(f"protocol: expected aimoclips or musiceval, got {protocol!r}")
+    from emoconvey.survey.protocols import get_protocol
+
+    get_protocol(protocol)
     return json.dumps({"protocol": protocol, "db": db, "admin_token": admin_token,
                        "secure_cookies": secure_cookies})
 
@@ -36,13 +37,8 @@ def app_from_env() -> Any:
     if not raw:
         raise EmoconveyError(f"{SERVE_ENV} is not set; start workers with 'survey serve'")
     s = json.loads(raw)
-    if s["protocol"] == "musiceval":
-        from emoconvey.survey.mos_app import create_mos_app
-        from emoconvey.survey.mos_study import open_mos_study
+    from emoconvey.survey.protocols import get_protocol
 
-        return create_mos_app(open_mos_study(s["db"]), admin_token=s["admin_token"])
-    from emoconvey.survey.app import create_app
-    from emoconvey.survey.study import open_study
-
-    return create_app(open_study(s["db"]), admin_token=s["admin_token"],
-                      secure_cookies=bool(s["secure_cookies"]))
+    proto = get_protocol(s["protocol"])
+    return proto.create_app(proto.open(s["db"]), admin_token=s["admin_token"],
+                            secure_cookies=bool(s["secure_cookies"]))

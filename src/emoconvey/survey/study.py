@@ -18,8 +18,8 @@ from sqlalchemy import select
 from emoconvey.errors import EmoconveyError
 from emoconvey.intents import aimoclips_intents
 from emoconvey.survey.config import StudyConfig, config_from_stored
-from emoconvey.survey.db import Clip, Store, Study, make_engine, migrate, now
 from emoconvey.survey.manifest import load_manifest, safe_relative
+from emoconvey.survey.storage import Clip, Store, Study, make_engine, migrate, now
 
 __all__ = ["OpenStudy", "init_study", "open_study"]
 

@@ -14,8 +14,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from sqlalchemy import bindparam, select
 
-from emoconvey.survey.db import Assignment, Participant
 from emoconvey.survey.deps import Ctx, SessionToken, SurveyContext
+from emoconvey.survey.storage import Assignment, Participant
 
 __all__ = ["MEDIA_TYPES", "router"]
 

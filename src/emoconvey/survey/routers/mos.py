@@ -13,7 +13,7 @@ rating. ``/admin`` (admin token) shows the progress: ratings per clip, complete 
 ratings per system, open batches, and raters who failed a quality probe
 (``?format=json`` or ``Accept: application/json`` for JSON).
 
-The study (:class:`~emoconvey.survey.mos_study.MosStudy`), the compiled page template
+The study (:class:`~emoconvey.survey.protocols.musiceval.MosStudy`), the page template
 and the admin token live in ``app.state.mos``, ``app.state.mos_page`` and
 ``app.state.mos_admin_token`` (set by :func:`emoconvey.survey.mos_app.create_mos_app`).
 """
@@ -28,7 +28,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
 from emoconvey.errors import EmoconveyError
-from emoconvey.survey.mos_study import MosStudy
+from emoconvey.survey.protocols.musiceval import MosStudy
 
 __all__ = ["router"]
 

@@ -28,7 +28,6 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from emoconvey.survey.assignment import assign_clips, assign_next_core, slot_rows, start_plan
-from emoconvey.survey.db import Contact, Participant, Rating, now
 from emoconvey.survey.deps import (
     CSRF_COOKIE,
     Ctx,
@@ -42,6 +41,7 @@ from emoconvey.survey.deps import (
     start_csrf,
     wants_json,
 )
+from emoconvey.survey.storage import Contact, Participant, Rating, now
 
 __all__ = ["RELEASED", "RESUME_COOKIE", "resume_hash", "router"]
 
