@@ -132,8 +132,14 @@ Ctx = Annotated[SurveyContext, Depends(get_ctx)]
 
 
 def base_url(request: Request) -> str:
-    """URL prefix of the app (``root_path`` behind a proxy), without a trailing slash."""
-    return str(request.scope.get("root_path", "")).rstrip("/")
+    """URL prefix of the app (``root_path`` behind a proxy), without a trailing slash.
+
+    Inside a mounted sub-application (``/static``) Starlette appends the mount path to
+    ``root_path``; ``app_root_path`` keeps the application's own, so an error page there
+    links ``/static/survey.css``, not ``/static/static/survey.css``.
+    """
+    scope = request.scope
+    return str(scope.get("app_root_path", scope.get("root_path", ""))).rstrip("/")
 
 
 def wants_json(request: Request) -> bool:

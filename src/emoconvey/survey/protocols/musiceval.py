@@ -32,6 +32,9 @@ Config (YAML or TOML), every key optional::
       TA: {question: "How well does the music match the text?", low: "not at all",
            high: "perfectly"}
     instructions: "..."          # shown before the first batch
+    language: en                 # lang of every page; translate with texts
+    require_full_play: false     # true: "Next" waits until the clip was played through
+    texts: {batch_done_title: "..."}  # any page text (MOS_TEXTS, config.DEFAULT_TEXTS)
 
 Clips come from a manifest CSV ``system,prompt_id,file`` and the prompts from a
 ``prompt_info.txt``-style file (tab-separated ``id<TAB>text[<TAB>source]``).
@@ -42,6 +45,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -58,6 +62,7 @@ from emoconvey.data.musiceval import (
     write_musiceval,
 )
 from emoconvey.errors import DataValidationError, EmoconveyError
+from emoconvey.survey.config import DEFAULT_TEXTS
 from emoconvey.survey.protocols.base import Protocol
 from emoconvey.survey.protocols.batches import Batch, BatchItem, MosAssigner, invalid_raters
 from emoconvey.survey.storage import (
@@ -112,6 +117,54 @@ t_study, t_clips, t_prompts = mos_study, mos_clips, mos_prompts
 t_raters, t_batches, t_answers = mos_raters, mos_batches, mos_answers
 
 
+MOS_TEXTS: dict[str, str] = {
+    "steps": "Instructions|Ratings|Done",
+    "start_button": "Start",
+    "batch_done_title": "Batch finished",
+    "batch_done_body": "Thank you. You can take a break and come back later with the same "
+                       "link, or go on now.",
+    "next_batch_button": "Next batch",
+    "all_done_title": "All done",
+    "all_done_body": "Thank you: there is nothing left for you to rate in this study.",
+    "batch_progress": "Batch {batch} · clip {n} of {total}",
+    "prompt_label": "Text prompt:",
+    "invitation_only": "This study is by invitation: please use your personal link.",
+    "error_404": "This page does not exist. Please check the personal link you were given.",
+}
+"""Rater-facing texts of MOS pages (English); the shared texts (errors, play status,
+"Next", "Instructions", ...) come from :data:`emoconvey.survey.config.DEFAULT_TEXTS`.
+Override any of both in the config's ``texts``."""
+
+
+def _page_settings(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """``language``, ``require_full_play`` and ``texts`` of a MOS config mapping."""
+    kw: dict[str, Any] = {}
+    if "language" in data:
+        lang = data["language"]
+        if not isinstance(lang, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*",
+                                                          lang):
+            raise EmoconveyError(f"{source}: language: expected a language tag such as "
+                                 f"'en' or 'ko', got {lang!r}")
+        kw["language"] = lang
+    if "require_full_play" in data:
+        if not isinstance(data["require_full_play"], bool):
+            raise EmoconveyError(f"{source}: require_full_play: expected true or false")
+        kw["require_full_play"] = data["require_full_play"]
+    if "texts" in data:
+        given = data["texts"]
+        known = set(MOS_TEXTS) | set(DEFAULT_TEXTS)
+        if not isinstance(given, dict):
+            raise EmoconveyError(f"{source}: texts: expected a mapping of text keys")
+        bad = sorted(set(given) - known)
+        if bad:
+            raise EmoconveyError(f"{source}: texts: unknown key(s) {bad}; expected some of "
+                                 f"{sorted(known)}")
+        if any(not isinstance(v, str) or not v.strip() for v in given.values()):
+            raise EmoconveyError(f"{source}: texts: expected non-empty texts")
+        kw["texts"] = dict(given)
+    return kw
+
+
 @dataclass(frozen=True)
 class MosConfig:
     """Settings of a MOS study (see the module docstring)."""
@@ -127,6 +180,20 @@ class MosConfig:
     session_expiry_minutes: float = 240.0
     scales: dict[str, dict[str, str]] = field(default_factory=lambda: dict(DEFAULT_SCALES))
     instructions: str = DEFAULT_INSTRUCTIONS
+    language: str = "en"
+    require_full_play: bool = False
+    texts: dict[str, str] = field(default_factory=dict)
+    """Overrides of the page texts (:data:`MOS_TEXTS`, then the shared
+    :data:`emoconvey.survey.config.DEFAULT_TEXTS`), e.g. to run the study in another
+    language."""
+
+    def text(self, key: str, **kwargs: Any) -> str:
+        """A rater-facing text with ``{placeholders}`` filled in."""
+        raw = self.texts.get(key) or MOS_TEXTS.get(key) or DEFAULT_TEXTS.get(key, key)
+        try:
+            return raw.format(**kwargs) if kwargs else raw
+        except (KeyError, IndexError, ValueError):
+            return raw
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> MosConfig:
@@ -178,6 +245,7 @@ class MosConfig:
                     raise EmoconveyError(f"{source}: anchors[{i}]: expected {{file, prompt}}")
                 anchors.append((a["file"], str(a.get("prompt", ""))))
             kw["anchors"] = tuple(anchors)
+        kw.update(_page_settings(data, source))
         if "scales" in data:
             raw = data["scales"]
             if not isinstance(raw, dict) or set(raw) - set(SCALES):
@@ -206,6 +274,9 @@ class MosConfig:
             "session_expiry_minutes": self.session_expiry_minutes,
             "scales": self.scales,
             "instructions": self.instructions,
+            "language": self.language,
+            "require_full_play": self.require_full_play,
+            "texts": dict(self.texts),
         }
 
 
@@ -520,6 +591,9 @@ class MosStudy:
                 int(k): int(v) for k, v in prog["done"].value_counts().sort_index().items()
             },
             "complete_clips": int((prog["done"] >= cfg.ratings_per_clip).sum()),
+            "ratings": int(prog["done"].sum()),
+            "below": prog.loc[prog["done"] < k, ["clip_id", "done", "held"]]
+            .sort_values(["done", "clip_id"]).to_dict("records"),
             "held": int(prog["held"].sum()),
             "raters": len(raters),
             "batches": n_batches,
