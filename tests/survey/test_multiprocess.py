@@ -1,4 +1,5 @@
-"""Several server processes serve one study on one database (SQLite file or PostgreSQL).
+"""Several server processes serve one study on one database (SQLite file or PostgreSQL),
+for both protocols.
 
 Real processes on loopback: ``emoconvey survey serve --workers 2`` on one port and a
 second ``survey serve`` on another, both on the same database. Simulated raters send
@@ -156,3 +157,87 @@ def test_mos_exactly_k_across_processes(backend, tmp_path, request):
     first = mos.batch(1)
     assert first is not None and not first.open
     mos.engine.dispose()
+
+
+def _participant(k: int, urls: list[str], deadline: float, errors: list[str]) -> None:
+    """One AImoclips participant; every request goes to the other process than the last."""
+    i = 0
+
+    def url(path: str) -> str:
+        nonlocal i
+        i += 1
+        return urls[i % len(urls)] + path
+
+    with httpx.Client(timeout=20, follow_redirects=False) as c:
+        r = c.get(url(f"/?PROLIFIC_PID=MP{k}"))
+        csrf = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
+        r = c.post(url("/start"), data={"csrf": csrf, "consent": "yes", "pid": f"MP{k}"})
+        page = "/s/" + r.headers["location"].rsplit("/", 1)[-1]
+        while time.monotonic() < deadline:
+            html = c.get(url(page)).text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', html)
+            if csrf is None or 'id="completion-code"' in html:  # the completion page
+                return
+            data = {"csrf": csrf.group(1)}
+            if (pos := re.search(r'name="position" value="([0-9]+)"', html)) is not None:
+                step = "rate"
+                data |= {"position": pos.group(1), "valence": "5", "arousal": "4",
+                         "played": "1"}
+            elif "/demographics\"" in html:
+                step = "demographics"
+                data |= {"gender": "Female", "age": "30", "fluency": "yes"}
+            elif "/sample\"" in html:
+                step = "sample"
+                data |= {"valence": "5", "arousal": "5"}
+            else:
+                step = "instructions"
+            r = c.post(url(f"{page}/{step}"), data=data)
+            if r.status_code != 303:
+                errors.append(f"{step}: {r.status_code} {r.text[:200]}")
+        errors.append(f"participant {k}: out of time")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                            marks=pytest.mark.postgres)])
+def test_aimoclips_across_processes(backend, tmp_path, request, demo_files):
+    from sqlalchemy import create_engine, text
+
+    from emoconvey.survey.storage import database_url
+
+    clips, config = demo_files
+    db = (str(tmp_path / "study.db") if backend == "sqlite"
+          else request.getfixturevalue("postgres_server").new_database())
+    study = tmp_path / "study"
+    _cli("init", str(study), "--db", db, "--clips", str(clips), "--config", str(config))
+    ports = [free_port(), free_port()]
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    procs = [_serve(study, db, ports[0], 2, logs[0]), _serve(study, db, ports[1], 1, logs[1])]
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    errors: list[str] = []
+    try:
+        for u, p, log in zip(urls, procs, logs, strict=True):
+            _wait(u, p, log)
+        deadline = time.monotonic() + 120
+        threads = [threading.Thread(target=_participant, args=(k, urls, deadline, errors))
+                   for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(200)
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
+    assert not errors, errors[:5]
+    engine = create_engine(database_url(db))
+    with engine.connect() as c:
+        finished = c.execute(text("SELECT COUNT(*) FROM participants WHERE stage = 'done'"
+                                  )).scalar()
+        per_clip = [n for (n,) in c.execute(text(
+            "SELECT n_rated FROM clips WHERE role = 'main'"))]
+        recount = c.execute(text("SELECT COUNT(*) FROM ratings WHERE role = 'main'")).scalar()
+    engine.dispose()
+    assert finished == 8
+    # 8 x 6 main ratings over 72 clips, least-rated first across processes: none twice
+    assert sum(per_clip) == recount == 48 and max(per_clip) == 1
