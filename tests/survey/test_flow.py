@@ -85,7 +85,7 @@ def test_platform_id_returns_to_same_session(client):
     assert r.headers["location"].endswith(token)
 
 
-@pytest.mark.parametrize("age,fluency", [(17, "yes"), (30, None)])
+@pytest.mark.parametrize("age,fluency", [(17, "yes"), (30, "no")])
 def test_ineligible_participants_are_not_admitted(client, age, fluency):
     token = start_session(client)
     csrf = session_csrf(client, token)

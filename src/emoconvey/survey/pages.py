@@ -9,6 +9,8 @@ detail of our own 4xx answers below it); JSON clients and the admin routes get
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,25 @@ from emoconvey.survey.middleware import (
     SecurityHeadersMiddleware,
 )
 
-__all__ = ["ROUTING_DETAILS", "error_response", "install_common"]
+__all__ = ["ROUTING_DETAILS", "RedactSecrets", "error_response", "install_common"]
 
 HERE = Path(__file__).resolve().parent
 ROUTING_DETAILS = {"Not Found", "Method Not Allowed"}
 """Details of the router's own answers: not shown (the explanation says it all)."""
+
+SECRET_PARAM = re.compile(r"([?&](?:token|csrf)=)[^&\s\"]*")
+
+
+class RedactSecrets(logging.Filter):
+    """Replace the values of ``token=`` and ``csrf=`` query parameters in access-log
+    records (``--access-log`` must not write the admin token to the log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(SECRET_PARAM.sub(r"\1[redacted]", a) if isinstance(a, str)
+                                else a for a in record.args)
+        return True
+
 
 Render = Callable[..., Any]
 """``render(request, template, status=..., **context) -> HTMLResponse``."""
@@ -71,8 +87,12 @@ def install_common(app: FastAPI, *, cfg: Callable[[], Any], render: Render) -> N
         See :data:`Render`.
     """
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_middleware(SecurityHeadersMiddleware)
+    # the last added is the outermost: the security headers reach the 413 answers too
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeadersMiddleware)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactSecrets) for f in access.filters):
+        access.addFilter(RedactSecrets())
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Any:

@@ -106,7 +106,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def consent(request: Request, ctx: Ctx) -> Any:
     return await ctx.db(lambda: _consent_page(ctx, request))
 
@@ -224,6 +224,8 @@ async def demographics(request: Request, ctx: Ctx, token: SessionToken, form: Fo
             if gender not in genders:
                 raise HTTPException(422, f"field 'gender': expected one of {genders}")
             age = int_field(form, "age", 1, 120)
+            if cfg.eligibility.require_fluency and form.get("fluency") not in ("yes", "no"):
+                raise HTTPException(422, "field 'fluency': expected 'yes' or 'no'")
             fluent = form.get("fluency") == "yes"
             p.gender, p.age, p.fluency = gender, age, fluent
             p.last_seen = now()
