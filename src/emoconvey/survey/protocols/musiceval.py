@@ -495,18 +495,21 @@ class MosStudy:
         """The rater's open batch, or a new one (None when nothing is left for them).
 
         Idle batches (of raters not seen for ``session_expiry_minutes``) are released
-        first, in the same transaction.
+        first, in the same transaction, which also sets the rater's stage (``rating``, or
+        ``done`` when nothing is left) and last visit.
         """
         with self.store.write_conn(lock_assignment=True) as c:
-            idle = self._lock_idle(c, time.time())
+            t = time.time()
+            c.execute(update(t_raters).where(t_raters.c.name == name).values(last_seen=t))
+            idle = self._lock_idle(c, t)
             asg = self._assigner(c)
             self._expire(c, asg, idle)
             open_ = next((b for b in asg.batches.values() if b.open and b.rater == name), None)
-            if open_ is not None:
-                return open_
-            batch = asg.next_batch(name)
-            if batch is None:
-                return None
+            batch = open_ or asg.next_batch(name)
+            c.execute(update(t_raters).where(t_raters.c.name == name)
+                      .values(stage="done" if batch is None else "rating"))
+            if batch is None or open_ is not None:
+                return batch
             c.execute(insert(t_batches).values(
                 batch_id=batch.batch_id, rater=name, open=True, reached=None,
                 items_json=json.dumps([[it.clip_id, it.prompt_id, it.role, it.repeat_of]
@@ -535,9 +538,11 @@ class MosStudy:
             first_open = min(i for i in range(len(items)) if i not in answered)
             if position != first_open:
                 raise EmoconveyError("answer the clips in order")
+            t = time.time()
             c.execute(insert(t_answers).values(
                 batch_id=batch_id, position=position, rater=name, clip_id=items[position][0],
-                role=items[position][2], MI=mi, TA=ta, created_at=time.time()))
+                role=items[position][2], MI=mi, TA=ta, created_at=t))
+            c.execute(update(t_raters).where(t_raters.c.name == name).values(last_seen=t))
             if len(answered) + 1 == len(items):
                 c.execute(update(t_batches).where(t_batches.c.batch_id == batch_id)
                           .values(open=False))

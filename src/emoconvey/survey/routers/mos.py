@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
 from emoconvey.errors import EmoconveyError
@@ -37,6 +39,9 @@ from emoconvey.survey.protocols.musiceval import MosStudy
 __all__ = ["router"]
 
 router = APIRouter()
+TOUCH_EVERY_S = 30.0
+"""A page view refreshes the rater's last visit (which keeps an open batch from expiring)
+at most this often; answers and new batches refresh it in their own transaction."""
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
@@ -83,7 +88,8 @@ def index(request: Request) -> Any:
 def show(request: Request, token: str) -> Any:
     study = _study(request)
     r = _rater(request, token)
-    study.touch(token)
+    if time.time() - float(r["last_seen"] or 0) > TOUCH_EVERY_S:
+        study.touch(token)
     ctx: dict[str, Any] = {"token": token, "csrf": r["csrf"]}
     if r["stage"] == "instructions":
         return _render(request, "instructions", kind="instructions", **ctx)
@@ -109,17 +115,18 @@ def show(request: Request, token: str) -> Any:
 @router.post("/r/{token}/start")
 async def start(request: Request, token: str) -> Any:
     study = _study(request)
-    r = _rater(request, token)
+    r = await run_in_threadpool(_rater, request, token)
     await _form(request, r)
-    batch = study.start_batch(r["name"])
-    study.touch(token, stage="rating" if batch is not None else "done")
+    # database work off the event loop; the rater's stage and last visit are updated in
+    # the transaction that starts the batch
+    await run_in_threadpool(study.start_batch, r["name"])
     return _back(request, token)
 
 
 @router.post("/r/{token}/rate")
 async def rate(request: Request, token: str) -> Any:
     study = _study(request)
-    r = _rater(request, token)
+    r = await run_in_threadpool(_rater, request, token)
     form = await _form(request, r)
     values = {}
     for name, lo, hi in (("batch", 1, 10**9), ("position", 0, 10**6), ("MI", 1, 5), ("TA", 1, 5)):
@@ -130,10 +137,10 @@ async def rate(request: Request, token: str) -> Any:
     if study.config.require_full_play and form.get("played") != "1":
         raise HTTPException(422, "the clip must be played to the end before answering")
     try:
-        study.answer(r["name"], values["batch"], values["position"], values["MI"], values["TA"])
+        await run_in_threadpool(study.answer, r["name"], values["batch"], values["position"],
+                                values["MI"], values["TA"])
     except EmoconveyError as exc:
         raise HTTPException(409, str(exc)) from None
-    study.touch(token)
     return _back(request, token)
 
 
