@@ -6,7 +6,7 @@ The subpackage needs the ``survey`` extra (FastAPI, SQLAlchemy, Alembic, ...). I
 ``config``      study configuration (YAML or TOML) and participant-facing texts
 ``manifest``    the clips of a study (manifest CSV or AImoclips release layout)
 ``storage``     the one SQLAlchemy schema (both protocols), engines, Alembic migrations
-                and the participant routes' queries (``db``: its former name)
+                and the participant routes' queries
 ``protocols``   what differs between protocols (registry; ``aimoclips``, ``musiceval``)
 ``assignment``  which clips a participant rates (least-rated first, distinct pairs)
 ``qc``          quality-control flags (repeats, attention clips, straight-lining, speed)
@@ -27,7 +27,7 @@ __all__ = ["assignment", "config", "db", "demo", "export", "manifest", "qc"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"assignment", "config", "db", "demo", "export", "manifest", "qc", "app",
+    if name in {"assignment", "config", "demo", "export", "manifest", "qc", "app",
                 "cli", "svg", "storage", "protocols", "pages", "server", "mos_app"}:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
