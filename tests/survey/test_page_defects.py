@@ -1,4 +1,4 @@
-"""Defects of the AImoclips pages reported in issue 15 (items 1, 3, 5, 6, 8), one test
+"""Defects of the AImoclips pages reported in issue 15 (items 1, 3, 5, 6, 8, 9), one test
 each; every test fails on the code before the fix."""
 
 from __future__ import annotations
@@ -60,3 +60,36 @@ def test_rating_page_has_a_level_one_heading(client):  # 8
     to_ratings(client, token)
     html = client.get(f"/s/{token}").text
     assert re.search(r'<h1 class="progress-text"[^>]*>Clip 1 of', html)
+
+
+def test_init_says_how_to_proceed_and_refuses_broken_files(tmp_path, demo_files):  # 9
+    from typer.testing import CliRunner
+
+    from emoconvey.survey.cli import app
+
+    clips, config = demo_files
+    runner = CliRunner()
+    res = runner.invoke(app, ["init", str(tmp_path / "a"), "--clips", str(clips)])
+    assert res.exit_code == 2 and "'clips_per_participant: 36'" in res.output
+    assert "--config" in res.output
+    (tmp_path / "file").write_text("x")
+    res = runner.invoke(app, ["init", str(tmp_path / "file"), "--clips", str(clips),
+                              "--config", str(config)])
+    assert res.exit_code == 2 and "is a file; give a folder" in res.output
+    broken = tmp_path / "broken"
+    import shutil
+
+    shutil.copytree(clips, broken)
+    victim = sorted((broken / "music_clips").rglob("*.wav"))[5]
+    victim.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    res = runner.invoke(app, ["init", str(tmp_path / "b"), "--clips", str(broken),
+                              "--config", str(config)])
+    assert res.exit_code == 2 and victim.name in res.output and "cannot be decoded" in res.output
+    # --manifest alone: files relative to the manifest's folder
+    rows = ["system,intent,file"] + [f"{p.parent.name},{p.stem.split('_')[1]},"
+                                      f"{p.relative_to(clips).as_posix()}"
+                                      for p in sorted((clips / "music_clips").rglob("*.wav"))]
+    (clips / "m.csv").write_text("\n".join(rows) + "\n")
+    res = runner.invoke(app, ["init", str(tmp_path / "c"), "--manifest", str(clips / "m.csv"),
+                              "--config", str(config)])
+    assert res.exit_code == 0, res.output

@@ -64,6 +64,8 @@ def _fail(exc: Exception) -> typer.Exit:
 
 def _make_study_folder(study_dir: Path) -> bool:
     """Create ``study_dir``; ``True`` when it did not exist before (ours to remove)."""
+    if study_dir.exists() and not study_dir.is_dir():
+        raise EmoconveyError(f"STUDY_DIR: {str(study_dir)!r} is a file; give a folder")
     new = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)
     return new
@@ -132,6 +134,8 @@ def init(
                 raise EmoconveyError("--demo: builds its own clips; leave out --clips/--manifest")
             clips, demo_config = make_demo_files(study_dir)
             config = config or demo_config
+        if clips is None and manifest is not None:  # files relative to the manifest
+            clips = manifest.resolve().parent
         if clips is None:
             raise EmoconveyError("--clips: give the folder of clips (or use --demo)")
         cfg = load_config(config)
