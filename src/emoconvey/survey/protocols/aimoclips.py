@@ -28,19 +28,11 @@ __all__ = ["PROTOCOL", "holds_aimoclips_study"]
 
 def holds_aimoclips_study(db: str | Path) -> bool:
     """Whether the database ``db`` (file or URL) holds an AImoclips study."""
-    from sqlalchemy import inspect, select
+    from sqlalchemy import select
 
-    from emoconvey.survey.storage import Study, make_engine
+    from emoconvey.survey.storage import Study, database_has_row
 
-    if "://" not in str(db) and not Path(db).is_file():
-        return False
-    engine = make_engine(db, pool_size=1)
-    try:
-        with engine.connect() as c:
-            return inspect(c).has_table("study") and \
-                c.execute(select(Study.id)).first() is not None
-    finally:
-        engine.dispose()
+    return database_has_row(db, "study", select(Study.id))
 
 
 def _open(db: str | Path) -> Any:

@@ -68,6 +68,7 @@ from emoconvey.survey.protocols.batches import Batch, BatchItem, MosAssigner, in
 from emoconvey.survey.storage import (
     Store,
     Study,
+    database_has_row,
     make_engine,
     migrate,
     mos_answers,
@@ -309,19 +310,8 @@ def is_mos_study(study_dir: str | Path) -> bool:
 
 def is_mos_db(db: str | Path) -> bool:
     """Whether the database ``db`` (file or URL) holds a MOS study."""
-    from sqlalchemy import inspect
-
-    if "://" not in str(db) and not Path(db).is_file():
-        return False
-    engine = make_engine(db, pool_size=1)
-    try:
-        with engine.connect() as c:
-            if not inspect(c).has_table("mos_study"):
-                return False
-            return c.execute(select(t_study.c.key).where(t_study.c.key == "config")).first() \
-                is not None
-    finally:
-        engine.dispose()
+    return database_has_row(db, "mos_study",
+                            select(t_study.c.key).where(t_study.c.key == "config"))
 
 
 def _batch(row: Any, answered: set[int]) -> Batch:

@@ -50,6 +50,7 @@ __all__ = [
     "Participant",
     "Rating",
     "Study",
+    "database_has_row",
     "database_url",
     "make_engine",
     "migrate",
@@ -370,6 +371,21 @@ class Store:
                 conn.execute(_ADVISORY_LOCK, {"k": ASSIGNMENT_LOCK_KEY})
             yield conn
 
+
+
+def database_has_row(db: str | Path, table: str, query: Any) -> bool:
+    """Whether the database ``db`` (an existing file, or a URL) has the table ``table``
+    and ``query`` finds a row in it (used to tell which protocol a database holds)."""
+    from sqlalchemy import inspect
+
+    if "://" not in str(db) and not Path(db).is_file():
+        return False
+    engine = make_engine(db, pool_size=1)
+    try:
+        with engine.connect() as c:
+            return inspect(c).has_table(table) and c.execute(query).first() is not None
+    finally:
+        engine.dispose()
 
 
 def migrate(engine: Engine) -> None:
