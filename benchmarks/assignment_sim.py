@@ -18,7 +18,7 @@ Usage::
 Goal: max - min <= 1 and no clip below the exclusion threshold (4 ratings).
 
 ``--protocol musiceval`` instead replays a MusicEval-shaped MOS study through
-:class:`emoconvey.survey.mos_assignment.MosAssigner`: 2,748 clips of 31 systems on 384
+:class:`emoconvey.survey.protocols.batches.MosAssigner`: 2,748 clips of 31 systems on 384
 prompts, 14 invited raters working in prompt-grouped batches (``--batch-size`` main clips
 plus one anchor and one repeat), 5 ratings per clip; with probability ``--leave`` a rater
 abandons a batch at a random point (its unanswered clips are released). Goal: every clip
@@ -45,7 +45,7 @@ from sqlalchemy import func, select
 from emoconvey.intents import aimoclips_intents
 from emoconvey.survey.assignment import assign_clips, assign_next, start_plan
 from emoconvey.survey.config import StudyConfig
-from emoconvey.survey.db import Assignment, Clip, Participant, Rating
+from emoconvey.survey.storage import Assignment, Clip, Participant, Rating
 from emoconvey.survey.study import init_study
 
 
@@ -179,7 +179,7 @@ def main() -> None:
 def _musiceval(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from emoconvey.survey.mos_assignment import MosAssigner, simulate_mos_study
+    from emoconvey.survey.protocols.batches import MosAssigner, simulate_mos_study
 
     rng = random.Random(args.seed)
     systems = [f"S{i:03d}" for i in range(1, 32)]

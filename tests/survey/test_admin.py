@@ -8,7 +8,7 @@ import pytest
 from survey_helpers import ADMIN
 
 from emoconvey.survey import admin as admin_mod
-from emoconvey.survey.db import Participant
+from emoconvey.survey.storage import Participant
 
 
 def add(study, token, *, created, last_seen, stage="rating", finished=None):

@@ -21,7 +21,7 @@ from emoconvey.survey.assignment import (
     plan_length,
     start_plan,
 )
-from emoconvey.survey.db import Assignment, Clip, Participant, Rating
+from emoconvey.survey.storage import Assignment, Clip, Participant, Rating
 
 
 def grid(systems=3, intents=4, per_pair=3, load=lambda i: 0):

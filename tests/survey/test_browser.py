@@ -53,7 +53,8 @@ def live_server(tmp_path, demo_files):
 
 
 def check_accessibility(page, name: str, found: dict) -> None:
-    """Run axe-core in the page (WCAG 2.x A/AA rules); keep its serious/critical findings.
+    """Run axe-core in the page (WCAG 2.x A/AA rules); keep its serious/critical findings
+    and ``page-has-heading-one``, and note a page wider than the viewport.
 
     axe is evaluated through the DevTools protocol, so the page's strict CSP (no inline
     scripts) stays in force.
@@ -66,7 +67,12 @@ def check_accessibility(page, name: str, found: dict) -> None:
         "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})).violations"
         ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,"
         " target: v.nodes[0] && v.nodes[0].target.join(' ')}))")
-    found[name] = [v for v in result if v["impact"] in ("serious", "critical")]
+    found[name] = [v for v in result if v["impact"] in ("serious", "critical")
+                   or v["id"] == "page-has-heading-one"]
+    width = page.viewport_size["width"]
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    if scroll > width:  # nothing may overflow the viewport sideways
+        found[name].append({"id": "overflow", "scrollWidth": scroll, "viewport": width})
 
 
 def submit(page) -> None:
@@ -74,7 +80,15 @@ def submit(page) -> None:
         page.get_by_role("button").click()
 
 
-def test_participant_session_in_chromium(live_server, tmp_path):
+def new_page(browser, width: int):
+    """A page ``width`` px wide (a phone below 600 px)."""
+    mobile = width < 600
+    return browser.new_page(viewport={"width": width, "height": 844 if mobile else 900},
+                            is_mobile=mobile, has_touch=mobile, device_scale_factor=1)
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_participant_session_in_chromium(live_server, tmp_path, width):
     from playwright.sync_api import sync_playwright
 
     url, study = live_server
@@ -82,8 +96,7 @@ def test_participant_session_in_chromium(live_server, tmp_path):
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                has_touch=True, device_scale_factor=1)
+        page = new_page(browser, width)
         csp_errors: list[str] = []
         page.on("console", lambda m: csp_errors.append(m.text)
                 if "Content Security Policy" in m.text else None)
@@ -117,6 +130,7 @@ def test_participant_session_in_chromium(live_server, tmp_path):
                 # required scales: submitting empty keeps us on the page
                 page.get_by_role("button").click()
                 assert page.locator("form.rate-form input[name=position]").input_value() == "0"
+                assert page.locator(".missing").is_visible()
                 page.screenshot(path=str(shots / "rating_page.png"), full_page=True)
                 # keyboard only: focus the valence group, move with arrow keys
                 page.locator("input[name=valence][value='1']").focus()
@@ -126,6 +140,7 @@ def test_participant_session_in_chromium(live_server, tmp_path):
                 page.locator("input[name=arousal][value='1']").focus()
                 page.keyboard.press("Space")
                 page.keyboard.press("ArrowRight")
+                assert not page.locator(".missing").is_visible()  # every scale answered
                 with page.expect_navigation():
                     page.keyboard.press("Enter")
             else:

@@ -33,6 +33,7 @@ def test_demo_init_session_export(tmp_path, monkeypatch):
     res = runner.invoke(app, ["export", str(tmp_path / "s"), "--out", str(tmp_path / "o"),
                               "--contacts", str(tmp_path / "contacts.csv")])
     assert res.exit_code == 0, res.output
+    assert "--with-reference" in res.output.splitlines()[-1]  # issue 15, defect 7
     out = tmp_path / "o"
     ds = load_dataset(out / "ratings_metadata.csv", out / "clips_metadata.csv",
                       out / "emotion_intents_metadata.csv", min_ratings=1)

@@ -89,8 +89,8 @@ def test_demographics_ages_are_whole_numbers(exported):
 def test_age_blank_when_a_listener_gave_none(demo_study, client, tmp_path):
     from sqlalchemy import update
 
-    from emoconvey.survey.db import Participant
     from emoconvey.survey.export import export_study
+    from emoconvey.survey.storage import Participant
 
     for age in (25, 52):
         tok = start_session(client)

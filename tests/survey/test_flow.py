@@ -48,7 +48,7 @@ def test_sample_answer_is_never_stored(client, demo_study):
     to_ratings(client, token)
     from sqlalchemy import func, select
 
-    from emoconvey.survey.db import Rating
+    from emoconvey.survey.storage import Rating
 
     with demo_study.store.read() as s:
         assert s.scalar(select(func.count()).select_from(Rating)) == 0
@@ -68,7 +68,7 @@ def test_reload_continues_and_double_submit_is_idempotent(client, demo_study):
     assert r3.json()["status"] == "duplicate"
     from sqlalchemy import func, select
 
-    from emoconvey.survey.db import Rating
+    from emoconvey.survey.storage import Rating
 
     with demo_study.store.read() as s:
         assert s.scalar(select(func.count()).select_from(Rating)) == 4
@@ -85,7 +85,7 @@ def test_platform_id_returns_to_same_session(client):
     assert r.headers["location"].endswith(token)
 
 
-@pytest.mark.parametrize("age,fluency", [(17, "yes"), (30, None)])
+@pytest.mark.parametrize("age,fluency", [(17, "yes"), (30, "no")])
 def test_ineligible_participants_are_not_admitted(client, age, fluency):
     token = start_session(client)
     csrf = session_csrf(client, token)
@@ -234,7 +234,7 @@ def test_require_full_play_page_and_server_check(demo_study):
     from sqlalchemy import func, select
 
     from emoconvey.survey.app import create_app
-    from emoconvey.survey.db import Rating
+    from emoconvey.survey.storage import Rating
 
     demo_study.config = replace(demo_study.config, require_full_play=True)
     with TestClient(create_app(demo_study, admin_token=None, seed=2)) as c:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from emoconvey.errors import DataValidationError, EmoconveyError
-from emoconvey.survey.mos_assignment import (
+from emoconvey.survey.protocols.batches import (
     MosAssigner,
     anchor_failures,
     invalid_raters,

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from survey_helpers import free_port
-from test_browser import check_accessibility
+from test_browser import check_accessibility, new_page
 from test_mos_study import make_files
 
 from emoconvey.data.musiceval import load_musiceval
 from emoconvey.survey.mos_app import create_mos_app
-from emoconvey.survey.mos_study import (
+from emoconvey.survey.protocols.musiceval import (
     export_mos_study,
     init_mos_study,
     invite_mos_raters,
@@ -77,7 +77,8 @@ def mos_server(tmp_path):
     thread.join(10)
 
 
-def test_mos_batch_in_chromium(mos_server, tmp_path):
+@pytest.mark.parametrize("width", [375, 1280])
+def test_mos_batch_in_chromium(mos_server, tmp_path, width):
     from playwright.sync_api import sync_playwright
 
     link, study = mos_server
@@ -86,12 +87,7 @@ def test_mos_batch_in_chromium(mos_server, tmp_path):
     prompts = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(
-            viewport={"width": 390, "height": 844},
-            is_mobile=True,
-            has_touch=True,
-            device_scale_factor=1,
-        )
+        page = new_page(browser, width)
         csp_errors: list[str] = []
         page.on(
             "console",
@@ -113,18 +109,26 @@ def test_mos_batch_in_chromium(mos_server, tmp_path):
             if n == 0:
                 page.screenshot(path=str(shots / "mos_rating.png"), full_page=True)
                 check_accessibility(page, "mos_rating", axe)
-            # an unanswered scale keeps the page (required fields)
+            assert page.locator(".play-status").get_attribute("data-state") == "waiting"
+            # an unanswered scale keeps the page (required fields), with a reminder
             page.locator("#scale-MI input[value='4']").check()
             page.get_by_role("button", name="Next").click()
             assert page.locator("form.mos-form").count() == 1
+            assert page.locator(".missing").is_visible()
             page.locator("#scale-TA input[value='5']").check()
+            assert not page.locator(".missing").is_visible()
             with page.expect_navigation():
                 page.get_by_role("button", name="Next").click()
             n += 1
             assert n < 50
         assert "Batch finished" in page.content()
+        assert page.locator("nav.steps [aria-current=step]").inner_text().endswith("Ratings")
         page.screenshot(path=str(shots / "mos_batch_done.png"), full_page=True)
         check_accessibility(page, "mos_batch_done", axe)
+        for path in ("/nope", "/r/" + "x" * 40, "/r/" + link.rsplit("/", 1)[1] + "/rate"):
+            page.goto(link.split("/r/")[0] + path)
+            check_accessibility(page, "mos_error" + path[:4], axe)
+            assert page.locator("h1").count() == 1 and "{" not in page.inner_text("main")
         page.goto(link.split("/r/")[0] + "/admin?token=" + "a" * 24)
         assert "MOS study progress" in page.content()
         page.screenshot(path=str(shots / "mos_admin.png"), full_page=True)

@@ -13,7 +13,7 @@ from emoconvey.data.musiceval import load_musiceval
 from emoconvey.errors import EmoconveyError
 from emoconvey.survey.cli import app
 from emoconvey.survey.demo import write_wav
-from emoconvey.survey.mos_study import (
+from emoconvey.survey.protocols.musiceval import (
     MosConfig,
     export_mos_study,
     init_mos_study,
@@ -307,7 +307,7 @@ def test_init_and_config_errors(tmp_path):
 
 
 def test_idle_batches_are_released_to_others(tmp_path):
-    from emoconvey.survey.mos_study import invite_mos_raters
+    from emoconvey.survey.protocols.musiceval import invite_mos_raters
 
     files = make_files(tmp_path / "f", systems=2, prompts=2)
     cfg = MosConfig(ratings_per_clip=1, batch_size=4, repeats_per_batch=0, session_expiry_minutes=0)
@@ -322,6 +322,7 @@ def test_idle_batches_are_released_to_others(tmp_path):
     a = study.start_batch("A")
     study.answer("A", a.batch_id, 0, 3, 3)
     assert study.start_batch("B") is not None  # A idle (expiry 0): released to B
+    a = study.batch(a.batch_id)
     assert not a.open and a.reached == 2
     b = study.current_batch("B")
     assert sorted(b.main_clips) == sorted(a.main_clips[1:])

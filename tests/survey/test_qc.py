@@ -8,9 +8,9 @@ from survey_helpers import current_position, finish_session, start_session, to_r
 
 from emoconvey.data import load_dataset
 from emoconvey.survey.config import StudyConfig
-from emoconvey.survey.db import Rating
 from emoconvey.survey.export import export_study
 from emoconvey.survey.qc import flags_from_ratings
+from emoconvey.survey.storage import Rating
 
 
 def frame(rows):

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from survey_helpers import current_position, start_session, to_ratings
 
-from emoconvey.survey.db import Participant, Rating
+from emoconvey.survey.storage import Participant, Rating
 
 
 def n_ratings(study) -> int:

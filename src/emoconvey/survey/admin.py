@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from emoconvey.survey.db import Clip, Participant, Rating, now
 from emoconvey.survey.qc import compute_flags
+from emoconvey.survey.storage import Clip, Participant, Rating, now
 from emoconvey.survey.study import OpenStudy
 
 __all__ = ["TIMELINE_POINTS", "histogram_svg", "progress", "release_platform_id",

@@ -27,23 +27,15 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import anyio
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi import FastAPI
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from emoconvey.survey.deps import SurveyContext, run_db, wants_json
-from emoconvey.survey.middleware import (
-    MAX_BODY_BYTES,
-    BodyLimitMiddleware,
-    SecurityHeadersMiddleware,
-)
+from emoconvey.survey.deps import SurveyContext, run_db
+from emoconvey.survey.middleware import MAX_BODY_BYTES
+from emoconvey.survey.pages import install_common
 from emoconvey.survey.routers import admin, audio, participant
 from emoconvey.survey.study import OpenStudy, clip_table
 from emoconvey.survey.svg import manikin_row
@@ -127,44 +119,10 @@ def create_app(
     app.state.ctx = ctx
     app.state.study = study
     app.state.clips = ctx.clip_by_id
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    install_common(app, cfg=lambda: ctx.cfg, render=ctx.render)
     app.include_router(participant.router)
     app.include_router(audio.router)
     app.include_router(admin.router)
 
-    @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> Any:
-        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml",
-                            headers={"cache-control": "max-age=86400"})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
-        return error_response(ctx, request, exc.status_code, str(exc.detail), exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> Any:
-        return error_response(ctx, request, 422, "invalid request", None)
-
     return app
 
-
-ROUTING_DETAILS = {"Not Found", "Method Not Allowed"}
-
-
-def error_response(ctx: SurveyContext, request: Request, status: int, detail: str,
-                   headers: Any) -> Any:
-    """JSON for JSON clients and the admin routes; otherwise an HTML page in the study's
-    language (the technical detail of our own 4xx answers shown below the explanation)."""
-    if wants_json(request) or request.url.path.startswith("/admin"):
-        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
-    cfg = ctx.cfg
-    key = {404: "error_404", 405: "error_405"}.get(status,
-                                                   "error_5xx" if status >= 500 else "error_4xx")
-    resp = ctx.render(request, "error.html", status=status, message=cfg.text(key),
-                      detail=None if detail in ROUTING_DETAILS else detail,
-                      page_title=cfg.text("error_title"), step=None)
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
-    return resp

@@ -48,7 +48,7 @@ from sqlalchemy import Connection, bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from emoconvey.errors import EmoconveyError
-from emoconvey.survey.db import Assignment, Clip, Participant, Rating
+from emoconvey.survey.storage import Assignment, Clip, Participant, Rating
 
 __all__ = [
     "ClipLoad",
@@ -227,7 +227,7 @@ def assign_clips(
     """Give ``participant`` their clips unless they already have some.
 
     Must run inside a transaction serialised with every other assignment
-    (:meth:`emoconvey.survey.db.Store.write` with ``lock_assignment=True``).
+    (:meth:`emoconvey.survey.storage.Store.write` with ``lock_assignment=True``).
 
     Returns
     -------
@@ -324,7 +324,7 @@ def start_plan(
     """Give ``participant`` a just-in-time plan and their first clip, unless they have one.
 
     Must run inside a transaction serialised with every other assignment
-    (:meth:`emoconvey.survey.db.Store.write` with ``lock_assignment=True``).
+    (:meth:`emoconvey.survey.storage.Store.write` with ``lock_assignment=True``).
 
     Returns
     -------

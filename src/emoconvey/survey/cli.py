@@ -60,6 +60,8 @@ def _db(study_dir: Path, db: str | None) -> str:
 
 def _make_study_folder(study_dir: Path) -> bool:
     """Create ``study_dir``; ``True`` when it did not exist before (ours to remove)."""
+    if study_dir.exists() and not study_dir.is_dir():
+        raise EmoconveyError(f"STUDY_DIR: {str(study_dir)!r} is a file; give a folder")
     new = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)
     return new
@@ -131,6 +133,8 @@ def init(
                     )
                 clips, demo_config = make_demo_files(study_dir)
                 config = config or demo_config
+            if clips is None and manifest is not None:  # files relative to the manifest
+                clips = manifest.resolve().parent
             if clips is None:
                 raise EmoconveyError("--clips: give the folder of clips (or use --demo)")
             cfg = load_config(config)
@@ -162,13 +166,15 @@ def serve(
     ] = False,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
     db: DbOpt = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Server processes (they share the database: best on PostgreSQL).")] = 1,
 ) -> None:
     """Serve the study with uvicorn."""
     import uvicorn
 
     from emoconvey.survey.app import create_app
 
-    if _serve_mos(study_dir, host, port, admin_token, root_path, access_log, db):
+    if _serve_mos(study_dir, host, port, admin_token, root_path, access_log, db, workers):
         return
     with friendly_errors():
         study = _open_existing(study_dir, db, hint="; run 'emoconvey survey init'")
@@ -177,8 +183,28 @@ def serve(
     if token is None:
         print_warning("no admin token; the admin page is disabled")
     typer.echo(f"participants: http://{host}:{port}/   admin: http://{host}:{port}/admin")
+    if workers > 1:
+        study.store.engine.dispose()
+        _run_workers("aimoclips", _db(study_dir, db), token, secure_cookies, workers, host=host,
+                     port=port, root_path=root_path, access_log=access_log)
+        return
     uvicorn.run(application, host=host, port=port, root_path=root_path,
                 access_log=access_log, log_level="info")
+
+
+def _run_workers(protocol: str, db: str, token: str | None, secure_cookies: bool,
+                 workers: int, **kw: object) -> None:
+    """Serve with ``workers`` uvicorn processes, each building the app from the environment."""
+    import os
+
+    import uvicorn
+
+    from emoconvey.survey.server import FACTORY, SERVE_ENV, serve_settings
+
+    os.environ[SERVE_ENV] = serve_settings(protocol=protocol, db=db, admin_token=token,
+                                           secure_cookies=secure_cookies)
+    typer.echo(f"serving with {workers} worker processes")
+    uvicorn.run(FACTORY, factory=True, workers=workers, log_level="info", **kw)  # type: ignore[arg-type]
 
 
 @app.command()
@@ -229,7 +255,7 @@ def export(
         typer.echo(f"{kind}: {path}")
     typer.echo(
         f"analyse with: emoconvey report --ratings {paths['ratings']} --clips {paths['clips']} "
-        f"--intents {paths['intents']} --min-ratings {min_ratings}"
+        f"--intents {paths['intents']} --min-ratings {min_ratings} --with-reference"
     )
 
 
@@ -253,7 +279,7 @@ def _export_musiceval(
         weights = parse_split(split)
         mos = _open_mos(study_dir, db)
         if mos is not None:
-            from emoconvey.survey.mos_study import export_mos_study
+            from emoconvey.survey.protocols.musiceval import export_mos_study
 
             paths = export_mos_study(mos, out, drop_invalid=drop_flagged, split=weights,
                                      seed=seed, ids=ids)
@@ -299,7 +325,7 @@ def invite(
             raise EmoconveyError("give --n or --names")
         mos = _open_mos(study_dir, db)
         if mos is not None:
-            from emoconvey.survey.mos_study import invite_mos_raters
+            from emoconvey.survey.protocols.musiceval import invite_mos_raters
 
             path = invite_mos_raters(mos, out or study_dir / "invites.csv", n=n, names=listed,
                                      base_url=base_url)
@@ -317,12 +343,20 @@ def invite(
 # ----------------------------------------------------------------------------- MOS studies
 
 
-def _open_mos(study_dir: Path, db: str | None):
-    from emoconvey.survey.mos_study import MOS_DB_FILE, is_mos_study, open_mos_study
+def _mos_target(study_dir: Path, db: str | None) -> str | None:
+    """The database of the MOS study in ``study_dir`` (or at ``db``), None if none."""
+    from emoconvey.survey.protocols.musiceval import MOS_DB_FILE, is_mos_db, is_mos_study
 
-    if db is not None or not is_mos_study(study_dir):
-        return None
-    return open_mos_study(study_dir / MOS_DB_FILE)
+    if db is not None:
+        return db if is_mos_db(db) else None
+    return str(study_dir / MOS_DB_FILE) if is_mos_study(study_dir) else None
+
+
+def _open_mos(study_dir: Path, db: str | None):
+    from emoconvey.survey.protocols.musiceval import open_mos_study
+
+    target = _mos_target(study_dir, db)
+    return None if target is None else open_mos_study(target)
 
 
 def _init_mos(
@@ -333,7 +367,7 @@ def _init_mos(
     prompts: Path | None,
     db: str | None,
 ) -> bool:
-    from emoconvey.survey.mos_study import MOS_DB_FILE, init_mos_study, read_mos_config
+    from emoconvey.survey.protocols.musiceval import MOS_DB_FILE, init_mos_study, read_mos_config
 
     new_folder = False
     with friendly_errors():
@@ -369,6 +403,7 @@ def _serve_mos(
     root_path: str,
     access_log: bool,
     db: str | None,
+    workers: int = 1,
 ) -> bool:
     with friendly_errors():
         mos = _open_mos(study_dir, db)
@@ -382,6 +417,11 @@ def _serve_mos(
 
     typer.echo(f"MOS study (invited raters' links: see invites.csv); admin: "
                f"http://{host}:{port}/admin")
+    if workers > 1:
+        mos.engine.dispose()
+        _run_workers("musiceval", str(_mos_target(study_dir, db)), token, False, workers,
+                     host=host, port=port, root_path=root_path, access_log=access_log)
+        return True
     uvicorn.run(application, host=host, port=port, root_path=root_path,
                 access_log=access_log, log_level="info", workers=1)
     return True

@@ -111,6 +111,7 @@ DEFAULT_TEXTS: dict[str, str] = {
         "here."
     ),
     "contact_researcher": "Contact the researcher: {contact}",
+    "completion_link": "Return to the recruitment platform",
     "required_missing": "Please answer every scale before continuing.",
 }
 """Every participant-facing text, in English; override any of them in ``texts``."""

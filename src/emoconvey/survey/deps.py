@@ -29,8 +29,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, Template
 
 from emoconvey.survey.config import StudyConfig
-from emoconvey.survey.db import Store
 from emoconvey.survey.middleware import BodyTooLarge
+from emoconvey.survey.storage import Store
 from emoconvey.survey.study import OpenStudy
 
 __all__ = [
@@ -132,8 +132,14 @@ Ctx = Annotated[SurveyContext, Depends(get_ctx)]
 
 
 def base_url(request: Request) -> str:
-    """URL prefix of the app (``root_path`` behind a proxy), without a trailing slash."""
-    return str(request.scope.get("root_path", "")).rstrip("/")
+    """URL prefix of the app (``root_path`` behind a proxy), without a trailing slash.
+
+    Inside a mounted sub-application (``/static``) Starlette appends the mount path to
+    ``root_path``; ``app_root_path`` keeps the application's own, so an error page there
+    links ``/static/survey.css``, not ``/static/static/survey.css``.
+    """
+    scope = request.scope
+    return str(scope.get("app_root_path", scope.get("root_path", ""))).rstrip("/")
 
 
 def wants_json(request: Request) -> bool:

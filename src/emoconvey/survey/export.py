@@ -28,8 +28,8 @@ from sqlalchemy import select
 
 from emoconvey.data import load_dataset, write_dataset
 from emoconvey.errors import EmoconveyError
-from emoconvey.survey.db import Clip, Contact, Participant, Rating
 from emoconvey.survey.qc import compute_flags
+from emoconvey.survey.storage import Clip, Contact, Participant, Rating
 from emoconvey.survey.study import OpenStudy
 
 __all__ = ["export_contacts", "export_study"]

@@ -299,7 +299,7 @@ def invite_raters(
     """
     from sqlalchemy import select
 
-    from emoconvey.survey.db import Participant
+    from emoconvey.survey.storage import Participant
 
     names = check_invite_names(n, names)
     if not re.match(r"^https?://[^\s]+$", base_url):

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emoconvey.survey.config import StudyConfig
-from emoconvey.survey.db import Clip, Rating
+from emoconvey.survey.storage import Clip, Rating
 
 __all__ = ["FLAG_COLUMNS", "compute_flags", "flags_from_ratings"]
 

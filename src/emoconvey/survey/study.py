@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +19,10 @@ from sqlalchemy import select
 from emoconvey.errors import EmoconveyError
 from emoconvey.intents import aimoclips_intents
 from emoconvey.survey.config import StudyConfig, config_from_stored
-from emoconvey.survey.db import Clip, Store, Study, make_engine, migrate, now
 from emoconvey.survey.manifest import load_manifest, safe_relative
+from emoconvey.survey.storage import Clip, Store, Study, make_engine, migrate, now
 
-__all__ = ["OpenStudy", "init_study", "open_study"]
+__all__ = ["OpenStudy", "check_audio_files", "init_study", "open_study"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,27 @@ class OpenStudy:
     config: StudyConfig
     intents: pd.DataFrame
     clips_root: Path
+
+
+def check_audio_files(root: Path, paths: Iterable[str]) -> None:
+    """Decode every clip once, so that a file participants could not play is refused at
+    ``init``, by name.
+
+    Raises
+    ------
+    EmoconveyError
+        Naming the first file that cannot be decoded and why.
+    """
+    import soundfile as sf
+
+    for rel in paths:
+        try:
+            data, _ = sf.read(str(root / rel), dtype="float32", always_2d=True)
+        except Exception as exc:  # soundfile raises several types for broken files
+            raise EmoconveyError(f"clip {str(rel)!r}: cannot be decoded as audio ({exc}); "
+                                 "replace or remove it") from None
+        if data.shape[0] == 0:
+            raise EmoconveyError(f"clip {str(rel)!r}: holds no audio frames")
 
 
 def init_study(
@@ -84,8 +106,11 @@ def init_study(
     if config.clips_per_participant > pairs:
         raise EmoconveyError(
             f"clips_per_participant: {config.clips_per_participant} requested but the clips "
-            f"form only {pairs} distinct (system, intent) pairs"
+            f"form only {pairs} distinct (system, intent) pairs; set "
+            f"'clips_per_participant: {pairs}' (or fewer) in a study config and pass it with "
+            "--config, or add clips"
         )
+    check_audio_files(root, clips["path"])
     extra: list[tuple[str, str]] = []
     if config.sample_clip:
         extra.append((str(safe_relative(root, config.sample_clip, where="sample_clip")),
@@ -98,6 +123,7 @@ def init_study(
         extra.append(
             (str(safe_relative(root, att.file, where=f"quality.attention[{i}]")), "attention")
         )
+    check_audio_files(root, [p for p, _ in extra])
     engine = make_engine(db)
     migrate(engine)
     store = Store(engine)

@@ -12,10 +12,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
-from sqlalchemy import bindparam, select
 
-from emoconvey.survey.db import Assignment, Participant
 from emoconvey.survey.deps import Ctx, SessionToken, SurveyContext
+from emoconvey.survey.storage import access as db
 
 __all__ = ["MEDIA_TYPES", "router"]
 
@@ -24,13 +23,6 @@ router = APIRouter()
 MEDIA_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg",
                ".ogg": "audio/ogg", ".png": "image/png", ".jpg": "image/jpeg",
                ".jpeg": "image/jpeg", ".svg": "image/svg+xml", ".webp": "image/webp"}
-
-_P = Participant
-_EXISTS = select(_P.id).where(_P.token == bindparam("token"))
-_CLIP_AT = (select(Assignment.clip_id)
-            .join(_P, _P.id == Assignment.participant_id)
-            .where(_P.token == bindparam("token"), Assignment.position == bindparam("pos")))
-
 
 def _inside(root: Path, rel: str) -> Path:
     path = (root / rel).resolve()
@@ -47,11 +39,11 @@ async def audio(ctx: Ctx, token: SessionToken, which: str) -> Any:
 def _audio_response(ctx: SurveyContext, token: str, which: str) -> Any:
     with ctx.store.read_conn() as c:
         if re.fullmatch(r"[0-9]{1,5}", which):
-            clip_id = c.execute(_CLIP_AT, {"token": token, "pos": int(which)}).scalar()
-            if clip_id is None and c.execute(_EXISTS, {"token": token}).first() is None:
+            clip_id = db.clip_at(c, token, int(which))
+            if clip_id is None and not db.session_exists(c, token):
                 raise HTTPException(404, "unknown session link")
         else:
-            if c.execute(_EXISTS, {"token": token}).first() is None:
+            if not db.session_exists(c, token):
                 raise HTTPException(404, "unknown session link")
             clip_id = ctx.sample_id if which == "sample" else None
     if clip_id is None:

@@ -13,55 +13,44 @@ rating. ``/admin`` (admin token) shows the progress: ratings per clip, complete 
 ratings per system, open batches, and raters who failed a quality probe
 (``?format=json`` or ``Accept: application/json`` for JSON).
 
-The study (:class:`~emoconvey.survey.mos_study.MosStudy`), the compiled page template
-and the admin token live in ``app.state.mos``, ``app.state.mos_page`` and
-``app.state.mos_admin_token`` (set by :func:`emoconvey.survey.mos_app.create_mos_app`).
+The study (:class:`~emoconvey.survey.protocols.musiceval.MosStudy`), the page renderer
+(:class:`~emoconvey.survey.mos_app.MosPages`) and the admin token live in
+``app.state.mos``, ``app.state.mos_pages`` and ``app.state.mos_admin_token`` (set by
+:func:`emoconvey.survey.mos_app.create_mos_app`). POSTs from another origin are refused
+(403); errors are pages in the study's language.
 """
 
 from __future__ import annotations
 
 import hmac
 import re
+import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
 from emoconvey.errors import EmoconveyError
-from emoconvey.survey.mos_study import MosStudy
+from emoconvey.survey.admin import histogram_svg
+from emoconvey.survey.deps import base_url, check_origin
+from emoconvey.survey.protocols.musiceval import MosStudy
 
 __all__ = ["router"]
 
 router = APIRouter()
+TOUCH_EVERY_S = 30.0
+"""A page view refreshes the rater's last visit (which keeps an open batch from expiring)
+at most this often; answers and new batches refresh it in their own transaction."""
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-
-
-class PageConfig:
-    """What the page templates need (``language``, ``title``) plus the MOS texts."""
-
-    def __init__(self, study: MosStudy) -> None:
-        self.language = "en"
-        self.title = study.config.title
-        self.scales = study.config.scales
-        self.instructions = study.config.instructions
-        self.logo = None
-        self.header = None
 
 
 def _study(request: Request) -> MosStudy:
     return request.app.state.mos
 
 
-def _base(request: Request) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/")
-
-
-def _render(request: Request, **ctx: Any) -> HTMLResponse:
-    study = _study(request)
-    html = request.app.state.mos_page.render(
-        cfg=PageConfig(study), base=_base(request), page_title=study.config.title, **ctx
-    )
-    return HTMLResponse(html, headers={"cache-control": "no-store"})
+def _render(request: Request, step: str | None = None, **ctx: Any) -> HTMLResponse:
+    return request.app.state.mos_pages.render(request, "mos_page.html", step=step, **ctx)
 
 
 def _rater(request: Request, token: str) -> dict[str, Any]:
@@ -74,6 +63,7 @@ def _rater(request: Request, token: str) -> dict[str, Any]:
 
 
 async def _form(request: Request, r: dict[str, Any]) -> dict[str, str]:
+    check_origin(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
     if not hmac.compare_digest(form.get("csrf", "").encode(), r["csrf"].encode()):
         raise HTTPException(403, "invalid or missing CSRF token; reload the page")
@@ -81,7 +71,7 @@ async def _form(request: Request, r: dict[str, Any]) -> dict[str, str]:
 
 
 def _back(request: Request, token: str) -> RedirectResponse:
-    return RedirectResponse(f"{_base(request)}/r/{token}", status_code=303)
+    return RedirectResponse(f"{base_url(request)}/r/{token}", status_code=303)
 
 
 @router.get("/healthz")
@@ -89,24 +79,28 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/", response_class=HTMLResponse)
-def index() -> Any:
-    return HTMLResponse("<p>This study is by invitation: please use your personal link.</p>")
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def index(request: Request) -> Any:
+    return _render(request, kind="index")
 
 
 @router.get("/r/{token}", response_class=HTMLResponse)
 def show(request: Request, token: str) -> Any:
     study = _study(request)
     r = _rater(request, token)
-    study.touch(token)
+    if time.time() - float(r["last_seen"] or 0) > TOUCH_EVERY_S:
+        study.touch(token)
     ctx: dict[str, Any] = {"token": token, "csrf": r["csrf"]}
     if r["stage"] == "instructions":
-        return _render(request, kind="instructions", **ctx)
+        return _render(request, "instructions", kind="instructions", **ctx)
     item, batch_id, pos, answered, batch_no = study.rater_view(r["name"])
     if item is None:
-        return _render(request, kind="done" if r["stage"] == "done" else "batch_done", **ctx)
+        if r["stage"] == "done":
+            return _render(request, "done", kind="done", **ctx)
+        return _render(request, "rating", kind="batch_done", **ctx)
     return _render(
         request,
+        "rating",
         kind="rate",
         batch_id=batch_id,
         position=pos,
@@ -121,17 +115,18 @@ def show(request: Request, token: str) -> Any:
 @router.post("/r/{token}/start")
 async def start(request: Request, token: str) -> Any:
     study = _study(request)
-    r = _rater(request, token)
+    r = await run_in_threadpool(_rater, request, token)
     await _form(request, r)
-    batch = study.start_batch(r["name"])
-    study.touch(token, stage="rating" if batch is not None else "done")
+    # database work off the event loop; the rater's stage and last visit are updated in
+    # the transaction that starts the batch
+    await run_in_threadpool(study.start_batch, r["name"])
     return _back(request, token)
 
 
 @router.post("/r/{token}/rate")
 async def rate(request: Request, token: str) -> Any:
     study = _study(request)
-    r = _rater(request, token)
+    r = await run_in_threadpool(_rater, request, token)
     form = await _form(request, r)
     values = {}
     for name, lo, hi in (("batch", 1, 10**9), ("position", 0, 10**6), ("MI", 1, 5), ("TA", 1, 5)):
@@ -139,11 +134,13 @@ async def rate(request: Request, token: str) -> Any:
         if not re.fullmatch(r"[0-9]{1,10}", raw) or not lo <= int(raw) <= hi:
             raise HTTPException(422, f"field {name!r}: expected an integer {lo}-{hi}")
         values[name] = int(raw)
+    if study.config.require_full_play and form.get("played") != "1":
+        raise HTTPException(422, "the clip must be played to the end before answering")
     try:
-        study.answer(r["name"], values["batch"], values["position"], values["MI"], values["TA"])
+        await run_in_threadpool(study.answer, r["name"], values["batch"], values["position"],
+                                values["MI"], values["TA"])
     except EmoconveyError as exc:
         raise HTTPException(409, str(exc)) from None
-    study.touch(token)
     return _back(request, token)
 
 
@@ -175,8 +172,8 @@ def admin(request: Request) -> Any:
         "accept", ""
     ):
         return JSONResponse(status, headers={"cache-control": "no-store"})
-    study = _study(request)
-    html = request.app.state.mos_admin.render(
-        cfg=PageConfig(study), base=_base(request), page_title="Progress", s=status, token=given
-    )
-    return HTMLResponse(html, headers={"cache-control": "no-store"})
+    k = _study(request).config.ratings_per_clip
+    hist = [[int(n), int(c)] for n, c in status["ratings_per_clip"].items()]
+    return request.app.state.mos_pages.render(
+        request, "mos_admin.html", s=status, k=k, query_token=given,
+        histogram_svg=histogram_svg(hist, k), page_title="Admin")

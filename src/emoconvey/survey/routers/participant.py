@@ -24,11 +24,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from emoconvey.survey.assignment import assign_clips, assign_next_core, slot_rows, start_plan
-from emoconvey.survey.db import Contact, Participant, Rating, now
 from emoconvey.survey.deps import (
     CSRF_COOKIE,
     Ctx,
@@ -42,6 +40,8 @@ from emoconvey.survey.deps import (
     start_csrf,
     wants_json,
 )
+from emoconvey.survey.storage import Participant, now
+from emoconvey.survey.storage import access as db
 
 __all__ = ["RELEASED", "RESUME_COOKIE", "resume_hash", "router"]
 
@@ -59,16 +59,6 @@ TEMPLATES = {"demographics": "demographics.html", "sample": "sample.html",
              "instructions": "instructions.html", "rating": "rate.html",
              "done": "done.html", "ineligible": "ineligible.html"}
 
-# Core statements of the hot paths (built once; SQLAlchemy caches their compiled form)
-_P = Participant
-_PARTICIPANT = select(_P.id, _P.csrf, _P.stage, _P.last_seen, _P.plan_json).where(
-    _P.token == bindparam("token"))
-_TOUCH = update(_P).where(_P.id == bindparam("pid")).values(last_seen=bindparam("t"))
-_FINISH = update(_P).where(_P.id == bindparam("pid")).values(
-    last_seen=bindparam("t"), stage="done", finished_at=bindparam("t"))
-_INSERT_RATING = insert(Rating)
-
-
 def resume_hash(secret: str) -> str:
     """SHA-256 (hex) of a resume-cookie value, as stored in ``participants.resume_hash``."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -84,12 +74,6 @@ def _set_resume_cookie(ctx: SurveyContext, resp: Any, value: str) -> None:
     # cross-site top-level link, which must carry the cookie
     resp.set_cookie(RESUME_COOKIE, value, httponly=True, samesite="lax",
                     secure=ctx.secure_cookies, max_age=30 * 24 * 3600)
-
-
-def _pid_session(s: Any, pid: str) -> Any:
-    return s.execute(select(Participant.id, Participant.token, Participant.resume_hash)
-                     .where(Participant.platform_pid == pid)
-                     .order_by(Participant.id).limit(1)).first()
 
 
 def _owns(row: Any, cookie: str | None) -> bool:
@@ -111,7 +95,7 @@ def _progress(rows: list[Any], plan_json: str | None) -> tuple[int, int, int]:
 
 
 def _participant(s: Any, token: str) -> Participant:
-    p = s.scalar(select(Participant).where(Participant.token == token))
+    p = db.find_participant(s, token)
     if p is None:
         raise HTTPException(404, "unknown session link")
     return p
@@ -122,7 +106,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def consent(request: Request, ctx: Ctx) -> Any:
     return await ctx.db(lambda: _consent_page(ctx, request))
 
@@ -135,7 +119,7 @@ def _consent_page(ctx: SurveyContext, request: Request) -> Any:
     cookie = _resume_cookie(request)
     if pid:
         with ctx.store.read() as s:
-            row = _pid_session(s, pid)
+            row = db.pid_session(s, pid)
         if row is not None and _owns(row, cookie):
             return RedirectResponse(f"{base_url(request)}/s/{row.token}", status_code=303)
         if row is not None and row.resume_hash != RELEASED:
@@ -164,20 +148,19 @@ async def start(request: Request, ctx: Ctx, form: Form) -> Any:
     def create() -> str | None:
         with ctx.store.write() as s:
             if pid:
-                row = _pid_session(s, pid)
+                row = db.pid_session(s, pid)
                 if row is not None and _owns(row, cookie):
                     return row.token
                 if row is not None and row.resume_hash == RELEASED:
-                    s.execute(update(Participant).where(Participant.id == row.id)
-                              .values(resume_hash=resume_hash(cookie)))
+                    db.rebind_resume(s, row.id, resume_hash(cookie))
                     return row.token
                 if row is not None:
                     return None
             t = now()
             token = secrets.token_urlsafe(32)
-            s.add(Participant(token=token, csrf=secrets.token_urlsafe(24), platform_pid=pid,
-                              stage="demographics", created_at=t, last_seen=t,
-                              resume_hash=resume_hash(cookie)))
+            db.add_participant(s, token=token, csrf=secrets.token_urlsafe(24),
+                               platform_pid=pid, stage="demographics", created_at=t,
+                               last_seen=t, resume_hash=resume_hash(cookie))
             return token
 
     token = await ctx.db(create)
@@ -199,7 +182,7 @@ async def page(request: Request, ctx: Ctx, token: SessionToken) -> Any:
 def _show_page(ctx: SurveyContext, request: Request, token: str) -> Any:
     store = ctx.store
     with store.read_conn() as c:
-        p = c.execute(_PARTICIPANT, {"token": token}).first()
+        p = db.participant_row(c, token)
         if p is None:
             raise HTTPException(404, "unknown session link")
         view: dict[str, Any] = {"token": token, "csrf": p.csrf, "step": p.stage}
@@ -209,12 +192,11 @@ def _show_page(ctx: SurveyContext, request: Request, token: str) -> Any:
             view.update(position=position, number=answered + 1, total=total,
                         page_title=ctx.cfg.text("progress", n=answered + 1, total=total))
         if stage == "done":
-            view["contact_saved"] = c.execute(
-                select(Contact.id).where(Contact.participant_id == p.id)).first() is not None
+            view["contact_saved"] = db.has_contact(c, p.id)
     if now() - p.last_seen > TOUCH_EVERY_S and stage in (
             "rating", "instructions", "sample", "demographics"):
         with store.write_conn() as c:
-            c.execute(_TOUCH, {"pid": p.id, "t": now()})
+            db.touch_participant(c, p.id, now())
     if stage == "done" and ctx.completion_url:
         view["completion_url"] = ctx.completion_url
     if stage == "ineligible" and ctx.screenout_url:
@@ -242,6 +224,8 @@ async def demographics(request: Request, ctx: Ctx, token: SessionToken, form: Fo
             if gender not in genders:
                 raise HTTPException(422, f"field 'gender': expected one of {genders}")
             age = int_field(form, "age", 1, 120)
+            if cfg.eligibility.require_fluency and form.get("fluency") not in ("yes", "no"):
+                raise HTTPException(422, "field 'fluency': expected 'yes' or 'no'")
             fluent = form.get("fluency") == "yes"
             p.gender, p.age, p.fluency = gender, age, fluent
             p.last_seen = now()
@@ -305,7 +289,7 @@ async def rate(request: Request, ctx: Ctx, token: SessionToken, form: Form) -> A
         # serialised with assignment: saving an answer assigns the next clip; plain
         # Core statements, committed before the answer is sent
         with ctx.store.write_conn(lock_assignment=True) as c:
-            p = c.execute(_PARTICIPANT, {"token": token}).first()
+            p = db.participant_row(c, token)
             if p is None:
                 raise HTTPException(404, "unknown session link")
             check_csrf(p.csrf, form)
@@ -324,15 +308,15 @@ async def rate(request: Request, ctx: Ctx, token: SessionToken, form: Form) -> A
                 raise HTTPException(409, "answer the clips in order")
             t = now()
             extra = {k: v for k, v in values.items() if k not in ("valence", "arousal")}
-            c.execute(_INSERT_RATING, {
-                "participant_id": p.id, "assignment_id": a.id, "clip_id": a.clip_id,
-                "role": a.role, "valence": values["valence"],
-                "arousal": values["arousal"], "extra_json": json.dumps(extra, sort_keys=True),
-                "played_full": played, "response_ms": rt, "created_at": t})
+            db.insert_rating(
+                c, participant_id=p.id, assignment_id=a.id, clip_id=a.clip_id, role=a.role,
+                valence=values["valence"], arousal=values["arousal"],
+                extra_json=json.dumps(extra, sort_keys=True), played_full=played,
+                response_ms=rt, created_at=t)
             if answered + 1 >= total:
-                c.execute(_FINISH, {"pid": p.id, "t": t})
+                db.finish_participant(c, p.id, t)
             else:
-                c.execute(_TOUCH, {"pid": p.id, "t": t})
+                db.touch_participant(c, p.id, t)
                 if p.plan_json is not None:
                     done_rows = [r._replace(answered=True) if r.position == position
                                  else r for r in rows]
@@ -362,11 +346,7 @@ async def contact(request: Request, ctx: Ctx, token: SessionToken, form: Form) -
             check_csrf(p.csrf, form)
             if p.stage != "done" or not ctx.cfg.collect_contact:
                 raise HTTPException(409, "contact details are taken after the study")
-            old = s.scalar(select(Contact).where(Contact.participant_id == p.id))
-            if old is None:
-                s.add(Contact(participant_id=p.id, contact=text, created_at=now()))
-            else:
-                old.contact = text
+            db.save_contact(s, p.id, text, now())
 
     await ctx.db(save)
     return redirect_to_session(request, token)

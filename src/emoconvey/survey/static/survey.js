@@ -34,9 +34,13 @@
       form.dataset.submitted = "1";
       if (button) { setTimeout(function () { button.disabled = true; }, 0); }
     });
+    var missing = form.querySelector(".missing");
     form.addEventListener("invalid", function () {
-      var msg = form.querySelector(".missing");
-      if (msg) { msg.hidden = false; }
+      if (missing) { missing.hidden = false; }
     }, true);
+    // the reminder goes away as soon as every required scale is answered
+    form.addEventListener("change", function () {
+      if (missing && !missing.hidden && form.checkValidity()) { missing.hidden = true; }
+    });
   });
 })();

@@ -1,9 +1,9 @@
-"""Storage of a study: SQLAlchemy models, engines and Alembic migrations.
+"""The one schema of every study: SQLAlchemy models, engines and Alembic migrations.
 
 SQLite (in WAL mode) is the default: a file path is all a user gives. PostgreSQL works
 through a database URL (``postgresql://user@host/db``; the psycopg 3 driver is used).
 The schema is created and upgraded by the Alembic scripts shipped in
-``emoconvey/survey/migrations`` (:func:`migrate`), never by ``create_all``.
+``emoconvey/survey/storage/migrations`` (:func:`migrate`), never by ``create_all``.
 
 Times are stored as seconds since the epoch (floats), which behave the same on every
 backend.
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Column,
     Connection,
     Engine,
     Float,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     create_engine,
@@ -48,9 +50,16 @@ __all__ = [
     "Participant",
     "Rating",
     "Study",
+    "database_has_row",
     "database_url",
     "make_engine",
     "migrate",
+    "mos_answers",
+    "mos_batches",
+    "mos_clips",
+    "mos_prompts",
+    "mos_raters",
+    "mos_study",
     "now",
 ]
 
@@ -171,6 +180,63 @@ class Contact(Base):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), unique=True)
     contact: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+# ----------------------------------------------------------------------------- MOS tables
+# The tables of a MOS study (``protocol: musiceval``, :mod:`emoconvey.survey.protocols.musiceval`):
+# the same database and Alembic history as the tables above (migration 0005). A batch's
+# items are stored with it (JSON ``[[clip_id, prompt_id, role, repeat_of], ...]``); whether
+# an item is answered is the presence of its row in ``mos_answers``.
+
+mos_study = Table(
+    "mos_study", Base.metadata,
+    Column("key", String(64), primary_key=True), Column("value", Text),
+)
+mos_clips = Table(
+    "mos_clips", Base.metadata,
+    Column("clip_id", String(255), primary_key=True),
+    Column("system", String(255)),
+    Column("prompt_id", String(255)),
+    Column("path", Text),
+    Column("role", String(16)),
+)
+mos_prompts = Table(
+    "mos_prompts", Base.metadata,
+    Column("prompt_id", String(255), primary_key=True),
+    Column("text", Text),
+    Column("source", String(255), nullable=True),
+)
+mos_raters = Table(
+    "mos_raters", Base.metadata,
+    Column("token", String(64), primary_key=True),
+    Column("name", String(128), unique=True),
+    Column("csrf", String(64)),
+    Column("stage", String(16)),
+    Column("created_at", Float),
+    Column("last_seen", Float),
+)
+mos_batches = Table(
+    "mos_batches", Base.metadata,
+    Column("batch_id", Integer, primary_key=True),
+    Column("rater", String(128)),
+    Column("items_json", Text),
+    Column("open", Boolean),
+    Column("reached", Integer, nullable=True),
+    Column("created_at", Float),
+    Index("ix_mos_batches_rater_open", "rater", "open"),
+)
+mos_answers = Table(
+    "mos_answers", Base.metadata,
+    Column("batch_id", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("rater", String(128)),
+    Column("clip_id", String(255)),
+    Column("role", String(16)),
+    Column("MI", Integer),
+    Column("TA", Integer),
+    Column("created_at", Float),
+    Index("ix_mos_answers_clip", "clip_id"),
+)
 
 
 # ----------------------------------------------------------------------------- engines
@@ -305,6 +371,21 @@ class Store:
                 conn.execute(_ADVISORY_LOCK, {"k": ASSIGNMENT_LOCK_KEY})
             yield conn
 
+
+
+def database_has_row(db: str | Path, table: str, query: Any) -> bool:
+    """Whether the database ``db`` (an existing file, or a URL) has the table ``table``
+    and ``query`` finds a row in it (used to tell which protocol a database holds)."""
+    from sqlalchemy import inspect
+
+    if "://" not in str(db) and not Path(db).is_file():
+        return False
+    engine = make_engine(db, pool_size=1)
+    try:
+        with engine.connect() as c:
+            return inspect(c).has_table(table) and c.execute(query).first() is not None
+    finally:
+        engine.dispose()
 
 
 def migrate(engine: Engine) -> None:

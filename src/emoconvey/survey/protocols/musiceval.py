@@ -1,9 +1,17 @@
-"""A MusicEval-style MOS study: config, storage, invitations and export.
+"""The MusicEval protocol (Liu et al., 2025): MOS ratings of musical impression and text fit.
 
-A MOS study (``protocol: musiceval``) is kept apart from the AImoclips studies: its own
-database ``STUDY/mos.db`` (or a URL), its own tables (``mos_*``), and its own server
-(:mod:`emoconvey.survey.mos_app`). Raters are invited (personal links, no open link) and
-rate prompt-grouped batches chosen by :class:`~emoconvey.survey.mos_assignment.MosAssigner`
+* **Scales**: 5-point MI and TA with end labels (config ``scales``).
+* **Grouping and assignment**: prompt-grouped batches, exactly ``ratings_per_clip`` (k)
+  ratings per clip (:class:`~emoconvey.survey.protocols.batches.MosAssigner`), decided
+  from the database in one serialised transaction, so several processes serve a study.
+* **Quality rules**: real-music anchors and repeats
+  (:func:`~emoconvey.survey.protocols.batches.invalid_raters`).
+* **Export**: the MusicEval layout (:func:`export_mos_study`).
+
+A MOS study lives in the shared schema (:mod:`emoconvey.survey.storage`, tables
+``mos_*``), in ``STUDY/mos.db`` or a database URL, and is served by
+:mod:`emoconvey.survey.mos_app`. Raters are invited (personal links, no open link) and
+rate prompt-grouped batches chosen by :class:`~emoconvey.survey.protocols.batches.MosAssigner`
 on the scales MI and TA (5 points each), with the prompt text shown.
 
 Config (YAML or TOML), every key optional::
@@ -24,6 +32,9 @@ Config (YAML or TOML), every key optional::
       TA: {question: "How well does the music match the text?", low: "not at all",
            high: "perfectly"}
     instructions: "..."          # shown before the first batch
+    language: en                 # lang of every page; translate with texts
+    require_full_play: false     # true: "Next" waits until the clip was played through
+    texts: {batch_done_title: "..."}  # any page text (MOS_TEXTS, config.DEFAULT_TEXTS)
 
 Clips come from a manifest CSV ``system,prompt_id,file`` and the prompts from a
 ``prompt_info.txt``-style file (tab-separated ``id<TAB>text[<TAB>source]``).
@@ -33,29 +44,16 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, func, insert, select, update
 
 from emoconvey.data.musiceval import (
     MusicEvalDataset,
@@ -64,14 +62,32 @@ from emoconvey.data.musiceval import (
     write_musiceval,
 )
 from emoconvey.errors import DataValidationError, EmoconveyError
-from emoconvey.survey.mos_assignment import Batch, BatchItem, MosAssigner, invalid_raters
+from emoconvey.survey.config import DEFAULT_TEXTS
+from emoconvey.survey.protocols.base import Protocol
+from emoconvey.survey.protocols.batches import Batch, BatchItem, MosAssigner, invalid_raters
+from emoconvey.survey.storage import (
+    Store,
+    Study,
+    database_has_row,
+    make_engine,
+    migrate,
+    mos_answers,
+    mos_batches,
+    mos_clips,
+    mos_prompts,
+    mos_raters,
+    mos_study,
+)
 
 __all__ = [
     "MOS_DB_FILE",
+    "PROTOCOL",
     "MosConfig",
     "MosStudy",
     "export_mos_study",
     "init_mos_study",
+    "invite_mos_raters",
+    "is_mos_db",
     "is_mos_study",
     "open_mos_study",
     "read_mos_config",
@@ -98,58 +114,56 @@ DEFAULT_INSTRUCTIONS = (
     "any clip and come back later with the same link."
 )
 
-meta = MetaData()
-t_study = Table(
-    "mos_study", meta, Column("key", String(64), primary_key=True), Column("value", Text)
-)
-t_clips = Table(
-    "mos_clips",
-    meta,
-    Column("clip_id", String(255), primary_key=True),
-    Column("system", String(255)),
-    Column("prompt_id", String(255)),
-    Column("path", Text),
-    Column("role", String(16)),
-)
-t_prompts = Table(
-    "mos_prompts",
-    meta,
-    Column("prompt_id", String(255), primary_key=True),
-    Column("text", Text),
-    Column("source", String(255), nullable=True),
-)
-t_raters = Table(
-    "mos_raters",
-    meta,
-    Column("token", String(64), primary_key=True),
-    Column("name", String(128), unique=True),
-    Column("csrf", String(64)),
-    Column("stage", String(16)),
-    Column("created_at", Float),
-    Column("last_seen", Float),
-)
-t_batches = Table(
-    "mos_batches",
-    meta,
-    Column("batch_id", Integer, primary_key=True),
-    Column("rater", String(128)),
-    Column("items_json", Text),
-    Column("open", Boolean),
-    Column("reached", Integer, nullable=True),
-    Column("created_at", Float),
-)
-t_answers = Table(
-    "mos_answers",
-    meta,
-    Column("batch_id", Integer, primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("rater", String(128)),
-    Column("clip_id", String(255)),
-    Column("role", String(16)),
-    Column("MI", Integer),
-    Column("TA", Integer),
-    Column("created_at", Float),
-)
+t_study, t_clips, t_prompts = mos_study, mos_clips, mos_prompts
+t_raters, t_batches, t_answers = mos_raters, mos_batches, mos_answers
+
+
+MOS_TEXTS: dict[str, str] = {
+    "steps": "Instructions|Ratings|Done",
+    "start_button": "Start",
+    "batch_done_title": "Batch finished",
+    "batch_done_body": "Thank you. You can take a break and come back later with the same "
+                       "link, or go on now.",
+    "next_batch_button": "Next batch",
+    "all_done_title": "All done",
+    "all_done_body": "Thank you: there is nothing left for you to rate in this study.",
+    "batch_progress": "Batch {batch} · clip {n} of {total}",
+    "prompt_label": "Text prompt:",
+    "invitation_only": "This study is by invitation: please use your personal link.",
+    "error_404": "This page does not exist. Please check the personal link you were given.",
+}
+"""Rater-facing texts of MOS pages (English); the shared texts (errors, play status,
+"Next", "Instructions", ...) come from :data:`emoconvey.survey.config.DEFAULT_TEXTS`.
+Override any of both in the config's ``texts``."""
+
+
+def _page_settings(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """``language``, ``require_full_play`` and ``texts`` of a MOS config mapping."""
+    kw: dict[str, Any] = {}
+    if "language" in data:
+        lang = data["language"]
+        if not isinstance(lang, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*",
+                                                          lang):
+            raise EmoconveyError(f"{source}: language: expected a language tag such as "
+                                 f"'en' or 'ko', got {lang!r}")
+        kw["language"] = lang
+    if "require_full_play" in data:
+        if not isinstance(data["require_full_play"], bool):
+            raise EmoconveyError(f"{source}: require_full_play: expected true or false")
+        kw["require_full_play"] = data["require_full_play"]
+    if "texts" in data:
+        given = data["texts"]
+        known = set(MOS_TEXTS) | set(DEFAULT_TEXTS)
+        if not isinstance(given, dict):
+            raise EmoconveyError(f"{source}: texts: expected a mapping of text keys")
+        bad = sorted(set(given) - known)
+        if bad:
+            raise EmoconveyError(f"{source}: texts: unknown key(s) {bad}; expected some of "
+                                 f"{sorted(known)}")
+        if any(not isinstance(v, str) or not v.strip() for v in given.values()):
+            raise EmoconveyError(f"{source}: texts: expected non-empty texts")
+        kw["texts"] = dict(given)
+    return kw
 
 
 @dataclass(frozen=True)
@@ -167,6 +181,20 @@ class MosConfig:
     session_expiry_minutes: float = 240.0
     scales: dict[str, dict[str, str]] = field(default_factory=lambda: dict(DEFAULT_SCALES))
     instructions: str = DEFAULT_INSTRUCTIONS
+    language: str = "en"
+    require_full_play: bool = False
+    texts: dict[str, str] = field(default_factory=dict)
+    """Overrides of the page texts (:data:`MOS_TEXTS`, then the shared
+    :data:`emoconvey.survey.config.DEFAULT_TEXTS`), e.g. to run the study in another
+    language."""
+
+    def text(self, key: str, **kwargs: Any) -> str:
+        """A rater-facing text with ``{placeholders}`` filled in."""
+        raw = self.texts.get(key) or MOS_TEXTS.get(key) or DEFAULT_TEXTS.get(key, key)
+        try:
+            return raw.format(**kwargs) if kwargs else raw
+        except (KeyError, IndexError, ValueError):
+            return raw
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> MosConfig:
@@ -218,6 +246,7 @@ class MosConfig:
                     raise EmoconveyError(f"{source}: anchors[{i}]: expected {{file, prompt}}")
                 anchors.append((a["file"], str(a.get("prompt", ""))))
             kw["anchors"] = tuple(anchors)
+        kw.update(_page_settings(data, source))
         if "scales" in data:
             raw = data["scales"]
             if not isinstance(raw, dict) or set(raw) - set(SCALES):
@@ -246,6 +275,9 @@ class MosConfig:
             "session_expiry_minutes": self.session_expiry_minutes,
             "scales": self.scales,
             "instructions": self.instructions,
+            "language": self.language,
+            "require_full_play": self.require_full_play,
+            "texts": dict(self.texts),
         }
 
 
@@ -276,41 +308,53 @@ def is_mos_study(study_dir: str | Path) -> bool:
     return (Path(study_dir) / MOS_DB_FILE).is_file()
 
 
-def _engine(db: str | Path) -> Engine:
-    url = str(db) if "://" in str(db) else f"sqlite:///{Path(db)}"
-    kw: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    return create_engine(url, **kw)
+def is_mos_db(db: str | Path) -> bool:
+    """Whether the database ``db`` (file or URL) holds a MOS study."""
+    return database_has_row(db, "mos_study",
+                            select(t_study.c.key).where(t_study.c.key == "config"))
+
+
+def _batch(row: Any, answered: set[int]) -> Batch:
+    return Batch(int(row.batch_id), str(row.rater),
+                 [BatchItem(*it) for it in json.loads(row.items_json)], set(answered),
+                 bool(row.open), row.reached)
 
 
 class MosStudy:
-    """An open MOS study: config, clips, prompts and the assignment state.
+    """An open MOS study: config, clips and prompts; the assignment state in the database.
 
-    Every change goes through the methods here, under one lock, and is written to the
-    database before it returns (one server process per study).
+    Nothing about raters or batches is kept in the process: every request reads the
+    database, and every decision is taken in one write transaction serialised with the
+    others of every process (:meth:`emoconvey.survey.storage.Store.write_conn`: SQLite
+    ``BEGIN IMMEDIATE``; PostgreSQL an advisory lock for new batches and a row lock on
+    the batch for answers and expiry). So several server processes can serve one study,
+    and "exactly k ratings per clip" holds across them and across restarts.
     """
 
-    def __init__(self, engine: Engine, *, seed: int | None = None) -> None:
-        self.engine = engine
-        self.lock = threading.Lock()
-        with engine.connect() as c:
+    def __init__(self, store: Store, *, seed: int | None = None) -> None:
+        self.store = store
+        self.engine = store.engine
+        with store.read_conn() as c:
             kv = dict(c.execute(select(t_study.c.key, t_study.c.value)).all())
             if "config" not in kv:
                 raise EmoconveyError("db: it holds no MOS study; create one with 'survey init'")
             self.config = MosConfig.from_dict(json.loads(kv["config"]))
             self.clips_root = Path(kv["clips_root"])
-            clips = pd.DataFrame(c.execute(select(t_clips)).mappings().all())
+            self.clips = pd.DataFrame(c.execute(select(t_clips)).mappings().all())
             self.prompts = pd.DataFrame(c.execute(select(t_prompts)).mappings().all())
-            batches = c.execute(select(t_batches).order_by(t_batches.c.batch_id)).all()
-            answers = c.execute(select(t_answers.c.batch_id, t_answers.c.position)).all()
-        self.clips = clips
-        self.path_of = dict(zip(clips["clip_id"], clips["path"], strict=True))
-        self.prompt_text = dict(zip(self.prompts["prompt_id"], self.prompts["text"], strict=True))
+        self.path_of = dict(zip(self.clips["clip_id"], self.clips["path"], strict=True))
+        self.prompt_text = dict(zip(self.prompts["prompt_id"], self.prompts["text"],
+                                    strict=True))
+        self._rng = random.Random(seed) if seed is not None else random.SystemRandom()
+
+    # ------------------------------------------------------------------ state
+
+    def _assigner(self, c: Connection) -> MosAssigner:
+        """A :class:`MosAssigner` holding the state read from the database now."""
+        clips, cfg = self.clips, self.config
         main = clips[clips["role"] == "main"]
         anchors = clips[clips["role"] == "anchor"]
-        cfg = self.config
-        self.assigner = MosAssigner(
+        asg = MosAssigner(
             main.loc[:, ["clip_id", "system", "prompt_id"]].reset_index(drop=True),
             ratings_per_clip=cfg.ratings_per_clip,
             batch_size=cfg.batch_size,
@@ -318,27 +362,35 @@ class MosStudy:
             anchor_prompts=dict(zip(anchors["clip_id"], anchors["prompt_id"], strict=True)),
             anchors_per_batch=cfg.anchors_per_batch,
             repeats_per_batch=cfg.repeats_per_batch,
-            seed=int(time.time_ns() % 2**31) if seed is None else seed,
         )
+        asg.rng = self._rng  # type: ignore[assignment]
         answered: dict[int, set[int]] = {}
-        for b, p in answers:
-            answered.setdefault(b, set()).add(p)
-        self.assigner.restore(
-            Batch(
-                int(r.batch_id),
-                r.rater,
-                [BatchItem(*it) for it in json.loads(r.items_json)],
-                answered.get(int(r.batch_id), set()),
-                bool(r.open),
-                r.reached,
-            )
-            for r in batches
-        )
+        for b, p in c.execute(select(t_answers.c.batch_id, t_answers.c.position)):
+            answered.setdefault(int(b), set()).add(int(p))
+        rows = c.execute(select(t_batches).order_by(t_batches.c.batch_id)).all()
+        asg.restore(_batch(r, answered.get(int(r.batch_id), set())) for r in rows)
+        return asg
+
+    @property
+    def assigner(self) -> MosAssigner:
+        """A snapshot of the assignment state (read from the database now)."""
+        with self.store.read_conn() as c:
+            return self._assigner(c)
+
+    def _open_batch(self, c: Connection, name: str) -> Batch | None:
+        row = c.execute(select(t_batches).where(t_batches.c.rater == name,
+                                                t_batches.c.open.is_(True))
+                        .order_by(t_batches.c.batch_id)).first()
+        if row is None:
+            return None
+        done = c.execute(select(t_answers.c.position)
+                         .where(t_answers.c.batch_id == row.batch_id)).scalars()
+        return _batch(row, {int(p) for p in done})
 
     # ------------------------------------------------------------------ raters
 
     def rater(self, token: str) -> dict[str, Any] | None:
-        with self.engine.connect() as c:
+        with self.store.read_conn() as c:
             row = c.execute(select(t_raters).where(t_raters.c.token == token)).mappings().first()
         return dict(row) if row else None
 
@@ -346,14 +398,14 @@ class MosStudy:
         values: dict[str, Any] = {"last_seen": time.time()}
         if stage:
             values["stage"] = stage
-        with self.engine.begin() as c:
+        with self.store.write_conn() as c:
             c.execute(update(t_raters).where(t_raters.c.token == token).values(**values))
 
     def invite(self, names: list[str]) -> list[tuple[str, str]]:
         """Create raters; returns (name, token) pairs."""
         now = time.time()
         out = []
-        with self.lock, self.engine.begin() as c:
+        with self.store.write_conn() as c:
             taken = set(
                 c.execute(select(t_raters.c.name).where(t_raters.c.name.in_(names))).scalars()
             )
@@ -361,124 +413,138 @@ class MosStudy:
                 raise EmoconveyError(f"rater(s) already invited: {sorted(taken)}")
             for name in names:
                 token = secrets.token_urlsafe(32)
-                c.execute(
-                    insert(t_raters).values(
-                        token=token,
-                        name=name,
-                        csrf=secrets.token_urlsafe(24),
-                        stage="instructions",
-                        created_at=now,
-                        last_seen=now,
-                    )
-                )
+                c.execute(insert(t_raters).values(
+                    token=token, name=name, csrf=secrets.token_urlsafe(24),
+                    stage="instructions", created_at=now, last_seen=now))
                 out.append((name, token))
         return out
 
     # ------------------------------------------------------------------ batches
 
-    def _expire(self, c: Any, now: float) -> None:
+    def _expire(self, c: Connection, asg: MosAssigner, idle: list[int]) -> None:
+        """Release the open batches ``idle`` (their rows locked by the caller)."""
+        for batch_id in idle:
+            asg.release(batch_id)
+            c.execute(update(t_batches).where(t_batches.c.batch_id == batch_id)
+                      .values(open=False, reached=asg.batches[batch_id].reached))
+
+    def _lock_idle(self, c: Connection, now: float) -> list[int]:
+        """Open batches of raters idle past the expiry, locked (``FOR UPDATE``) so that
+        no answer to them commits while they are released."""
         limit = now - self.config.session_expiry_minutes * 60
-        idle = set(c.execute(select(t_raters.c.name).where(t_raters.c.last_seen < limit)).scalars())
-        for b in list(self.assigner.batches.values()):
-            if b.open and b.rater in idle:
-                self.assigner.release(b.batch_id)
-                c.execute(
-                    update(t_batches)
-                    .where(t_batches.c.batch_id == b.batch_id)
-                    .values(open=False, reached=b.reached)
-                )
+        idle = select(t_raters.c.name).where(t_raters.c.last_seen < limit)
+        return [int(b) for b in c.execute(
+            select(t_batches.c.batch_id)
+            .where(t_batches.c.open.is_(True), t_batches.c.rater.in_(idle))
+            .with_for_update()).scalars()]
 
     def current_batch(self, name: str) -> Batch | None:
         """The rater's open batch, if any."""
-        return next((b for b in self.assigner.batches.values() if b.open and b.rater == name), None)
+        with self.store.read_conn() as c:
+            return self._open_batch(c, name)
+
+    def batch(self, batch_id: int) -> Batch | None:
+        """A batch as stored now (None when there is no such batch)."""
+        with self.store.read_conn() as c:
+            row = c.execute(select(t_batches).where(t_batches.c.batch_id == batch_id)).first()
+            if row is None:
+                return None
+            done = c.execute(select(t_answers.c.position)
+                             .where(t_answers.c.batch_id == batch_id)).scalars()
+            return _batch(row, {int(p) for p in done})
 
     def rater_view(self, name: str) -> tuple[BatchItem | None, int, int, int, int]:
-        """What the rater's page shows, read under the lock: the next item (None when no
-        batch is open), the batch id, the position, the number of answered items and
-        of items in the batch, and the rater's batch count (in ``[4]``)."""
-        with self.lock:
-            batch = self.current_batch(name)
-            count = sum(1 for b in self.assigner.batches.values() if b.rater == name)
-            if batch is None:
-                return None, 0, 0, 0, count
-            pos = min(i for i in range(len(batch.items)) if i not in batch.answered)
-            return batch.items[pos], batch.batch_id, pos, len(batch.answered), count
+        """What the rater's page shows: the next item (None when no batch is open), the
+        batch id, the position, the number of answered items, and the rater's batch
+        count (in ``[4]``)."""
+        with self.store.read_conn() as c:
+            batch = self._open_batch(c, name)
+            count = int(c.execute(select(func.count()).select_from(t_batches)
+                                  .where(t_batches.c.rater == name)).scalar() or 0)
+        if batch is None:
+            return None, 0, 0, 0, count
+        pos = min(i for i in range(len(batch.items)) if i not in batch.answered)
+        return batch.items[pos], batch.batch_id, pos, len(batch.answered), count
 
     def clip_at(self, name: str, batch_id: int, position: int) -> str | None:
         """The clip at ``position`` of the rater's batch (None if there is none)."""
-        with self.lock:
-            b = self.assigner.batches.get(batch_id)
-            if b is None or b.rater != name or not 0 <= position < len(b.items):
-                return None
-            return b.items[position].clip_id
+        with self.store.read_conn() as c:
+            row = c.execute(select(t_batches.c.rater, t_batches.c.items_json)
+                            .where(t_batches.c.batch_id == batch_id)).first()
+        if row is None or row.rater != name:
+            return None
+        items = json.loads(row.items_json)
+        return str(items[position][0]) if 0 <= position < len(items) else None
 
     def batch_size_of(self, batch_id: int) -> int:
         """Number of items in a batch."""
-        with self.lock:
-            return len(self.assigner.batches[batch_id].items)
+        b = self.batch(batch_id)
+        return len(b.items) if b is not None else 0
 
     def start_batch(self, name: str) -> Batch | None:
-        """The rater's open batch, or a new one (None when nothing is left for them)."""
-        with self.lock, self.engine.begin() as c:
-            self._expire(c, time.time())
-            open_ = self.current_batch(name)
-            if open_ is not None:
-                return open_
-            batch = self.assigner.next_batch(name)
-            if batch is None:
-                return None
-            c.execute(
-                insert(t_batches).values(
-                    batch_id=batch.batch_id,
-                    rater=name,
-                    open=True,
-                    reached=None,
-                    items_json=json.dumps(
-                        [[it.clip_id, it.prompt_id, it.role, it.repeat_of] for it in batch.items]
-                    ),
-                    created_at=time.time(),
-                )
-            )
+        """The rater's open batch, or a new one (None when nothing is left for them).
+
+        Idle batches (of raters not seen for ``session_expiry_minutes``) are released
+        first, in the same transaction, which also sets the rater's stage (``rating``, or
+        ``done`` when nothing is left) and last visit.
+        """
+        with self.store.write_conn(lock_assignment=True) as c:
+            t = time.time()
+            c.execute(update(t_raters).where(t_raters.c.name == name).values(last_seen=t))
+            idle = self._lock_idle(c, t)
+            asg = self._assigner(c)
+            self._expire(c, asg, idle)
+            open_ = next((b for b in asg.batches.values() if b.open and b.rater == name), None)
+            batch = open_ or asg.next_batch(name)
+            c.execute(update(t_raters).where(t_raters.c.name == name)
+                      .values(stage="done" if batch is None else "rating"))
+            if batch is None or open_ is not None:
+                return batch
+            c.execute(insert(t_batches).values(
+                batch_id=batch.batch_id, rater=name, open=True, reached=None,
+                items_json=json.dumps([[it.clip_id, it.prompt_id, it.role, it.repeat_of]
+                                       for it in batch.items]),
+                created_at=time.time()))
             return batch
 
     def answer(self, name: str, batch_id: int, position: int, mi: int, ta: int) -> str:
-        """Save an answer; ``"saved"`` or ``"duplicate"``."""
-        with self.lock, self.engine.begin() as c:
-            batch = self.assigner.batches.get(batch_id)
-            if batch is None or batch.rater != name:
+        """Save an answer; ``"saved"`` or ``"duplicate"``.
+
+        The batch's row is locked (``FOR UPDATE``; SQLite: the write lock) so that an
+        answer and the release of its batch by another process never both happen.
+        """
+        with self.store.write_conn() as c:
+            row = c.execute(select(t_batches).where(t_batches.c.batch_id == batch_id)
+                            .with_for_update()).first()
+            if row is None or row.rater != name:
                 raise EmoconveyError("no such batch for this rater")
-            if position in batch.answered:
+            answered = {int(p) for p in c.execute(
+                select(t_answers.c.position).where(t_answers.c.batch_id == batch_id)).scalars()}
+            if position in answered:
                 return "duplicate"
-            if not batch.open:
+            if not row.open:
                 raise EmoconveyError("this batch was closed; reload the page")
-            first_open = min(i for i in range(len(batch.items)) if i not in batch.answered)
+            items = json.loads(row.items_json)
+            first_open = min(i for i in range(len(items)) if i not in answered)
             if position != first_open:
                 raise EmoconveyError("answer the clips in order")
-            self.assigner.record(batch_id, position)
-            item = batch.items[position]
-            c.execute(
-                insert(t_answers).values(
-                    batch_id=batch_id,
-                    position=position,
-                    rater=name,
-                    clip_id=item.clip_id,
-                    role=item.role,
-                    MI=mi,
-                    TA=ta,
-                    created_at=time.time(),
-                )
-            )
-            if not batch.open:
-                c.execute(
-                    update(t_batches).where(t_batches.c.batch_id == batch_id).values(open=False)
-                )
+            t = time.time()
+            c.execute(insert(t_answers).values(
+                batch_id=batch_id, position=position, rater=name, clip_id=items[position][0],
+                role=items[position][2], MI=mi, TA=ta, created_at=t))
+            c.execute(update(t_raters).where(t_raters.c.name == name).values(last_seen=t))
+            if len(answered) + 1 == len(items):
+                c.execute(update(t_batches).where(t_batches.c.batch_id == batch_id)
+                          .values(open=False))
             return "saved"
 
     def answers(self) -> pd.DataFrame:
         """Every answer: ``batch_id``, ``position``, ``rater``, ``clip_id``, ``role``,
         ``MI``, ``TA``, ``created_at``."""
-        with self.engine.connect() as c:
-            rows = c.execute(select(t_answers).order_by(t_answers.c.created_at)).mappings().all()
+        with self.store.read_conn() as c:
+            rows = c.execute(select(t_answers).order_by(t_answers.c.created_at,
+                                                        t_answers.c.batch_id,
+                                                        t_answers.c.position)).mappings().all()
         cols = [col.name for col in t_answers.columns]
         return pd.DataFrame([dict(r) for r in rows], columns=cols)
 
@@ -495,12 +561,12 @@ class MosStudy:
     def progress(self) -> dict[str, Any]:
         """Admin summary: raters, batches, ratings-per-clip histogram, per-system progress
         (``systems``: clips, complete clips, ratings) and invalid raters."""
-        with self.lock:
-            prog = self.assigner.progress()
-            n_batches = len(self.assigner.batches)
-            n_open = sum(b.open for b in self.assigner.batches.values())
-        with self.engine.connect() as c:
+        with self.store.read_conn() as c:
+            asg = self._assigner(c)
             raters = c.execute(select(t_raters.c.name, t_raters.c.stage)).all()
+        prog = asg.progress()
+        n_batches = len(asg.batches)
+        n_open = sum(b.open for b in asg.batches.values())
         cfg = self.config
         inv = invalid_raters(
             self.long_ratings(),
@@ -520,6 +586,9 @@ class MosStudy:
                 int(k): int(v) for k, v in prog["done"].value_counts().sort_index().items()
             },
             "complete_clips": int((prog["done"] >= cfg.ratings_per_clip).sum()),
+            "ratings": int(prog["done"].sum()),
+            "below": prog.loc[prog["done"] < k, ["clip_id", "done", "held"]]
+            .sort_values(["done", "clip_id"]).to_dict("records"),
             "held": int(prog["held"].sum()),
             "raters": len(raters),
             "batches": n_batches,
@@ -611,10 +680,12 @@ def init_mos_study(
             }
         )
         anchor_prompts.append({"prompt_id": f"anchor{i}", "text": text, "source": "anchor"})
-    engine = _engine(db)
-    meta.create_all(engine)
-    with engine.begin() as c:
-        if c.execute(select(t_study.c.key)).first() is not None:
+    engine = make_engine(db)
+    migrate(engine)
+    store = Store(engine)
+    with store.write_conn() as c:
+        if (c.execute(select(t_study.c.key)).first() is not None
+                or c.execute(select(Study.id)).first() is not None):
             raise EmoconveyError(f"db: {db} already holds a study; use a new database")
         c.execute(
             insert(t_study),
@@ -633,14 +704,21 @@ def init_mos_study(
             + anchor_prompts,
         )
     log.info("MOS study created in %s with %d clips", db, len(ids))
-    return MosStudy(engine)
+    return MosStudy(store)
 
 
-def open_mos_study(db: str | Path, *, seed: int | None = None) -> MosStudy:
-    """Open a MOS study database."""
+def open_mos_study(db: str | Path, *, seed: int | None = None,
+                   pool_size: int = 20) -> MosStudy:
+    """Open a MOS study database (file or URL), upgrading its schema first.
+
+    A ``mos.db`` made before MOS studies joined the Alembic history is brought forward
+    by :func:`emoconvey.survey.storage.migrate` (revision 0005 keeps its tables).
+    """
     if "://" not in str(db) and not Path(db).is_file():
         raise EmoconveyError(f"db: {db} does not exist")
-    return MosStudy(_engine(db), seed=seed)
+    engine = make_engine(db, pool_size=pool_size)
+    migrate(engine)
+    return MosStudy(Store(engine), seed=seed)
 
 
 def export_mos_study(
@@ -750,3 +828,13 @@ def invite_mos_raters(
         w.writerow(["rater", "link"])
         w.writerows((name, f"{base_url.rstrip('/')}/r/{token}") for name, token in pairs)
     return out
+
+
+
+PROTOCOL = Protocol(
+    name="musiceval",
+    summary="5-point MI/TA; prompt-grouped batches, exactly k ratings per clip, probes",
+    holds=is_mos_db,
+    open=open_mos_study,
+    app_factory="emoconvey.survey.mos_app:create_mos_app",
+)

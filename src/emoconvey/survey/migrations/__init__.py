@@ -1,1 +1,0 @@
-"""Alembic migration scripts of the survey database (run by ``emoconvey.survey.db.migrate``)."""
