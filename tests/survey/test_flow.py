@@ -85,7 +85,7 @@ def test_platform_id_returns_to_same_session(client):
     assert r.headers["location"].endswith(token)
 
 
-@pytest.mark.parametrize("age,fluency", [(17, "yes"), (30, None)])
+@pytest.mark.parametrize("age,fluency", [(17, "yes"), (30, "no")])
 def test_ineligible_participants_are_not_admitted(client, age, fluency):
     token = start_session(client)
     csrf = session_csrf(client, token)
@@ -131,6 +131,32 @@ def test_fluency_is_an_explicit_required_choice_and_mistakes_can_be_corrected(cl
                     follow_redirects=False)
     assert r.status_code == 303
     assert "A sample clip" in client.get(f"/s/{token}").text
+
+
+@pytest.mark.parametrize("stage", ["demographics", "ineligible"])
+def test_demographics_without_fluency_is_re_shown_filled_in(client, stage, caplog):
+    token = start_session(client)
+    csrf = session_csrf(client, token)
+    if stage == "ineligible":
+        client.post(f"/s/{token}/demographics",
+                    data={"csrf": csrf, "gender": "Male", "age": "16", "fluency": "yes"})
+        page = client.get(f"/s/{token}").text  # the correction form holds the answers
+        assert '<option value="Male" selected>' in page and 'value="16"' in page
+        assert re.search(r'value="yes" required checked', page)
+    r = client.post(f"/s/{token}/demographics",
+                    data={"csrf": csrf, "gender": "Non-binary", "age": "30"},
+                    follow_redirects=False)
+    assert r.status_code == 422 and "text/html" in r.headers["content-type"]
+    assert "Please answer every question." in r.text and "fluency" in r.text
+    assert '<option value="Non-binary" selected>' in r.text and 'value="30"' in r.text
+    if stage == "demographics":  # not taken as "no"
+        assert "do not meet the requirements" not in client.get(f"/s/{token}").text
+    with caplog.at_level("WARNING", logger="emoconvey.survey.routers.participant"):
+        r = client.post(f"/s/{token}/demographics", follow_redirects=False,
+                        data={"csrf": csrf, "gender": "Male", "age": "30", "fluency": "yes"})
+    assert r.status_code == 303 and "A sample clip" in client.get(f"/s/{token}").text
+    if stage == "ineligible":  # the first answers leave a trace
+        assert "corrected their answers" in caplog.text and "age 16 -> 30" in caplog.text
 
 
 def test_screenout_code_and_url_for_ineligible_participants(demo_study):

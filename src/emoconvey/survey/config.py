@@ -112,6 +112,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     ),
     "contact_researcher": "Contact the researcher: {contact}",
     "required_missing": "Please answer every scale before continuing.",
+    "demographics_missing": "Please answer every question.",
 }
 """Every participant-facing text, in English; override any of them in ``texts``."""
 
