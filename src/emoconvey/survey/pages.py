@@ -9,6 +9,7 @@ detail of our own 4xx answers below it); JSON clients and the admin routes get
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from emoconvey.survey.deps import wants_json
 from emoconvey.survey.middleware import (
     MAX_BODY_BYTES,
     BodyLimitMiddleware,
+    RedactTokenFilter,
     SecurityHeadersMiddleware,
 )
 
@@ -60,7 +62,8 @@ def error_response(cfg: Any, render: Render, request: Request, status: int, deta
 
 
 def install_common(app: FastAPI, *, cfg: Callable[[], Any], render: Render) -> None:
-    """Static files, favicon, security middleware and error pages on ``app``.
+    """Static files, favicon, security middleware and error pages on ``app`` (the 413 of
+    an oversized body too); the admin ``token=`` is kept out of uvicorn's access log.
 
     Parameters
     ----------
@@ -71,8 +74,16 @@ def install_common(app: FastAPI, *, cfg: Callable[[], Any], render: Render) -> N
         See :data:`Render`.
     """
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    def body_error(scope: dict, status: int, detail: str) -> Any:
+        return error_response(cfg(), render, Request(scope), status, detail, None)
+
+    # the last added runs first: the security headers wrap the 413 answer too
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, error=body_error)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokenFilter) for f in access.filters):
+        access.addFilter(RedactTokenFilter())
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Any:

@@ -108,7 +108,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def consent(request: Request, ctx: Ctx) -> Any:
     return await ctx.db(lambda: _consent_page(ctx, request))
 
