@@ -113,6 +113,8 @@ DEFAULT_TEXTS: dict[str, str] = {
     "contact_researcher": "Contact the researcher: {contact}",
     "required_missing": "Please answer every scale before continuing.",
     "demographics_missing": "Please answer every question.",
+    "completion_link": "Return to the recruitment platform to finish",
+    "screenout_link": "Return to the recruitment platform",
 }
 """Every participant-facing text, in English; override any of them in ``texts``."""
 
