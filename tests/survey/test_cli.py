@@ -35,6 +35,9 @@ def test_demo_init_session_export(tmp_path, monkeypatch):
     res = runner.invoke(app, ["export", str(tmp_path / "s"), "--out", str(tmp_path / "o"),
                               "--contacts", str(tmp_path / "contacts.csv")])
     assert res.exit_code == 0, res.output
+    analyse = next(line for line in res.output.splitlines() if line.startswith("analyse with:"))
+    assert analyse.startswith("analyse with: emoconvey report --ratings ")
+    assert analyse.endswith("--with-reference")  # the published systems beside the study's
     out = tmp_path / "o"
     ds = load_dataset(out / "ratings_metadata.csv", out / "clips_metadata.csv",
                       out / "emotion_intents_metadata.csv", min_ratings=1)

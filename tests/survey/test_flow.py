@@ -278,3 +278,28 @@ def test_require_full_play_page_and_server_check(demo_study):
         assert r.status_code == 422
         with demo_study.store.read() as s:
             assert s.scalar(select(func.count()).select_from(Rating)) == 0
+
+
+def test_404_under_static_is_a_styled_page(client):
+    r = client.get("/static/no-such-file.css", headers={"accept": "text/html"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert 'href="/static/survey.css' in r.text and "/static/static/" not in r.text
+
+
+def test_error_pages_of_a_korean_study_are_korean(demo_study):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from emoconvey.survey.app import create_app
+    from emoconvey.survey.config import StudyConfig
+
+    ko = StudyConfig.from_dict({"language": "ko", "texts": {"error_title": "오류"}})
+    assert ko.text("error_title") == "오류"  # the study's own texts come first
+    demo_study.config = replace(demo_study.config, language="ko",
+                                texts=StudyConfig.from_dict({"language": "ko-KR"}).texts)
+    with TestClient(create_app(demo_study, admin_token=None)) as c:
+        r = c.get("/s/" + "x" * 43)
+    assert r.status_code == 404 and '<html lang="ko"' in r.text
+    assert "상세 정보:" in r.text and "Details:" not in r.text
+    assert "이 페이지는 존재하지 않습니다" in r.text

@@ -268,7 +268,7 @@ def export(
         typer.echo(f"{kind}: {path}")
     typer.echo(
         f"analyse with: emoconvey report --ratings {paths['ratings']} --clips {paths['clips']} "
-        f"--intents {paths['intents']} --min-ratings {min_ratings}"
+        f"--intents {paths['intents']} --min-ratings {min_ratings} --with-reference"
     )
 
 
