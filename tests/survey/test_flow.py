@@ -149,6 +149,9 @@ def test_demographics_without_fluency_is_re_shown_filled_in(client, stage, caplo
     assert r.status_code == 422 and "text/html" in r.headers["content-type"]
     assert "Please answer every question." in r.text and "fluency" in r.text
     assert '<option value="Non-binary" selected>' in r.text and 'value="30"' in r.text
+    r = client.post(f"/s/{token}/demographics", headers={"accept": "application/json"},
+                    data={"csrf": csrf, "gender": "Male", "age": "30"})
+    assert r.status_code == 422 and r.json() == {"detail": "field 'fluency': expected yes or no"}
     if stage == "demographics":  # not taken as "no"
         assert "do not meet the requirements" not in client.get(f"/s/{token}").text
     with caplog.at_level("WARNING", logger="emoconvey.survey.routers.participant"):

@@ -253,6 +253,8 @@ async def demographics(request: Request, ctx: Ctx, token: SessionToken, form: Fo
     invalid = await ctx.db(save)
     if invalid is not None:  # the form again, as filled in, with what is missing
         stage, csrf, problem = invalid
+        if wants_json(request):
+            raise HTTPException(422, problem)
         return ctx.render(request, TEMPLATES[stage], status=422, token=token, csrf=csrf,
                           step=stage, answers=form, form_error=problem,
                           page_title=cfg.text(f"{stage}_title"))
