@@ -96,6 +96,13 @@ def main(out: Path) -> None:
             submit(other)
             demographics(other, "15")
             other.screenshot(path=str(out / f"10_ineligible_{w}.png"), full_page=True)
+            other.locator("details.fix summary").click()  # the answers given, to correct
+            other.screenshot(path=str(out / f"11_ineligible_fix_{w}.png"), full_page=True)
+            other.evaluate("document.querySelectorAll('[required]').forEach(e => {"
+                           " e.removeAttribute('required'); e.checked = false; })")
+            other.fill("#age", "30")
+            submit(other)  # no fluency answer: 422, the form again as filled in
+            other.screenshot(path=str(out / f"12_answer_missing_{w}.png"), full_page=True)
             page.goto(f"{url}/admin?token={ADMIN}")
             shot("8_admin")
             ctx.close()

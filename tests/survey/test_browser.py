@@ -176,3 +176,59 @@ def test_participant_session_in_chromium(live_server, tmp_path, width):
         build(ds, out=tmp_path / "report", figures=False)
     if os.environ.get("EMOCONVEY_SCREENSHOTS") is None:
         shutil.copy(shots / "rating_page.png", tmp_path / "kept.png")
+
+
+LONG_URL = ("https://app.prolific.example/submissions/complete?cc={code}"
+            "&study=0123456789abcdef0123456789abcdef&session=fedcba9876543210fedcba9876543210")
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_platform_link_buttons_have_a_label_and_fit_the_screen(tmp_path, demo_files, width):
+    """The completion and screen-out links are labelled buttons, never wider than a phone."""
+    from dataclasses import replace
+
+    import httpx
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+    from survey_helpers import finish_session, session_csrf, start_session, to_ratings
+
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} not found (run scripts/system-deps.sh)")
+    clips, config = demo_files
+    init_study(tmp_path / "study.db", clips, config=replace(
+        load_config(config), completion_url=LONG_URL, screenout_code="SCR-77",
+        screenout_url=LONG_URL))
+    study = open_study(tmp_path / "study.db")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(study, admin_token=None, seed=1),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url) as c:  # one finished, one screened-out participant
+            done = start_session(c)
+            to_ratings(c, done)
+            finish_session(c, done)
+            out = start_session(c)
+            c.post(f"/s/{out}/demographics", data={"csrf": session_csrf(c, out),
+                                                   "gender": "Male", "age": "15",
+                                                   "fluency": "yes"})
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = new_page(browser, width)
+            for token, label in ((done, "completion_link"), (out, "screenout_link")):
+                page.goto(f"{url}/s/{token}")
+                link = page.locator("a.button-link")
+                assert link.inner_text() == study.config.text(label)
+                assert link.get_attribute("href").startswith("https://app.prolific.example/")
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                box = link.bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= width
+                page.screenshot(path=str(tmp_path / f"{label}_{width}.png"), full_page=True)
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import shutil
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,7 +35,9 @@ def test_demo_init_session_export(tmp_path, monkeypatch):
     res = runner.invoke(app, ["export", str(tmp_path / "s"), "--out", str(tmp_path / "o"),
                               "--contacts", str(tmp_path / "contacts.csv")])
     assert res.exit_code == 0, res.output
-    assert "--with-reference" in res.output.splitlines()[-1]  # issue 15, defect 7
+    analyse = next(line for line in res.output.splitlines() if line.startswith("analyse with:"))
+    assert analyse.startswith("analyse with: emoconvey report --ratings ")
+    assert analyse.endswith("--with-reference")  # the published systems beside the study's
     out = tmp_path / "o"
     ds = load_dataset(out / "ratings_metadata.csv", out / "clips_metadata.csv",
                       out / "emotion_intents_metadata.csv", min_ratings=1)
@@ -67,9 +71,12 @@ def test_init_from_manifest_and_errors(tmp_path, demo_files):
                               "--manifest", str(tmp_path / "m.csv"),
                               "--config", str(tmp_path / "c.toml")])
     assert res.exit_code == 2 and "already holds a study" in res.output
+    (tmp_path / "k40.yaml").write_text("clips_per_participant: 40\n")
     res = runner.invoke(app, ["init", str(tmp_path / "b"), "--clips", str(clips),
-                              "--manifest", str(tmp_path / "m.csv")])
+                              "--manifest", str(tmp_path / "m.csv"),
+                              "--config", str(tmp_path / "k40.yaml")])
     assert res.exit_code == 2 and "distinct (system, intent) pairs" in res.output
+    assert "set clips_per_participant: 4 (or fewer) in the study config" in res.output
     (tmp_path / "bad.csv").write_text("system,intent,file\nX,happy,../../etc/passwd\n")
     res = runner.invoke(app, ["init", str(tmp_path / "c"), "--clips", str(clips),
                               "--manifest", str(tmp_path / "bad.csv")])
@@ -83,11 +90,65 @@ def test_init_from_manifest_and_errors(tmp_path, demo_files):
 def test_release_layout_scan(tmp_path, demo_files):
     clips, _ = demo_files
     res = runner.invoke(app, ["init", str(tmp_path / "r"), "--clips", str(clips)])
-    assert res.exit_code == 2 and "36 distinct" in res.output  # 56 > 36 pairs
+    assert res.exit_code == 0, res.output  # the default 56 > 36 pairs: fitted, and said so
+    assert "clips per participant: 36" in res.output
     (tmp_path / "k.yaml").write_text("clips_per_participant: 36\n")
-    res = runner.invoke(app, ["init", str(tmp_path / "r"), "--clips", str(clips),
+    res = runner.invoke(app, ["init", str(tmp_path / "r2"), "--clips", str(clips),
                               "--config", str(tmp_path / "k.yaml")])
     assert res.exit_code == 0, res.output
+
+
+def _small_clip_folder(tmp_path, demo_files):
+    """4 clips (2 systems x 2 intents) copied from the demo, with a manifest beside them."""
+    clips, _ = demo_files
+    root = tmp_path / "gen"
+    rows = ["system,intent,file"]
+    for sysname in ("ToneGen", "PulseNet"):
+        for intent in ("happy", "sad"):
+            rel = f"music_clips/{sysname}/{sysname}_{intent}_1.wav"
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(clips / rel, root / rel)
+            rows.append(f"{sysname},{intent},{rel}")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_small_study_fits_clips_per_participant_with_a_warning(tmp_path, demo_files, caplog):
+    root = _small_clip_folder(tmp_path, demo_files)
+    with caplog.at_level(logging.WARNING, logger="emoconvey.survey.study"):
+        res = runner.invoke(app, ["init", str(tmp_path / "s"), "--manifest",
+                                  str(root / "manifest.csv")])  # --manifest alone (README)
+    assert res.exit_code == 0, res.output
+    assert "clips per participant: 4" in res.output
+    assert "only 4 distinct (system, intent) pairs" in caplog.text
+    assert "instead of the default 56" in caplog.text
+    study = open_study(tmp_path / "s" / "study.db")
+    assert study.config.clips_per_participant == 4 and study.clips_root == root.resolve()
+    study.store.engine.dispose()
+
+
+def test_init_refuses_a_clip_that_cannot_be_decoded(tmp_path, demo_files):
+    root = _small_clip_folder(tmp_path, demo_files)
+    bad = "music_clips/PulseNet/PulseNet_happy_1.wav"  # the first clip: the practice clip
+    (root / bad).write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" + bytes(64))
+    res = runner.invoke(app, ["init", str(tmp_path / "s"), "--clips", str(root),
+                              "--manifest", str(root / "manifest.csv")])
+    assert res.exit_code == 2 and bad in res.output and "cannot be decoded" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "s").exists()
+    (root / bad).write_bytes(b"")  # an empty file too
+    res = runner.invoke(app, ["init", str(tmp_path / "s"), "--clips", str(root),
+                              "--manifest", str(root / "manifest.csv")])
+    assert res.exit_code == 2 and bad in res.output
+
+
+def test_init_on_an_existing_file_is_one_line(tmp_path, demo_files):
+    (tmp_path / "taken").write_text("not a study\n")
+    res = runner.invoke(app, ["init", str(tmp_path / "taken"), "--clips",
+                              str(_small_clip_folder(tmp_path, demo_files))])
+    assert res.exit_code == 2
+    assert "is a file, not a folder" in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert (tmp_path / "taken").read_text() == "not a study\n"
 
 
 @pytest.mark.parametrize("cmd", ["serve", "export"])

@@ -133,6 +133,35 @@ def test_fluency_is_an_explicit_required_choice_and_mistakes_can_be_corrected(cl
     assert "A sample clip" in client.get(f"/s/{token}").text
 
 
+@pytest.mark.parametrize("stage", ["demographics", "ineligible"])
+def test_demographics_without_fluency_is_re_shown_filled_in(client, stage, caplog):
+    token = start_session(client)
+    csrf = session_csrf(client, token)
+    if stage == "ineligible":
+        client.post(f"/s/{token}/demographics",
+                    data={"csrf": csrf, "gender": "Male", "age": "16", "fluency": "yes"})
+        page = client.get(f"/s/{token}").text  # the correction form holds the answers
+        assert '<option value="Male" selected>' in page and 'value="16"' in page
+        assert re.search(r'value="yes" required checked', page)
+    r = client.post(f"/s/{token}/demographics",
+                    data={"csrf": csrf, "gender": "Non-binary", "age": "30"},
+                    follow_redirects=False)
+    assert r.status_code == 422 and "text/html" in r.headers["content-type"]
+    assert "Please answer every question." in r.text and "fluency" in r.text
+    assert '<option value="Non-binary" selected>' in r.text and 'value="30"' in r.text
+    r = client.post(f"/s/{token}/demographics", headers={"accept": "application/json"},
+                    data={"csrf": csrf, "gender": "Male", "age": "30"})
+    assert r.status_code == 422 and r.json() == {"detail": "field 'fluency': expected yes or no"}
+    if stage == "demographics":  # not taken as "no"
+        assert "do not meet the requirements" not in client.get(f"/s/{token}").text
+    with caplog.at_level("WARNING", logger="emoconvey.survey.routers.participant"):
+        r = client.post(f"/s/{token}/demographics", follow_redirects=False,
+                        data={"csrf": csrf, "gender": "Male", "age": "30", "fluency": "yes"})
+    assert r.status_code == 303 and "A sample clip" in client.get(f"/s/{token}").text
+    if stage == "ineligible":  # the first answers leave a trace
+        assert "corrected their answers" in caplog.text and "age 16 -> 30" in caplog.text
+
+
 def test_screenout_code_and_url_for_ineligible_participants(demo_study):
     from dataclasses import replace
 
@@ -252,3 +281,28 @@ def test_require_full_play_page_and_server_check(demo_study):
         assert r.status_code == 422
         with demo_study.store.read() as s:
             assert s.scalar(select(func.count()).select_from(Rating)) == 0
+
+
+def test_404_under_static_is_a_styled_page(client):
+    r = client.get("/static/no-such-file.css", headers={"accept": "text/html"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert 'href="/static/survey.css' in r.text and "/static/static/" not in r.text
+
+
+def test_error_pages_of_a_korean_study_are_korean(demo_study):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from emoconvey.survey.app import create_app
+    from emoconvey.survey.config import StudyConfig
+
+    ko = StudyConfig.from_dict({"language": "ko", "texts": {"error_title": "오류"}})
+    assert ko.text("error_title") == "오류"  # the study's own texts come first
+    demo_study.config = replace(demo_study.config, language="ko",
+                                texts=StudyConfig.from_dict({"language": "ko-KR"}).texts)
+    with TestClient(create_app(demo_study, admin_token=None)) as c:
+        r = c.get("/s/" + "x" * 43)
+    assert r.status_code == 404 and '<html lang="ko"' in r.text
+    assert "상세 정보:" in r.text and "Details:" not in r.text
+    assert "이 페이지는 존재하지 않습니다" in r.text

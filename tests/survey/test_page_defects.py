@@ -52,7 +52,7 @@ def test_head_413_headers_and_access_log(client):  # 6
     record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s"',
                                ("127.0.0.1", "GET", "/admin?token=s3cret&x=1"), None)
     RedactSecrets().filter(record)
-    assert "s3cret" not in record.getMessage() and "token=[redacted]&x=1" in record.getMessage()
+    assert "s3cret" not in record.getMessage() and "token=***&x=1" in record.getMessage()
 
 
 def test_rating_page_has_a_level_one_heading(client):  # 8

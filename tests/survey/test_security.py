@@ -259,3 +259,69 @@ def test_streamed_oversized_body_is_413_and_errors_name_no_internals(client, dem
                      "Exception", "Traceback"):
             assert name not in r.text
     assert n_ratings(demo_study) == 0
+
+
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options",
+                    "referrer-policy")
+
+
+def test_413_is_a_page_in_the_study_language_with_the_security_headers(client, demo_study,
+                                                                       rating_session):
+    token, csrf, _ = rating_session
+    url = f"/s/{token}/rate"
+    declared = client.post(url, data={"csrf": csrf, "pad": "x" * 20000})
+
+    def chunks():  # no Content-Length: refused while reading
+        yield f"csrf={csrf}&pad=".encode()
+        for _ in range(4):
+            yield b"x" * 65536
+
+    streamed = client.post(url, content=chunks(),
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    for r in (declared, streamed):
+        assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+        assert demo_study.config.text("error_4xx") in r.text and '<html lang="en"' in r.text
+        assert all(h in r.headers for h in SECURITY_HEADERS)
+    r = client.post(url, data={"pad": "x" * 20000}, headers={"accept": "application/json"})
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+
+
+def test_head_of_the_consent_page(client):
+    get, head = client.get("/"), client.head("/")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert all(h in head.headers for h in SECURITY_HEADERS)
+
+
+def test_access_log_never_holds_the_admin_token(demo_study):
+    import logging
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+    from survey_helpers import ADMIN, free_port
+
+    from emoconvey.survey.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(demo_study, admin_token=ADMIN),
+                                           host="127.0.0.1", port=port, access_log=True,
+                                           log_level="info"))  # configures uvicorn's logging
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logging.getLogger("uvicorn.access").addHandler(handler)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        r = httpx.get(f"http://127.0.0.1:{port}/admin?token={ADMIN}&x=1")
+        assert r.status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        logging.getLogger("uvicorn.access").removeHandler(handler)
+    assert any("/admin?token=***&x=1" in line for line in lines), lines
+    assert not any(ADMIN in line for line in lines)

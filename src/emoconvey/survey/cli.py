@@ -61,7 +61,9 @@ def _db(study_dir: Path, db: str | None) -> str:
 def _make_study_folder(study_dir: Path) -> bool:
     """Create ``study_dir``; ``True`` when it did not exist before (ours to remove)."""
     if study_dir.exists() and not study_dir.is_dir():
-        raise EmoconveyError(f"STUDY_DIR: {str(study_dir)!r} is a file; give a folder")
+        raise EmoconveyError(
+            f"STUDY: {str(study_dir)!r} is a file, not a folder; give a new folder name"
+        )
     new = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)
     return new
@@ -99,7 +101,8 @@ def init(
     clips: Annotated[Path | None, typer.Option(help="Folder of clips.")] = None,
     manifest: Annotated[
         Path | None,
-        typer.Option(help="Manifest CSV (system, intent, file); default: scan "
+        typer.Option(help="Manifest CSV (system, intent, file), paths relative to --clips "
+                          "(default: the manifest's folder); without it: scan "
                           "music_clips/<Model>/<Model>_<emotion>_<n>.wav."),
     ] = None,
     config: Annotated[Path | None, typer.Option(help="Study config (YAML or TOML).")] = None,
@@ -133,10 +136,10 @@ def init(
                     )
                 clips, demo_config = make_demo_files(study_dir)
                 config = config or demo_config
-            if clips is None and manifest is not None:  # files relative to the manifest
+            if clips is None and manifest is not None:  # paths in the manifest are relative to it
                 clips = manifest.resolve().parent
             if clips is None:
-                raise EmoconveyError("--clips: give the folder of clips (or use --demo)")
+                raise EmoconveyError("--clips: give the folder of clips, a --manifest, or --demo")
             cfg = load_config(config)
             intents_df = read_intents(intents) if intents else None
             study = init_study(_db(study_dir, db), clips, manifest=manifest, config=cfg,
@@ -147,6 +150,7 @@ def init(
             raise
     token_path = _write_admin_token(study_dir)
     typer.echo(f"study created: {_db(study_dir, db)}")
+    typer.echo(f"clips per participant: {study.config.clips_per_participant}")
     typer.echo(f"completion code: {cfg.completion_code}")
     typer.echo(f"admin token: in {token_path} (or ${ADMIN_ENV})")
     typer.echo(f"next: emoconvey survey serve {study_dir}")

@@ -30,6 +30,7 @@ __all__ = [
     "ASSIGNMENT_MODES",
     "DEFAULT_TEXTS",
     "EXTRA_SCALE_PRESETS",
+    "LANGUAGE_TEXTS",
     "AttentionClip",
     "Eligibility",
     "Quality",
@@ -111,10 +112,27 @@ DEFAULT_TEXTS: dict[str, str] = {
         "here."
     ),
     "contact_researcher": "Contact the researcher: {contact}",
-    "completion_link": "Return to the recruitment platform",
     "required_missing": "Please answer every scale before continuing.",
+    "demographics_missing": "Please answer every question.",
+    "completion_link": "Return to the recruitment platform to finish",
+    "screenout_link": "Return to the recruitment platform",
 }
 """Every participant-facing text, in English; override any of them in ``texts``."""
+
+LANGUAGE_TEXTS: dict[str, dict[str, str]] = {
+    "ko": {
+        "error_title": "문제가 발생했습니다",
+        "error_404": "이 페이지는 존재하지 않습니다. 받으신 링크를 확인해 주세요.",
+        "error_405": "이 페이지는 이렇게 사용할 수 없습니다. 이전 페이지로 돌아가 페이지의 "
+                     "버튼을 사용해 주세요.",
+        "error_4xx": "답변을 저장하지 못했습니다. 이전 페이지로 돌아가 확인한 뒤 다시 시도해 "
+                     "주세요.",
+        "error_5xx": "서버에 문제가 발생했습니다. 잠시 후 페이지를 새로 고쳐 주세요.",
+        "error_detail": "상세 정보:",
+    },
+}
+"""Built-in translations of the error-page texts (people rarely think to translate them),
+by primary language subtag (``ko`` for ``ko-KR``); used where ``texts`` sets none."""
 
 
 @dataclass(frozen=True)
@@ -364,6 +382,7 @@ class StudyConfig:
             if key in data:
                 kw[key] = _bool(data[key], f"{source}: {key}")
         texts = dict(DEFAULT_TEXTS)
+        texts.update(LANGUAGE_TEXTS.get(kw.get("language", "en").split("-")[0].lower(), {}))
         if "texts" in data:
             given = data["texts"]
             if not isinstance(given, dict):

@@ -1,7 +1,9 @@
-"""ASGI middleware of the survey app: request-body limit and security headers."""
+"""ASGI middleware of the survey app: request-body limit and security headers; the
+filter that keeps the admin token out of the access log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["MAX_BODY_BYTES", "BodyLimitMiddleware", "BodyTooLarge", "SecurityHeadersMiddleware"]
@@ -20,11 +22,22 @@ class BodyLimitMiddleware:
     A declared ``Content-Length`` over the limit is refused before the application runs;
     a streamed (chunked) body raises :class:`BodyTooLarge` from ``receive`` once it
     passes the limit, which this middleware turns into 413 when no answer has started.
+    ``error(scope, status, detail)``, when given, builds that answer (an ASGI app, e.g. the
+    study's error page); otherwise it is plain text.
     """
 
-    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES,
+                 error: Callable[[dict, int, str], Any] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.error = error
+
+    async def _refuse(self, scope: dict, receive: Any, send: Any, status: int,
+                      detail: str) -> None:
+        if self.error is None:
+            await plain_response(send, status, detail)
+        else:
+            await self.error(scope, status, detail)(scope, receive, send)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -36,11 +49,11 @@ class BodyLimitMiddleware:
             try:
                 too_big = int(declared) > self.max_bytes
             except ValueError:
-                await plain_response(send, 400, "malformed Content-Length header")
+                await self._refuse(scope, receive, send, 400, "malformed Content-Length header")
                 return
             if too_big:
-                await plain_response(send, 413,
-                                     f"request body larger than {self.max_bytes} bytes")
+                await self._refuse(scope, receive, send, 413,
+                                   f"request body larger than {self.max_bytes} bytes")
                 return
         seen = 0
         started = False
@@ -64,8 +77,8 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await plain_response(send, 413,
-                                     f"request body larger than {self.max_bytes} bytes")
+                await self._refuse(scope, receive, send, 413,
+                                   f"request body larger than {self.max_bytes} bytes")
 
 
 class SecurityHeadersMiddleware:

@@ -43,7 +43,7 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(SECRET_PARAM.sub(r"\1[redacted]", a) if isinstance(a, str)
+            record.args = tuple(SECRET_PARAM.sub(r"\1***", a) if isinstance(a, str)
                                 else a for a in record.args)
         return True
 
@@ -76,7 +76,8 @@ def error_response(cfg: Any, render: Render, request: Request, status: int, deta
 
 
 def install_common(app: FastAPI, *, cfg: Callable[[], Any], render: Render) -> None:
-    """Static files, favicon, security middleware and error pages on ``app``.
+    """Static files, favicon, security middleware and error pages on ``app`` (the 413 of
+    an oversized body too); the admin ``token=`` is kept out of uvicorn's access log.
 
     Parameters
     ----------
@@ -87,8 +88,12 @@ def install_common(app: FastAPI, *, cfg: Callable[[], Any], render: Render) -> N
         See :data:`Render`.
     """
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    # the last added is the outermost: the security headers reach the 413 answers too
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+
+    def body_error(scope: dict, status: int, detail: str) -> Any:
+        return error_response(cfg(), render, Request(scope), status, detail, None)
+
+    # the last added runs first: the security headers wrap the 413 answer too
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, error=body_error)
     app.add_middleware(SecurityHeadersMiddleware)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactSecrets) for f in access.filters):

@@ -7,6 +7,7 @@ in the clips folder, whose path is stored too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterable
@@ -102,20 +103,12 @@ def init_study(
     intents = aimoclips_intents() if intents is None else intents
     root = Path(clips_dir).resolve()
     clips = load_manifest(root, manifest, intents)
-    pairs = clips.groupby(["system", "intent"]).ngroups
-    if config.clips_per_participant > pairs:
-        raise EmoconveyError(
-            f"clips_per_participant: {config.clips_per_participant} requested but the clips "
-            f"form only {pairs} distinct (system, intent) pairs; set "
-            f"'clips_per_participant: {pairs}' (or fewer) in a study config and pass it with "
-            "--config, or add clips"
-        )
-    check_audio_files(root, clips["path"])
+    config = _fit_clips_per_participant(config, clips.groupby(["system", "intent"]).ngroups)
     extra: list[tuple[str, str]] = []
     if config.sample_clip:
         extra.append((str(safe_relative(root, config.sample_clip, where="sample_clip")),
                       "sample"))
-    else:  # the protocol always has a practice step: use the first clip for it
+    else:  # the protocol always has a practice step: use the first clip (decoded below)
         first = str(clips["path"].iloc[0])
         log.warning("no sample_clip in the config: the practice step plays %s", first)
         extra.append((first, "sample"))
@@ -123,7 +116,7 @@ def init_study(
         extra.append(
             (str(safe_relative(root, att.file, where=f"quality.attention[{i}]")), "attention")
         )
-    check_audio_files(root, [p for p, _ in extra])
+    check_audio_files(root, [*clips["path"], *(path for path, _ in extra)])
     engine = make_engine(db)
     migrate(engine)
     store = Store(engine)
@@ -152,6 +145,36 @@ def init_study(
             s.add(Clip(name=name, system="", intent="", path=path, role=role))
     log.info("study created in %s with %d clips", db, len(clips))
     return OpenStudy(store, config, intents.reset_index(drop=True), root)
+
+
+def _fit_clips_per_participant(config: StudyConfig, pairs: int) -> StudyConfig:
+    """The config with ``clips_per_participant`` at most ``pairs`` (each participant rates
+    one clip per distinct (system, intent) pair at most).
+
+    A default value (56, the AImoclips protocol) larger than ``pairs`` is lowered to
+    ``pairs`` with a warning; a value the config sets is never changed.
+
+    Raises
+    ------
+    EmoconveyError
+        When the config asks for more clips than there are pairs.
+    """
+    wanted = config.clips_per_participant
+    if wanted <= pairs:
+        return config
+    if wanted != StudyConfig.clips_per_participant:
+        raise EmoconveyError(
+            f"clips_per_participant: {wanted} requested but the clips form only {pairs} "
+            f"distinct (system, intent) pairs; set clips_per_participant: {pairs} (or fewer) "
+            "in the study config (--config), or add clips"
+        )
+    log.warning(
+        "clips_per_participant: the clips form only %d distinct (system, intent) pairs, so "
+        "each participant rates %d clips instead of the default %d; set "
+        "clips_per_participant in the study config (--config) to choose fewer",
+        pairs, pairs, wanted,
+    )
+    return dataclasses.replace(config, clips_per_participant=pairs)
 
 
 def open_study(db: str | Path, *, pool_size: int = 20) -> OpenStudy:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from typing import Any
@@ -45,6 +46,7 @@ from emoconvey.survey.storage import access as db
 
 __all__ = ["RELEASED", "RESUME_COOKIE", "resume_hash", "router"]
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 RESUME_COOKIE = "ec_resume"
@@ -201,6 +203,9 @@ def _show_page(ctx: SurveyContext, request: Request, token: str) -> Any:
         view["completion_url"] = ctx.completion_url
     if stage == "ineligible" and ctx.screenout_url:
         view["screenout_url"] = ctx.screenout_url
+    if stage == "ineligible":  # the correction form starts from the answers given
+        view["answers"] = {"gender": p.gender or "", "age": str(p.age or ""),
+                           "fluency": {True: "yes", False: "no"}.get(p.fluency, "")}
     title_keys = {"demographics": "demographics_title", "sample": "sample_title",
                   "instructions": "instructions_title", "done": "done_title",
                   "ineligible": "ineligible_title"}
@@ -214,19 +219,27 @@ async def demographics(request: Request, ctx: Ctx, token: SessionToken, form: Fo
     cfg = ctx.cfg
     genders = cfg.text("gender_options").split("|")
 
-    def save() -> None:
+    def save() -> tuple[str, str, str] | None:  # (stage, csrf, problem) when incomplete
         with ctx.store.write() as s:
             p = _participant(s, token)
             check_csrf(p.csrf, form)
             if p.stage not in ("demographics", "ineligible"):
-                return
+                return None
             gender = form.get("gender", "")
-            if gender not in genders:
-                raise HTTPException(422, f"field 'gender': expected one of {genders}")
-            age = int_field(form, "age", 1, 120)
+            problem = "" if gender in genders else f"field 'gender': expected one of {genders}"
+            try:
+                age = int_field(form, "age", 1, 120)
+            except HTTPException as exc:
+                problem = problem or str(exc.detail)
             if cfg.eligibility.require_fluency and form.get("fluency") not in ("yes", "no"):
-                raise HTTPException(422, "field 'fluency': expected 'yes' or 'no'")
+                problem = problem or "field 'fluency': expected yes or no"
+            if problem:
+                return p.stage, p.csrf, problem
             fluent = form.get("fluency") == "yes"
+            if p.stage == "ineligible":  # a correction: the first answers stay in the log
+                log.warning("participant %d corrected their answers: gender %r -> %r, age %s "
+                            "-> %s, fluency %s -> %s", p.id, p.gender, gender, p.age, age,
+                            p.fluency, fluent)
             p.gender, p.age, p.fluency = gender, age, fluent
             p.last_seen = now()
             eligible = age >= cfg.eligibility.min_age and (
@@ -235,8 +248,16 @@ async def demographics(request: Request, ctx: Ctx, token: SessionToken, form: Fo
                 p.stage = "ineligible"
             else:
                 p.stage = "sample" if ctx.sample_id is not None else "instructions"
+        return None
 
-    await ctx.db(save)
+    invalid = await ctx.db(save)
+    if invalid is not None:  # the form again, as filled in, with what is missing
+        stage, csrf, problem = invalid
+        if wants_json(request):
+            raise HTTPException(422, problem)
+        return ctx.render(request, TEMPLATES[stage], status=422, token=token, csrf=csrf,
+                          step=stage, answers=form, form_error=problem,
+                          page_title=cfg.text(f"{stage}_title"))
     return redirect_to_session(request, token)
 
 

@@ -32,8 +32,8 @@ __all__ = [
 ]
 
 _P = Participant
-_PARTICIPANT = select(_P.id, _P.csrf, _P.stage, _P.last_seen, _P.plan_json).where(
-    _P.token == bindparam("token"))
+_PARTICIPANT = select(_P.id, _P.csrf, _P.stage, _P.last_seen, _P.plan_json, _P.gender,
+                      _P.age, _P.fluency).where(_P.token == bindparam("token"))
 _TOUCH = update(_P).where(_P.id == bindparam("pid")).values(last_seen=bindparam("t"))
 _FINISH = update(_P).where(_P.id == bindparam("pid")).values(
     last_seen=bindparam("t"), stage="done", finished_at=bindparam("t"))
@@ -45,7 +45,8 @@ _CLIP_AT = (select(Assignment.clip_id)
 
 
 def participant_row(c: Connection, token: str) -> Any:
-    """``id, csrf, stage, last_seen, plan_json`` of the session ``token`` (or None)."""
+    """``id, csrf, stage, last_seen, plan_json, gender, age, fluency`` of the session
+    ``token`` (or None)."""
     return c.execute(_PARTICIPANT, {"token": token}).first()
 
 
