@@ -23,6 +23,7 @@ The regressor is trained from the user's norms file and kept in the user's cache
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -119,17 +120,30 @@ class Encoder:
         self.batch_size = batch_size
 
     def embed(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
-        """Features of ``texts``: float32 array ``(len(texts), len(TEMPLATES) * dim)``."""
-        parts = []
-        for template in TEMPLATES:
-            e = self.model.encode(
-                [template.format(t) for t in texts],
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            ).astype(np.float32)
-            parts.append(e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12))
-        x = np.hstack(parts)
+        """Features of ``texts``: float32 array ``(len(texts), len(TEMPLATES) * dim)``.
+
+        ``progress`` shows one rich progress bar over all texts and contexts.
+        """
+        inputs = [template.format(t) for template in TEMPLATES for t in texts]
+        chunk = self.batch_size * 4
+        with contextlib.ExitStack() as stack:
+            bar = task = None
+            if progress:
+                from rich.progress import Progress
+
+                bar = stack.enter_context(Progress(transient=True))
+                task = bar.add_task("embedding texts in their contexts", total=len(inputs))
+            out = []
+            for s in range(0, len(inputs), chunk):
+                out.append(self.model.encode(
+                    inputs[s : s + chunk], batch_size=self.batch_size, convert_to_numpy=True,
+                    show_progress_bar=False,
+                ).astype(np.float32))
+                if bar is not None:
+                    bar.update(task, advance=len(out[-1]))
+        e = np.vstack(out)
+        e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        x = np.hstack(np.split(e, len(TEMPLATES)))
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
     def embed_cached(
