@@ -390,6 +390,7 @@ def intents_from_text(
     cache_dir: str | Path | None = None,
     device: str | None = None,
     progress: bool = False,
+    finetune_params=None,
 ) -> pd.DataFrame:
     """Predicted valence/arousal targets, intervals and quadrants for free texts.
 
@@ -408,6 +409,8 @@ def intents_from_text(
         Nearest lexicon words to list (embedding and hybrid).
     cache_dir : str or Path, optional
         Cache folder (default ``$EMOCONVEY_CACHE_DIR`` or the user cache folder).
+    finetune_params : FinetuneParams, optional
+        Settings of the ``finetune`` model (part of its cache key).
 
     Returns
     -------
@@ -466,7 +469,9 @@ def intents_from_text(
     empty = np.zeros(n, dtype=bool)
     if need:
         options = {"model": model, "cache_dir": cache_dir, "progress": progress}
-        if method != "finetune":
+        if method == "finetune":
+            options["params"] = finetune_params
+        else:
             options["device"] = device
         got = _model_rows(texts, need, scores, blend, norms=norms, method=method,
                           coverage=coverage, neighbours=neighbours, options=options)
