@@ -46,6 +46,8 @@ def register(intents_app: typer.Typer) -> None:
     """Add the text commands to the ``intents`` Typer group."""
     from emoconvey.cli import _friendly_errors, console, out
 
+    _register_train(intents_app)
+
     @intents_app.command("from-text")
     def from_text(
         texts: Annotated[list[str], typer.Argument(help="Prompts, captions or words.")],
@@ -97,32 +99,6 @@ def register(intents_app: typer.Typer) -> None:
         out.print(table)
         if written is not None:
             out.print(f"wrote {output} ({len(written)} intents, {coverage:.0%} intervals)")
-
-    @intents_app.command("train")
-    def train(
-        norms: _NormsOpt,
-        model: _ModelOpt = None,
-        cache_dir: _CacheOpt = None,
-        retrain: Annotated[
-            bool, typer.Option("--retrain", help="Train again even if a cached model exists.")
-        ] = False,
-    ) -> None:
-        """Fine-tune the sentence model on a norms file (method finetune; cached)."""
-        import time
-
-        from emoconvey.intents.text import finetuned_model
-
-        t0 = time.perf_counter()
-        with _friendly_errors():
-            fm = finetuned_model(norms, model=model, cache_dir=cache_dir, retrain=retrain,
-                                 progress=console.is_terminal)
-        meta = fm.meta
-        out.print(
-            f"fine-tuned {fm.model_id} on {meta.get('train_words')} words of {norms.name} "
-            f"({meta.get('steps')} steps, training {meta.get('seconds')} s; "
-            f"{meta.get('calibration_words')} words held out for the intervals); "
-            f"ready in {time.perf_counter() - t0:.1f} s"
-        )
 
     @intents_app.command("evaluate")
     def evaluate(
@@ -181,3 +157,34 @@ def register(intents_app: typer.Typer) -> None:
             )
         out.print(table)
         out.print(f"took {time.perf_counter() - t0:.1f} s")
+
+
+def _register_train(intents_app: typer.Typer) -> None:
+    """Add ``intents train`` to the ``intents`` Typer group."""
+    from emoconvey.cli import _friendly_errors, console, out
+
+    @intents_app.command("train")
+    def train(
+        norms: _NormsOpt,
+        model: _ModelOpt = None,
+        cache_dir: _CacheOpt = None,
+        retrain: Annotated[
+            bool, typer.Option("--retrain", help="Train again even if a cached model exists.")
+        ] = False,
+    ) -> None:
+        """Fine-tune the sentence model on a norms file (method finetune; cached)."""
+        import time
+
+        from emoconvey.intents.text import finetuned_model
+
+        t0 = time.perf_counter()
+        with _friendly_errors():
+            fm = finetuned_model(norms, model=model, cache_dir=cache_dir, retrain=retrain,
+                                 progress=console.is_terminal)
+        meta = fm.meta
+        out.print(
+            f"fine-tuned {fm.model_id} on {meta.get('train_words')} words of {norms.name} "
+            f"({meta.get('steps')} steps, training {meta.get('seconds')} s; "
+            f"{meta.get('calibration_words')} words held out for the intervals); "
+            f"ready in {time.perf_counter() - t0:.1f} s"
+        )

@@ -370,6 +370,22 @@ def _model_rows(
     return out
 
 
+def _single_words(scores: list, method: str) -> tuple[list[bool], list[bool]]:
+    """Texts whose target is a norm (``single``) or a norm blended with the model."""
+    # single content word found in the norms: the norm is the target (lexicon, hybrid)
+    single = [
+        method in ("lexicon", "hybrid") and s.content_words == 1 and len(s.found) == 1
+        and not s.found[0].negated for s in scores
+    ]
+    # hybrid: a word found through another form of itself is blended with the model
+    blend = [
+        method == "hybrid" and single[i]
+        and s.found[0].word.lower() != s.found[0].token.lower().replace("’", "'")
+        for i, s in enumerate(scores)
+    ]
+    return [a and not b for a, b in zip(single, blend, strict=True)], blend
+
+
 def _no_content(lo_v, hi_v, lo_a, hi_a, found: np.ndarray, band=NEUTRAL_BAND) -> np.ndarray:
     """Rows without a lexicon word whose valence or arousal interval covers the band."""
     lo, hi = band
@@ -437,18 +453,7 @@ def intents_from_text(
     neigh = np.full(n, "", dtype=object)
     index = {w: i for i, w in enumerate(table["word"].astype(str))}
 
-    # single content word found in the norms: the norm is the target (lexicon, hybrid)
-    single = [
-        method in ("lexicon", "hybrid") and s.content_words == 1 and len(s.found) == 1
-        and not s.found[0].negated for s in scores
-    ]
-    # hybrid: a word found through another form of itself is blended with the model
-    blend = [
-        method == "hybrid" and single[i]
-        and s.found[0].word.lower() != s.found[0].token.lower().replace("’", "'")
-        for i, s in enumerate(scores)
-    ]
-    single = [a and not b for a, b in zip(single, blend, strict=True)]
+    single, blend = _single_words(scores, method)
     if method in ("lexicon", "hybrid"):
         q_lex = None
         for i, s in enumerate(scores):
@@ -492,18 +497,11 @@ def intents_from_text(
     _warn_left_out(texts, ~ok & ~empty, empty)
     return pd.DataFrame(
         {
-            "text": texts,
-            "intent": texts,
-            "quadrant": quadrant,
-            "norm_valence": val,
-            "norm_arousal": aro,
-            "valence_low": lo_v,
-            "valence_high": hi_v,
-            "arousal_low": lo_a,
-            "arousal_high": hi_a,
-            "coverage": coverage,
-            "quadrant_or_band": band,
-            "source": source,
+            "text": texts, "intent": texts, "quadrant": quadrant,
+            "norm_valence": val, "norm_arousal": aro,
+            "valence_low": lo_v, "valence_high": hi_v,
+            "arousal_low": lo_a, "arousal_high": hi_a,
+            "coverage": coverage, "quadrant_or_band": band, "source": source,
             "lexicon_words": [s.describe() for s in scores],
             "lexicon_coverage": [s.coverage for s in scores],
             "neighbours": neigh,
