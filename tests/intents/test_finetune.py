@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
+# made-up norms in the Warriner format (the real file is never copied into tests)
+from test_text import ROWS, write_norms  # noqa: E402
+
 from emoconvey.cli import app  # noqa: E402
 from emoconvey.errors import EmoconveyError, EmoconveyWarning  # noqa: E402
 from emoconvey.intents import finetune as ft  # noqa: E402
@@ -34,19 +37,6 @@ from emoconvey.intents.text import (  # noqa: E402
     intents_from_text,
 )
 
-# made-up norms in the Warriner format (the real file is never copied into tests)
-ROWS = [
-    ("happy", 8.4, 6.1, 6.3), ("joy", 8.2, 6.5, 6.6), ("cheerful", 7.9, 6.0, 6.1),
-    ("excited", 7.6, 7.2, 6.2), ("thrilled", 7.8, 7.4, 6.4), ("party", 7.4, 6.8, 6.0),
-    ("angry", 2.5, 6.9, 5.0), ("furious", 2.2, 7.3, 5.2), ("scared", 2.3, 6.6, 3.0),
-    ("panic", 2.1, 7.0, 2.9), ("fight", 2.9, 6.7, 5.1), ("anxious", 3.0, 6.2, 3.3),
-    ("sad", 2.1, 3.5, 3.4), ("gloomy", 3.1, 3.3, 3.7), ("lonely", 2.4, 3.2, 3.1),
-    ("grief", 1.9, 4.0, 3.0), ("dull", 3.6, 2.0, 4.3), ("rain", 4.5, 3.2, 5.0),
-    ("calm", 6.9, 1.7, 6.0), ("relaxed", 7.0, 2.4, 6.5), ("tranquil", 6.8, 2.1, 6.2),
-    ("peaceful", 7.3, 2.0, 6.4), ("serene", 7.1, 2.2, 6.3), ("sleep", 6.5, 2.0, 5.5),
-    ("table", 5.5, 2.9, 5.9), ("loud", 4.6, 6.5, 5.5), ("quiet", 6.4, 2.4, 5.6),
-    ("storm", 3.9, 6.6, 3.8), ("peace", 7.7, 2.9, 6.2), ("cheer", 7.5, 5.6, 6.0),
-]
 WORDS = [r[0] for r in ROWS]
 Y = np.array([r[1:] for r in ROWS])
 TARGETS = ["valence", "arousal", "dominance"]
@@ -64,13 +54,6 @@ class Fast(FinetuneParams):
 
 
 FAST = Fast()
-
-
-def write_norms(path, rows=ROWS):
-    df = pd.DataFrame(rows, columns=["Word", "V.Mean.Sum", "A.Mean.Sum", "D.Mean.Sum"])
-    df.index = range(1, len(df) + 1)
-    df.to_csv(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +137,8 @@ def _head_of(fm, text):
 def test_save_and_load_round_trip(tiny, tmp_path):
     fm = fit_finetuned(WORDS[:20], Y[:20], targets=TARGETS, model=tiny, params=FAST,
                        calibration=(WORDS[20:], Y[20:]))
-    assert fm.residuals["word"].shape == (10, 3)
-    assert fm.residuals["phrase"].shape == (10 * len(PHRASES), 3)
+    assert fm.residuals["word"].shape == (12, 3)
+    assert fm.residuals["phrase"].shape == (12 * len(PHRASES), 3)
     folder = fm.save(tmp_path / "m")
     assert sorted(p.name for p in folder.iterdir()) == ["finetuned.json",
                                                         "finetuned.safetensors"]
@@ -164,7 +147,7 @@ def test_save_and_load_round_trip(tiny, tmp_path):
     back = FinetunedModel.load(folder, model=tiny)
     np.testing.assert_allclose(back.predict(WORDS), fm.predict(WORDS), rtol=1e-6)
     np.testing.assert_array_equal(back.residuals["phrase"], fm.residuals["phrase"])
-    assert back.meta["calibration_words"] == 10
+    assert back.meta["calibration_words"] == 12
     with pytest.raises(EmoconveyError, match="trained from"):
         FinetunedModel.load(folder, model=None)  # the packaged model is another base
     with pytest.raises(EmoconveyError, match="cannot read it"):
@@ -205,7 +188,7 @@ def test_cached_model_is_keyed_by_norms_model_and_settings(tiny, norms, tmp_path
     assert (folders[0] / "finetuned.safetensors").stat().st_mtime_ns == stamp
     np.testing.assert_allclose(b.predict(["sad"]), a.predict(["sad"]), rtol=1e-6)
     # a tenth of the words is held out for calibration; the rest trains
-    assert a.meta["calibration_words"] == 3 and a.meta["train_words"] == len(ROWS) - 3
+    assert a.meta["calibration_words"] == 4 and a.meta["train_words"] == len(ROWS) - 4
     assert a.meta["norms_sha256"] and a.meta["norms_file"] == "norms.csv"
     other = write_norms(tmp_path / "other.csv", ROWS[:-1])
     finetuned_model(other, model=tiny, cache_dir=cache,
@@ -224,7 +207,7 @@ def test_from_text_finetune_and_texts_without_emotional_content(tiny, norms, tmp
         df = intents_from_text(["happy", "a sad piano ballad", "xqzzy blorf"], norms=norms,
                                method="finetune", cache_dir=tmp_path / "c", model=tiny)
     assert df["source"].tolist() == ["finetune"] * 3
-    # 3 calibration words: a 90 % interval needs 9, so it spans the whole scale
+    # 4 calibration words: a 90 % interval needs 9, so it spans the whole scale
     assert (df["valence_low"] == 1.0).all() and (df["valence_high"] == 9.0).all()
     assert np.isfinite(df["norm_valence"].iloc[:2]).all()
     assert np.isnan(df["norm_valence"].iloc[2]) and pd.isna(df["quadrant"].iloc[2])
@@ -262,7 +245,7 @@ def test_evaluate_finetune_k_fold_scores_every_word(tiny, norms):
     df = evaluate_text_methods(norms, methods=["finetune"], protocol="3-fold", model=tiny,
                                finetune_params=params)
     assert (df["protocol"] == "3-fold").all()
-    assert df["n"].tolist() == [30, 30, 30 * len(PHRASES), 30 * len(PHRASES)]
+    assert df["n"].tolist() == [32, 32, 32 * len(PHRASES), 32 * len(PHRASES)]
 
 
 def test_cli_train_from_text_and_evaluate(tiny, norms, tmp_path, monkeypatch):
@@ -272,7 +255,7 @@ def test_cli_train_from_text_and_evaluate(tiny, norms, tmp_path, monkeypatch):
     res = runner.invoke(app, ["intents", "train", "--norms", str(norms), "--model", str(tiny),
                               "--cache-dir", cache])
     assert res.exit_code == 0, res.output
-    assert "on 27 words of norms.csv" in res.output and "3 words held out" in res.output
+    assert "on 28 words of norms.csv" in res.output and "4 words held out" in res.output
     out = tmp_path / "intents.csv"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -129,9 +129,12 @@ class Encoder:
         with contextlib.ExitStack() as stack:
             bar = task = None
             if progress:
+                from rich.console import Console
                 from rich.progress import Progress
 
-                bar = stack.enter_context(Progress(transient=True))
+                bar = stack.enter_context(
+                    Progress(transient=True, console=Console(stderr=True))
+                )
                 task = bar.add_task("embedding texts in their contexts", total=len(inputs))
             out = []
             for s in range(0, len(inputs), chunk):

@@ -144,6 +144,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
     if not enabled:
         yield None
         return
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -156,6 +157,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
     with Progress(
         TextColumn("[bold]{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), transient=True,
+        console=Console(stderr=True),
     ) as bar:
         yield bar
 
