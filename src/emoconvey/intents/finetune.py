@@ -85,12 +85,12 @@ class FinetuneParams:
     ``max_steps`` = 0 means no limit beyond ``epochs``.
     """
 
-    trained_layers: int = 1
+    trained_layers: int = 2
     max_seq_length: int = 16
-    epochs: int = 5
+    epochs: int = 3
     batch_size: int = 32
-    learning_rate: float = 1e-4
-    head_learning_rate: float = 1e-3
+    learning_rate: float = 5e-4
+    head_learning_rate: float = 3e-3
     hidden: int = 256
     dropout: float = 0.1
     dominance_weight: float = 0.5
