@@ -99,7 +99,9 @@ def test_fit_learns_and_is_deterministic(tiny):
     for k in range(2):  # valence and arousal of the training words are learned
         assert np.corrcoef(pred[:, k], Y[:, k])[0, 1] > 0.8
     assert a.meta["steps"] == 40 * 4 and a.meta["train_words"] == len(WORDS)
+    state = torch.random.get_rng_state()
     b = fit_finetuned(WORDS, Y, targets=TARGETS, model=tiny, params=FAST)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's RNG is untouched
     np.testing.assert_array_equal(b.predict(WORDS), pred)
     c = fit_finetuned(WORDS, Y, targets=TARGETS, model=tiny,
                       params=dataclasses.replace(FAST, seed=1))

@@ -490,7 +490,10 @@ def fit_finetuned(
             f"trained_layers: expected 1 to {n_layers}, got {params.trained_layers}"
         )
     mean, std = y.mean(0), np.maximum(y.std(0), 1e-6)
-    with _threads(params.threads), _progress(progress) as bar:
+    # fork_rng: the seed drives this training without changing the caller's torch RNG
+    with _threads(params.threads), _progress(progress) as bar, torch.random.fork_rng(
+        devices=[]
+    ):
         torch.manual_seed(params.seed)
         rng = np.random.default_rng(params.seed)
         head = _make_head(net.config.hidden_size, params.hidden, len(targets), params.dropout)
