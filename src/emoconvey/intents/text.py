@@ -1,7 +1,7 @@
 """Intents from any text: predicted valence/arousal targets with prediction intervals.
 
-Three methods (see :mod:`emoconvey.intents.lexicon` and
-:mod:`emoconvey.intents.embedding`):
+Four methods (see :mod:`emoconvey.intents.lexicon`, :mod:`emoconvey.intents.embedding`
+and :mod:`emoconvey.intents.finetune`):
 
 ``lexicon``
     Norms of the words the text contains (lemmatised, negation-aware), combined.
@@ -13,6 +13,17 @@ Three methods (see :mod:`emoconvey.intents.lexicon` and
     through another form of itself (lemma, derivation), a learned blend of that form's
     norm and the embedding regressor (:func:`hybrid_weights`); the embedding regressor
     otherwise.
+``finetune``
+    The packaged sentence model fine-tuned on the norms (top layers + a regression
+    head, with topic phrases so that topic words carry little emotion), trained on first
+    use (or by ``emoconvey intents train``) and cached; intervals are split-conformal
+    from calibration words held out of training (single words, or phrases built from
+    them for texts of several words).
+
+A text in which no lexicon word is found and whose model interval (valence or arousal)
+covers the whole neutral band [4, 6] has no recognisable emotional content: it is left
+out (NaN targets) with a warning, as the ``lexicon`` method leaves out texts without a
+lexicon word.
 
 Intervals are split-conformal (:mod:`emoconvey.intents.conformal`) with 10-fold
 out-of-fold residuals on the lexicon words as calibration set; their coverage is stated
@@ -51,6 +62,7 @@ __all__ = [
     "METHODS",
     "TEXT_INTENT_COLUMNS",
     "evaluate_text_methods",
+    "finetuned_model",
     "hybrid_weights",
     "intents_from_text",
     "norms_fingerprint",
@@ -60,7 +72,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-METHODS: tuple[str, ...] = ("lexicon", "embedding", "hybrid")
+METHODS: tuple[str, ...] = ("lexicon", "embedding", "hybrid", "finetune")
+
+PROTOCOLS: tuple[str, ...] = ("10-fold", "8:1:1")
+"""Evaluation protocols: k-fold cross-validation (any ``k-fold``) or one seeded 8:1:1
+split (train / calibration / test), as in Plisiecki & Sobieszek (2023)."""
 
 TEXT_INTENT_COLUMNS: tuple[str, ...] = (
     "text",
@@ -178,6 +194,68 @@ def text_regressor(
     return reg, encoder
 
 
+def finetuned_model(
+    norms: str | Path,
+    *,
+    model: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    retrain: bool = False,
+    progress: bool = False,
+    params=None,
+):
+    """The fine-tuned model for a norms file, trained on first use and then cached.
+
+    A seeded tenth of the words (fold 0 of :func:`_fold_ids` with 10 folds) is held out
+    of training to calibrate the split-conformal intervals. The cache key is the norms
+    file's SHA-256, the base model id,
+    :data:`~emoconvey.intents.finetune.FINETUNE_VERSION` and the settings; the model is
+    stored under ``<cache>/finetuned/<key>/`` as safetensors + JSON.
+
+    Parameters
+    ----------
+    params : FinetuneParams, optional
+        Fine-tuning settings (default :class:`~emoconvey.intents.finetune.FinetuneParams`).
+
+    Returns
+    -------
+    FinetunedModel
+    """
+    from emoconvey.intents.embedding import cache_folder, resolve_model
+    from emoconvey.intents.finetune import (
+        FINETUNE_VERSION,
+        FinetunedModel,
+        FinetuneParams,
+        fit_finetuned,
+    )
+
+    norms = Path(norms)
+    table = load_norms(norms)
+    params = params or FinetuneParams()
+    _, model_id = resolve_model(model)
+    fp = norms_fingerprint(norms)
+    key = hashlib.sha256(
+        f"{fp}|{model_id}|{FINETUNE_VERSION}|{params}".encode()
+    ).hexdigest()[:32]
+    folder = cache_folder(cache_dir) / "finetuned" / key
+    if not retrain and (folder / "finetuned.json").is_file():
+        log.info("fine-tuned model from cache %s", folder)
+        return FinetunedModel.load(folder, model=model)
+    if len(table) < 3:
+        raise EmoconveyError(f"norms: expected at least 3 words to fine-tune, got {len(table)}")
+    targets = _targets(table)
+    y = table[targets].to_numpy(dtype=float)
+    words = table["word"].astype(str).to_numpy()
+    cal = _fold_ids(len(table), 10, params.seed) == 0
+    fitted = fit_finetuned(
+        words[~cal].tolist(), y[~cal], targets=targets, model=model, params=params,
+        calibration=(words[cal].tolist(), y[cal]), progress=progress,
+        meta={"norms_sha256": fp, "norms_file": norms.name},
+    )
+    fitted.save(folder)
+    log.info("fine-tuned model cached in %s", folder)
+    return fitted
+
+
 def _norm_ci(table: pd.DataFrame, i: int, axis: str, z: float) -> tuple[float, float]:
     v = float(table[axis].iloc[i])
     sd_col, n_col = f"{axis}_sd", f"{axis}_n"
@@ -235,6 +313,85 @@ def _band(lo_v, hi_v, lo_a, hi_a, quadrant, band=NEUTRAL_BAND):
     return np.where(crosses, "neutral band", np.asarray(quadrant, dtype=object))
 
 
+def _model_rows(
+    texts: list[str],
+    need: list[int],
+    scores: list,
+    blend: list[bool],
+    *,
+    norms: str | Path,
+    method: str,
+    coverage: float,
+    neighbours: int,
+    options: dict,
+) -> dict[str, np.ndarray]:
+    """Model predictions of ``texts[need]``: values, intervals, source, neighbours."""
+    n = len(need)
+    out = {k: np.full(n, np.nan) for k in ("val", "aro", "lo_v", "hi_v", "lo_a", "hi_a")}
+    out["source"] = np.full(n, method if method == "finetune" else "embedding", dtype=object)
+    out["neigh"] = np.full(n, "", dtype=object)
+    sub = [texts[i] for i in need]
+    if method == "finetune":
+        fm = finetuned_model(norms, **options)
+        pred = fm.predict(sub, progress=options["progress"])
+        q = {
+            unit: [conformal_quantile(r[:, k], coverage=coverage) if len(r) else np.inf
+                   for k in (0, 1)]
+            for unit, r in fm.residuals.items()
+        }
+        qs = [q["phrase"] if len(t.split()) > 1 else q["word"] for t in sub]
+    else:
+        reg, encoder = text_regressor(norms, **options)
+        pred, idx, _ = reg.predict(encoder.embed(sub))
+        q = [conformal_quantile(reg.residuals[:, k], coverage=coverage) for k in (0, 1)]
+        hres = np.asarray(reg.meta.get("hybrid_residuals", []), dtype=float).reshape(-1, 2)
+        hw = np.asarray(reg.meta.get("hybrid_weights", [0.0, 0.0]), dtype=float)
+        qh = [conformal_quantile(hres[:, k], coverage=coverage) for k in (0, 1)] if len(
+            hres) else q
+        qs = [q] * n
+        for r, i in enumerate(need):
+            if blend[i] and len(hres):
+                pred[r, 0] += hw[0] * (scores[i].valence - pred[r, 0])
+                pred[r, 1] += hw[1] * (scores[i].arousal - pred[r, 1])
+                qs[r] = qh
+                out["source"][r] = "hybrid"
+            out["neigh"][r] = "; ".join(
+                f"{reg.words[j]} ({reg.train_y[j, 0]:.2f}/{reg.train_y[j, 1]:.2f})"
+                for j in idx[r, :neighbours]
+            )
+    out["val"], out["aro"] = pred[:, 0].astype(float), pred[:, 1].astype(float)
+    qv = np.array([qi[0] for qi in qs])
+    qa = np.array([qi[1] for qi in qs])
+    out["lo_v"], out["hi_v"] = out["val"] - qv, out["val"] + qv
+    out["lo_a"], out["hi_a"] = out["aro"] - qa, out["aro"] + qa
+    return out
+
+
+def _single_words(scores: list, method: str) -> tuple[list[bool], list[bool]]:
+    """Texts whose target is a norm (``single``) or a norm blended with the model."""
+    # single content word found in the norms: the norm is the target (lexicon, hybrid)
+    single = [
+        method in ("lexicon", "hybrid") and s.content_words == 1 and len(s.found) == 1
+        and not s.found[0].negated for s in scores
+    ]
+    # hybrid: a word found through another form of itself is blended with the model
+    blend = [
+        method == "hybrid" and single[i]
+        and s.found[0].word.lower() != s.found[0].token.lower().replace("’", "'")
+        for i, s in enumerate(scores)
+    ]
+    return [a and not b for a, b in zip(single, blend, strict=True)], blend
+
+
+def _no_content(lo_v, hi_v, lo_a, hi_a, found: np.ndarray, band=NEUTRAL_BAND) -> np.ndarray:
+    """Rows without a lexicon word whose valence or arousal interval covers the band."""
+    lo, hi = band
+    covers = ((np.asarray(lo_v) <= lo) & (np.asarray(hi_v) >= hi)) | (
+        (np.asarray(lo_a) <= lo) & (np.asarray(hi_a) >= hi)
+    )
+    return ~np.asarray(found, dtype=bool) & covers
+
+
 def intents_from_text(
     texts: Iterable[str] | str,
     *,
@@ -246,6 +403,7 @@ def intents_from_text(
     cache_dir: str | Path | None = None,
     device: str | None = None,
     progress: bool = False,
+    finetune_params=None,
 ) -> pd.DataFrame:
     """Predicted valence/arousal targets, intervals and quadrants for free texts.
 
@@ -255,7 +413,7 @@ def intents_from_text(
         Prompts, captions or words (non-empty, distinct).
     norms : str or Path
         Norms file in the format of Warriner et al. (2013) (read, never copied).
-    method : {"hybrid", "lexicon", "embedding"}
+    method : {"hybrid", "lexicon", "embedding", "finetune"}
     model : str or Path, optional
         sentence-transformers model (default: the packaged all-MiniLM-L6-v2).
     coverage : float, default 0.9
@@ -264,16 +422,20 @@ def intents_from_text(
         Nearest lexicon words to list (embedding and hybrid).
     cache_dir : str or Path, optional
         Cache folder (default ``$EMOCONVEY_CACHE_DIR`` or the user cache folder).
+    finetune_params : FinetuneParams, optional
+        Settings of the ``finetune`` model (part of its cache key).
 
     Returns
     -------
     DataFrame
         Columns :data:`TEXT_INTENT_COLUMNS`, one row per text in input order. ``intent``
         is the text; ``norm_valence``/``norm_arousal`` the predicted targets (NaN when
-        the lexicon method finds no word); ``quadrant`` None on a split line or NaN;
-        ``source`` says which method gave the row (``lexicon_word``, ``lexicon``,
-        ``embedding``, ``hybrid``); ``lexicon_words`` lists ``word=V/A`` of the words found;
-        ``neighbours`` the nearest lexicon words ``word (V/A)`` in embedding space.
+        the text is left out: the lexicon method finds no word, or a model method finds
+        no lexicon word and its interval covers the neutral band); ``quadrant`` None on a
+        split line or NaN; ``source`` says which method gave the row (``lexicon_word``,
+        ``lexicon``, ``embedding``, ``hybrid``, ``finetune``); ``lexicon_words`` lists
+        ``word=V/A`` of the words found; ``neighbours`` the nearest lexicon words
+        ``word (V/A)`` in embedding space (embedding and hybrid).
     """
     texts = _clean_texts(texts)
     method = check_choice(method, METHODS, name="method")
@@ -281,28 +443,14 @@ def intents_from_text(
     neighbours = check_positive_int(neighbours, name="neighbours")
     table = load_norms(norms)
     z = float(stats.norm.ppf(0.5 + coverage / 2))
-    lex = Lexicon(table)
-    scores = lex.score_many(texts)
+    scores = Lexicon(table).score_many(texts)
     n = len(texts)
-    val = np.full(n, np.nan)
-    aro = np.full(n, np.nan)
-    lo_v, hi_v, lo_a, hi_a = (np.full(n, np.nan) for _ in range(4))
+    val, aro, lo_v, hi_v, lo_a, hi_a = (np.full(n, np.nan) for _ in range(6))
     source = np.full(n, "", dtype=object)
     neigh = np.full(n, "", dtype=object)
     index = {w: i for i, w in enumerate(table["word"].astype(str))}
 
-    # single content word found in the norms: the norm is the target (lexicon, hybrid)
-    single = [
-        method != "embedding" and s.content_words == 1 and len(s.found) == 1 and not
-        s.found[0].negated for s in scores
-    ]
-    # hybrid: a word found through another form of itself is blended with the model
-    blend = [
-        method == "hybrid" and single[i]
-        and s.found[0].word.lower() != s.found[0].token.lower().replace("’", "'")
-        for i, s in enumerate(scores)
-    ]
-    single = [a and not b for a, b in zip(single, blend, strict=True)]
+    single, blend = _single_words(scores, method)
     if method in ("lexicon", "hybrid"):
         q_lex = None
         for i, s in enumerate(scores):
@@ -314,49 +462,28 @@ def intents_from_text(
                 source[i] = "lexicon_word"
             elif method == "lexicon" and s.found:
                 if q_lex is None:
-                    oof = _lexicon_oof(table, _fold_ids(len(table), 10, 0))
-                    res = np.abs(oof - table[["valence", "arousal"]].to_numpy(float))
-                    ok = np.isfinite(res).all(1)
-                    if ok.any():
-                        q_lex = [
-                            conformal_quantile(res[ok, k], coverage=coverage) for k in (0, 1)
-                        ]
-                    else:
-                        warn_degenerate(
-                            "no lexicon word is found through another form of itself, so the "
-                            "lexicon method cannot be calibrated; its intervals span the scale"
-                        )
-                        q_lex = [np.inf, np.inf]
+                    q_lex = _lexicon_quantiles(table, coverage)
                 val[i], aro[i] = s.valence, s.arousal
                 lo_v[i], hi_v[i] = val[i] - q_lex[0], val[i] + q_lex[0]
                 lo_a[i], hi_a[i] = aro[i] - q_lex[1], aro[i] + q_lex[1]
                 source[i] = "lexicon"
     need = [i for i in range(n) if not source[i]] if method != "lexicon" else []
+    empty = np.zeros(n, dtype=bool)
     if need:
-        reg, encoder = text_regressor(
-            norms, model=model, cache_dir=cache_dir, device=device, progress=progress
-        )
-        x = encoder.embed([texts[i] for i in need])
-        pred, idx, _ = reg.predict(x)
-        q = [conformal_quantile(reg.residuals[:, k], coverage=coverage) for k in (0, 1)]
-        hres = np.asarray(reg.meta.get("hybrid_residuals", []), dtype=float).reshape(-1, 2)
-        hw = np.asarray(reg.meta.get("hybrid_weights", [0.0, 0.0]), dtype=float)
-        for r, i in enumerate(need):
-            val[i], aro[i] = pred[r, 0], pred[r, 1]
-            qi = q
-            source[i] = "embedding"
-            if blend[i] and len(hres):
-                val[i] += hw[0] * (scores[i].valence - val[i])
-                aro[i] += hw[1] * (scores[i].arousal - aro[i])
-                qi = [conformal_quantile(hres[:, k], coverage=coverage) for k in (0, 1)]
-                source[i] = "hybrid"
-            lo_v[i], hi_v[i] = val[i] - qi[0], val[i] + qi[0]
-            lo_a[i], hi_a[i] = aro[i] - qi[1], aro[i] + qi[1]
-        for r, i in enumerate(need):
-            neigh[i] = "; ".join(
-                f"{reg.words[j]} ({reg.train_y[j, 0]:.2f}/{reg.train_y[j, 1]:.2f})"
-                for j in idx[r, :neighbours]
-            )
+        options = {"model": model, "cache_dir": cache_dir, "progress": progress}
+        if method == "finetune":
+            options["params"] = finetune_params
+        else:
+            options["device"] = device
+        got = _model_rows(texts, need, scores, blend, norms=norms, method=method,
+                          coverage=coverage, neighbours=neighbours, options=options)
+        for arr, key in ((val, "val"), (aro, "aro"), (lo_v, "lo_v"), (hi_v, "hi_v"),
+                         (lo_a, "lo_a"), (hi_a, "hi_a"), (source, "source"),
+                         (neigh, "neigh")):
+            arr[need] = got[key]
+        empty[need] = _no_content(got["lo_v"], got["hi_v"], got["lo_a"], got["hi_a"],
+                                  [bool(scores[i].found) for i in need])
+        val[empty] = aro[empty] = np.nan
     lo_v, hi_v, lo_a, hi_a = (np.clip(a, 1.0, 9.0) for a in (lo_v, hi_v, lo_a, hi_a))
     quadrant = np.full(n, None, dtype=object)
     ok = np.isfinite(val) & np.isfinite(aro)
@@ -364,34 +491,54 @@ def intents_from_text(
         quadrant[ok] = quadrant_of(val[ok], aro[ok])
     band = _band(lo_v, hi_v, lo_a, hi_a, quadrant)
     band[~ok] = None
-    if (~ok).any():
-        warnings.warn(
-            "no lexicon word found in: "
-            + ", ".join(repr(texts[i]) for i in np.flatnonzero(~ok))
-            + "; use --method hybrid or embedding for such texts",
-            EmoconveyWarning,
-            stacklevel=2,
-        )
+    _warn_left_out(texts, ~ok & ~empty, empty)
     return pd.DataFrame(
         {
-            "text": texts,
-            "intent": texts,
-            "quadrant": quadrant,
-            "norm_valence": val,
-            "norm_arousal": aro,
-            "valence_low": lo_v,
-            "valence_high": hi_v,
-            "arousal_low": lo_a,
-            "arousal_high": hi_a,
-            "coverage": coverage,
-            "quadrant_or_band": band,
-            "source": source,
+            "text": texts, "intent": texts, "quadrant": quadrant,
+            "norm_valence": val, "norm_arousal": aro,
+            "valence_low": lo_v, "valence_high": hi_v,
+            "arousal_low": lo_a, "arousal_high": hi_a,
+            "coverage": coverage, "quadrant_or_band": band, "source": source,
             "lexicon_words": [s.describe() for s in scores],
             "lexicon_coverage": [s.coverage for s in scores],
             "neighbours": neigh,
         },
         columns=list(TEXT_INTENT_COLUMNS),
     )
+
+
+def _lexicon_quantiles(table: pd.DataFrame, coverage: float) -> list[float]:
+    """Conformal half-widths of the lexicon method from its out-of-fold residuals."""
+    oof = _lexicon_oof(table, _fold_ids(len(table), 10, 0))
+    res = np.abs(oof - table[["valence", "arousal"]].to_numpy(float))
+    ok = np.isfinite(res).all(1)
+    if ok.any():
+        return [conformal_quantile(res[ok, k], coverage=coverage) for k in (0, 1)]
+    warn_degenerate(
+        "no lexicon word is found through another form of itself, so the "
+        "lexicon method cannot be calibrated; its intervals span the scale"
+    )
+    return [np.inf, np.inf]
+
+
+def _warn_left_out(texts: list[str], no_word: np.ndarray, no_content: np.ndarray) -> None:
+    if no_word.any():
+        warnings.warn(
+            "no lexicon word found in: "
+            + ", ".join(repr(texts[i]) for i in np.flatnonzero(no_word))
+            + "; use --method hybrid, embedding or finetune for such texts",
+            EmoconveyWarning,
+            stacklevel=3,
+        )
+    if no_content.any():
+        warnings.warn(
+            "no emotional content found in: "
+            + ", ".join(repr(texts[i]) for i in np.flatnonzero(no_content))
+            + f" (no lexicon word, and the model's interval covers the neutral band "
+            f"[{NEUTRAL_BAND[0]:g}, {NEUTRAL_BAND[1]:g}]); left out",
+            EmoconveyWarning,
+            stacklevel=3,
+        )
 
 
 def write_text_intents(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
@@ -436,32 +583,124 @@ def write_text_intents(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     return release
 
 
+def _parse_protocol(protocol: str | None, folds: int) -> tuple[str, int]:
+    """``(protocol, folds)``: ``"8:1:1"`` has 10 parts (8 train, 1 calibration, 1 test)."""
+    if protocol is None:
+        protocol = f"{folds}-fold"
+    if protocol == "8:1:1":
+        return protocol, 10
+    m = re.fullmatch(r"(\d+)-fold", str(protocol))
+    if not m:
+        raise EmoconveyError(
+            f"protocol: expected one of {', '.join(map(repr, PROTOCOLS))} (or any 'k-fold'), "
+            f"got {protocol!r}"
+        )
+    return protocol, int(m.group(1))
+
+
+def _score(p: np.ndarray, y: np.ndarray, groups: list, coverage: float) -> list[dict]:
+    """r, MAE and split-conformal coverage per axis over the test rows of ``groups``.
+
+    ``groups`` lists ``(calibration, test)`` boolean masks: the half-width for a test
+    group is the conformal quantile of the residuals of its calibration rows.
+    """
+    rows = []
+    for k, axis in enumerate(("valence", "arousal")):
+        ok = np.isfinite(p[:, k])
+        res = np.abs(p[:, k] - y[:, k])
+        scored = np.zeros(len(p), dtype=bool)
+        inside = 0.0
+        for cal, test in groups:
+            cal, te = ok & cal, ok & test
+            scored |= te
+            if not te.any() or not cal.any():
+                continue
+            q = conformal_quantile(res[cal], coverage=coverage)
+            inside += interval_coverage(y[te, k], p[te, k] - q, p[te, k] + q) * te.sum()
+        n_ok = int(scored.sum())
+        r = (float(np.corrcoef(p[scored, k], y[scored, k])[0, 1]) if n_ok > 2
+             else float("nan"))
+        rows.append({
+            "axis": axis, "r": r,
+            "mae": float(res[scored].mean()) if n_ok else float("nan"),
+            "coverage": float(inside / n_ok) if n_ok else float("nan"),
+            "n": n_ok,
+        })
+    return rows
+
+
+def _finetune_oof(
+    table: pd.DataFrame, fold: np.ndarray, protocol: str, *, model, params, progress: bool
+) -> tuple[np.ndarray, np.ndarray, list]:
+    """Held-out predictions of the fine-tuned model for words and their topic phrases.
+
+    k-fold: one training per fold, every word predicted by the model of the other
+    folds. 8:1:1: one training on parts 0-7, predictions for part 8 (calibration) and
+    part 9 (test). Returns word predictions ``(n, 2)`` and phrase predictions
+    ``(n * len(PHRASES), 2)`` (NaN where not predicted) and the ``(calibration, test)``
+    word masks.
+    """
+    from emoconvey.intents.finetune import PHRASES, fit_finetuned, phrases_of
+
+    targets = _targets(table)
+    words = table["word"].astype(str).to_numpy()
+    y = table[targets].to_numpy(dtype=float)
+    pw = np.full((len(table), 2), np.nan)
+    pp = np.full((len(table) * len(PHRASES), 2), np.nan)
+    if protocol == "8:1:1":
+        runs = [(fold < 8, fold >= 8)]
+        groups = [(fold == 8, fold == 9)]
+    else:
+        runs = [(fold != f, fold == f) for f in np.unique(fold)]
+        groups = [(fold != f, fold == f) for f in np.unique(fold)]
+    for i, (train, held) in enumerate(runs):
+        log.info("fine-tuning %d of %d", i + 1, len(runs))
+        fm = fit_finetuned(words[train].tolist(), y[train], targets=targets, model=model,
+                           params=params, progress=progress)
+        sub = words[held].tolist()
+        pred = fm.predict(sub + phrases_of(sub), progress=progress)[:, :2]
+        pw[held] = pred[: len(sub)]
+        pp[np.repeat(held, len(PHRASES))] = pred[len(sub):]
+    return pw, pp, groups
+
+
 def evaluate_text_methods(
     norms: str | Path,
     *,
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] = METHODS[:3],
     model: str | Path | None = None,
     folds: int = 10,
+    protocol: str | None = None,
     seed: int = 0,
     coverage: float = 0.9,
     cache_dir: str | Path | None = None,
     device: str | None = None,
     progress: bool = False,
+    finetune_params=None,
 ) -> pd.DataFrame:
-    """Cross-validated accuracy of the methods on the lexicon words.
+    """Held-out accuracy of the methods on the lexicon words (and, for finetune, phrases).
 
-    Each word is predicted from the other folds' norms (``folds``-fold, seeded). For
-    ``lexicon`` a held-out word is found only through a lemma or a derived form present
-    in the training folds, so only those words are scored (``n``). Interval coverage is
-    cross-conformal: the half-width for fold *k* is the conformal quantile of the
-    out-of-fold residuals of the other folds.
+    Protocol ``"k-fold"`` (default ``folds``-fold): each word is predicted from the
+    other folds' norms (seeded folds); interval coverage is cross-conformal: the
+    half-width for fold *k* is the conformal quantile of the out-of-fold residuals of
+    the other folds. Protocol ``"8:1:1"`` (``finetune`` only, the protocol of
+    Plisiecki & Sobieszek, 2023): one seeded split into training (8 parts), calibration
+    (1) and test (1) words; one training; the figures are those of the test words, the
+    half-width the conformal quantile of the calibration words' residuals.
+
+    For ``lexicon`` a held-out word is found only through a lemma or a derived form
+    present in the training folds, so only those words are scored (``n``). For
+    ``finetune`` the held-out words are also scored inside the topic phrases
+    :data:`~emoconvey.intents.finetune.PHRASES` (``unit`` ``phrase``; targets = the
+    word's norms), calibrated on phrases of calibration words.
 
     Returns
     -------
     DataFrame
-        One row per method and axis: ``method``, ``axis``, ``r`` (Pearson),
-        ``mae``, ``coverage`` (empirical), ``nominal`` (requested), ``n`` (words
-        scored), ``seconds`` (time of that method).
+        One row per method, unit and axis: ``method``, ``unit`` (``word`` or
+        ``phrase``), ``protocol``, ``axis``, ``r`` (Pearson), ``mae``, ``coverage``
+        (empirical), ``nominal`` (requested), ``n`` (texts scored), ``seconds`` (time
+        of that method).
     """
     methods = [check_choice(m, METHODS, name="method") for m in methods]
     if not methods:
@@ -469,75 +708,85 @@ def evaluate_text_methods(
     coverage = check_coverage(coverage)
     table = load_norms(norms)
     folds = check_positive_int(folds, name="folds", minimum=2)
-    if folds > len(table):
-        raise EmoconveyError(f"folds: expected at most {len(table)} (the words), got {folds}")
+    protocol, folds = _parse_protocol(protocol, folds)
+    if folds < 2 or folds > len(table):
+        raise EmoconveyError(
+            f"folds: expected 2 to {len(table)} (the words), got {folds}"
+        )
+    if protocol == "8:1:1" and set(methods) - {"finetune"}:
+        raise EmoconveyError(
+            "protocol '8:1:1': available for --method finetune only; evaluate the other "
+            "methods with k-fold cross-validation"
+        )
     y = table[["valence", "arousal"]].to_numpy(dtype=float)
     fold = _fold_ids(len(table), folds, seed)
-    preds: dict[str, np.ndarray] = {}
-    seconds: dict[str, float] = {}
-    emb = None
-    lex = None
+    kfold = [(fold != f, fold == f) for f in range(folds)]
+    memo: dict[str, np.ndarray] = {}
+    rows = []
     for m in methods:
         t0 = time.perf_counter()
-        if m in ("embedding", "hybrid") and emb is None:
-            from emoconvey.intents.embedding import (
-                cache_folder,
-                cross_validated_predictions,
-                load_encoder,
-            )
+        if m == "finetune":
+            from emoconvey.intents.finetune import PHRASES
 
-            encoder = load_encoder(model, device=device)
-            x = encoder.embed_cached(
-                table["word"].tolist(), cache=cache_folder(cache_dir), progress=progress
-            )
-            targets = _targets(table)
-            emb, _ = cross_validated_predictions(
-                x, table[targets].to_numpy(float), folds=folds, seed=seed
-            )
-            emb = emb[:, :2]
-        if m in ("lexicon", "hybrid") and lex is None:
-            lex = _lexicon_oof(table, fold)
-        if m == "embedding":
-            preds[m] = emb
-        elif m == "lexicon":
-            preds[m] = lex
+            pw, pp, groups = _finetune_oof(table, fold, protocol, model=model,
+                                           params=finetune_params, progress=progress)
+            k = len(PHRASES)
+            units = [("word", pw, y, groups),
+                     ("phrase", pp, np.repeat(y, k, axis=0),
+                      [(np.repeat(c, k), np.repeat(t, k)) for c, t in groups])]
         else:
-            found = np.isfinite(lex).all(1)
-            hyb = emb.copy()
-            for f in range(folds):
-                te = found & (fold == f)
-                cal = fold != f
-                w = hybrid_weights(lex[cal], emb[cal], y[cal])
-                hyb[te] = emb[te] + w * (lex[te] - emb[te])
-            preds[m] = hyb
-        seconds[m] = time.perf_counter() - t0
-    rows = []
-    for m, p in preds.items():
-        for k, axis in enumerate(("valence", "arousal")):
-            ok = np.isfinite(p[:, k])
-            res = np.abs(p[:, k] - y[:, k])
-            inside = []
-            for f in range(folds):
-                cal = ok & (fold != f)
-                te = ok & (fold == f)
-                if not te.any() or not cal.any():
-                    continue
-                q = conformal_quantile(res[cal], coverage=coverage)
-                inside.append(
-                    interval_coverage(y[te, k], p[te, k] - q, p[te, k] + q) * te.sum()
-                )
-            n_ok = int(ok.sum())
-            r = float(np.corrcoef(p[ok, k], y[ok, k])[0, 1]) if n_ok > 2 else float("nan")
-            rows.append(
-                {
-                    "method": m,
-                    "axis": axis,
-                    "r": r,
-                    "mae": float(res[ok].mean()) if n_ok else float("nan"),
-                    "coverage": float(np.sum(inside) / n_ok) if n_ok else float("nan"),
-                    "nominal": coverage,
-                    "n": n_ok,
-                    "seconds": seconds[m],
-                }
-            )
-    return pd.DataFrame(rows)
+            units = [("word", _oof_of(m, table, fold, folds=folds, seed=seed, model=model,
+                                      cache_dir=cache_dir, device=device, progress=progress,
+                                      memo=memo),
+                      y, kfold)]
+        seconds = time.perf_counter() - t0
+        for unit, p, truth, grp in units:
+            for rec in _score(p, truth, grp, coverage):
+                rows.append({"method": m, "unit": unit, "protocol": protocol, **rec,
+                             "nominal": coverage, "seconds": seconds})
+    cols = ["method", "unit", "protocol", "axis", "r", "mae", "coverage", "nominal", "n",
+            "seconds"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _oof_of(
+    method: str, table: pd.DataFrame, fold: np.ndarray, *, memo: dict, **options
+) -> np.ndarray:
+    """Out-of-fold word predictions ``(n, 2)`` of lexicon, embedding or hybrid.
+
+    ``memo`` keeps the lexicon and embedding predictions for the hybrid.
+    """
+    y = table[["valence", "arousal"]].to_numpy(dtype=float)
+    if method in ("lexicon", "hybrid") and "lexicon" not in memo:
+        memo["lexicon"] = _lexicon_oof(table, fold)
+    if method in ("embedding", "hybrid") and "embedding" not in memo:
+        memo["embedding"] = _embedding_oof(table, **options)
+    if method != "hybrid":
+        return memo[method]
+    lex, emb = memo["lexicon"], memo["embedding"]
+    found = np.isfinite(lex).all(1)
+    hyb = emb.copy()
+    for f in np.unique(fold):
+        te = found & (fold == f)
+        cal = fold != f
+        w = hybrid_weights(lex[cal], emb[cal], y[cal])
+        hyb[te] = emb[te] + w * (lex[te] - emb[te])
+    return hyb
+
+
+def _embedding_oof(table: pd.DataFrame, *, folds: int, seed: int, model, cache_dir, device,
+                   progress: bool) -> np.ndarray:
+    from emoconvey.intents.embedding import (
+        cache_folder,
+        cross_validated_predictions,
+        load_encoder,
+    )
+
+    encoder = load_encoder(model, device=device)
+    x = encoder.embed_cached(
+        table["word"].tolist(), cache=cache_folder(cache_dir), progress=progress
+    )
+    emb, _ = cross_validated_predictions(
+        x, table[_targets(table)].to_numpy(float), folds=folds, seed=seed
+    )
+    return emb[:, :2]
