@@ -37,7 +37,8 @@ from emoconvey.predict.extractors.base import (
     Extractor,
     cached_arrays,
     load_audio,
-    model_load_error,
+    load_pretrained,
+    torch_device,
 )
 from emoconvey.predict.sequences import Sequences, pool_frames
 
@@ -47,19 +48,9 @@ __all__ = [
     "TokenTextEncoder",
     "average_frames",
     "extract_frame_features",
-    "torch_device",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def torch_device(device: str | None) -> str:
-    """``device``, else CUDA when available, else CPU."""
-    import torch
-
-    if device:
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def average_frames(frames: np.ndarray, rate: float, hop_s: float) -> np.ndarray:
@@ -97,17 +88,10 @@ class TokenTextEncoder:
     def _load(self) -> None:
         if self._model is not None:
             return
-        try:
-            from transformers import AutoModel, AutoTokenizer
-        except ImportError as exc:
-            raise EmoconveyError(
-                f"text features need {exc.name}: pip install 'emoconvey[predict]'"
-            ) from None
-        try:
-            self._tokenizer = AutoTokenizer.from_pretrained(self.model_name)
-            model = AutoModel.from_pretrained(self.model_name, use_safetensors=True)
-        except (OSError, ValueError) as exc:
-            raise model_load_error("text", self.model_name, exc) from None
+        self._tokenizer, model = load_pretrained(
+            "AutoTokenizer", "AutoModel", self.model_name, what="text",
+            needs="text features need",
+        )
         self._model = model.eval().to(torch_device(self.device))
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
