@@ -51,10 +51,14 @@ class Extractor(ABC):
         """JSON-serialisable options that change the features (part of the cache key)."""
         return {}
 
+    def cache_options(self) -> dict[str, object]:
+        """The options that key the feature cache (default: all of :meth:`options`)."""
+        return self.options()
+
     @property
     def cache_key(self) -> str:
-        """``<id>-v<version>-<hash of options>``: the cache folder name."""
-        opts = json.dumps(self.options(), sort_keys=True, default=str)
+        """``<id>-v<version>-<hash of cache_options()>``: the cache folder name."""
+        opts = json.dumps(self.cache_options(), sort_keys=True, default=str)
         digest = hashlib.sha256(opts.encode()).hexdigest()[:12]
         return f"{self.id}-v{self.version}-{digest}"
 

@@ -22,8 +22,6 @@ Built in here: ``mel-frames``, log-mel energies (weight-free, for tests and benc
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from abc import abstractmethod
@@ -140,12 +138,9 @@ class FrameExtractor(Extractor):
             opts["text_model"] = self.text_model
         return opts
 
-    @property
-    def cache_key(self) -> str:
-        """As :attr:`Extractor.cache_key`, without the text model (audio only)."""
-        opts = {k: v for k, v in self.options().items() if k != "text_model"}
-        digest = hashlib.sha256(json.dumps(opts, sort_keys=True, default=str).encode())
-        return f"{self.id}-v{self.version}-{digest.hexdigest()[:12]}"
+    def cache_options(self) -> dict[str, object]:
+        """The options without the text model: frames are audio only."""
+        return {k: v for k, v in self.options().items() if k != "text_model"}
 
     @abstractmethod
     def extract_frames(self, paths: Sequence[str], *,
