@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from emoconvey._files import sha256_file
+from emoconvey._files import replace_atomically, sha256_file
 from emoconvey.errors import DataValidationError, EmoconveyError
 
 __all__ = [
@@ -232,9 +232,10 @@ def _read_npy(stem: Path) -> np.ndarray:
 
 
 def _write_npy(stem: Path, value: np.ndarray) -> None:
-    tmp = stem.with_name(f"{stem.name}.{os.getpid()}.tmp.npy")
-    np.save(tmp, value, allow_pickle=False)
-    os.replace(tmp, stem.with_suffix(".npy"))
+    def save(tmp: Path) -> None:
+        np.save(tmp, value, allow_pickle=False)
+
+    replace_atomically(stem.with_suffix(".npy"), save)
 
 
 def extract_features(

@@ -23,13 +23,13 @@ Built in here: ``mel-frames``, log-mel energies (weight-free, for tests and benc
 from __future__ import annotations
 
 import logging
-import os
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from emoconvey._files import replace_atomically
 from emoconvey.errors import EmoconveyError
 from emoconvey.predict.extractors.base import (
     Extractor,
@@ -183,9 +183,8 @@ def _read_frames(stem: Path) -> np.ndarray:
 def _write_frames(stem: Path, frames: np.ndarray) -> None:
     from safetensors.numpy import save_file
 
-    tmp = stem.with_name(f"{stem.name}.{os.getpid()}.tmp")
-    save_file({"frames": np.ascontiguousarray(frames, dtype=np.float32)}, str(tmp))
-    os.replace(tmp, stem.with_suffix(".safetensors"))
+    arrays = {"frames": np.ascontiguousarray(frames, dtype=np.float32)}
+    replace_atomically(stem.with_suffix(".safetensors"), lambda tmp: save_file(arrays, str(tmp)))
 
 
 def extract_frame_features(
