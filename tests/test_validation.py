@@ -60,3 +60,21 @@ def test_require_unique_gives_the_repeat_and_the_first_line():
     with pytest.raises(DataValidationError, match=r"line 4, column 'a': 'p' at 2, first 0"):
         require_unique(df["a"], lambda pos, first: f"{df['a'].iloc[pos]!r} at {pos}, first "
                        f"{first}", name="f.csv", column="a")
+
+
+def test_require_first_seen_records_keys_and_names_the_first_line():
+    from emoconvey._validation import require_first_seen
+    from emoconvey.errors import DataValidationError
+
+    seen: dict = {}
+    require_first_seen(seen, "a", 2, "never", name="f.txt")
+    require_first_seen(seen, ("b", 1), 3, "never", name="f.txt")
+    assert seen == {"a": 2, ("b", 1): 3}
+    with pytest.raises(DataValidationError) as caught:
+        require_first_seen(seen, "a", 7, "duplicated id 'a'", expected="expected each id once",
+                           name="f.txt", column="id")
+    assert str(caught.value) == (
+        "f.txt, line 7, column 'id': duplicated id 'a' (first on line 2); expected each id once"
+    )
+    with pytest.raises(DataValidationError, match=r"line 9: twice \(first on line 3\)$"):
+        require_first_seen(seen, ("b", 1), 9, "twice", name="f.txt")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,51 @@ def require_unique(
     raise DataValidationError(
         message(pos, int(first)), file=name, row=file_line(pos), column=column
     )
+
+
+def require_first_seen(
+    seen: dict[Hashable, int],
+    key: Hashable,
+    line: int,
+    repeat: str,
+    *,
+    expected: str | None = None,
+    name: str | Path,
+    column: str | None = None,
+) -> None:
+    """Record that ``key`` stands on ``line``; raise if an earlier line already had it.
+
+    The line-by-line counterpart of :func:`require_unique`, for readers that parse a
+    file one line at a time.
+
+    Parameters
+    ----------
+    seen : dict
+        Keys read so far, each with the 1-based line it was first read on; updated
+        in place with ``key``.
+    key : hashable
+        The key of the line being read.
+    line : int
+        1-based line number of the line being read.
+    repeat : str
+        What is repeated (e.g. ``"duplicated id 'P1'"``); the message goes on with
+        ``" (first on line N)"`` and then ``"; " + expected`` when given.
+    expected : str, optional
+        What was expected instead (e.g. ``"expected each id once"``).
+    name, column
+        As for :func:`raise_at_first`.
+
+    Raises
+    ------
+    DataValidationError
+        Naming ``name``, ``line`` and ``column`` when ``key`` is already in ``seen``.
+    """
+    if key in seen:
+        message = f"{repeat} (first on line {seen[key]})"
+        if expected:
+            message = f"{message}; {expected}"
+        raise DataValidationError(message, file=name, row=line, column=column)
+    seen[key] = line
 
 
 def require_dataframe(df: object, *, name: str) -> pd.DataFrame:

@@ -109,8 +109,10 @@ def test_va_plane_colors_override(tables):
     ellipse_colours = {to_hex(p.get_edgecolor(), keep_alpha=False) for p in ax.patches
                        if isinstance(p, Ellipse)}
     assert ellipse_colours == set(colors.values())
-    with pytest.raises(EmoconveyError, match="lv_la"):
+    with pytest.raises(EmoconveyError, match=r"^colors: no colour for quadrant 'lv_ha', 'lv_la'"):
         plot_va_plane(*tables, system="SysA", colors={"hv_ha": "red"})
+    with pytest.raises(EmoconveyError, match=r"^colors: expected a mapping \{quadrant: colour\}"):
+        plot_va_plane(*tables, system="SysA", colors=["red"])
 
 
 def test_va_plane_system_only_in_clips(tables):

@@ -156,6 +156,22 @@ def test_clap_errors(tmp_path: Path) -> None:
             get_extractor("clap", checkpoint=str(tmp_path / "music_audioset_epoch_15.pt"))
 
 
+def test_load_pretrained_names_the_model_and_who_needs_a_missing_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from emoconvey.predict.extractors.base import load_pretrained
+
+    with pytest.raises(EmoconveyError, match=r"cannot load the text model '.*nothing' \("):
+        load_pretrained("AutoTokenizer", "AutoModel", str(tmp_path / "nothing"), what="text",
+                        needs="text features need")
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as if not installed
+    with pytest.raises(EmoconveyError, match=r"^text features need transformers: pip install"):
+        load_pretrained("AutoTokenizer", "AutoModel", "x", what="text",
+                        needs="text features need")
+
+
 def test_entry_point_extractors_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
     from emoconvey.predict.extractors import registry
 

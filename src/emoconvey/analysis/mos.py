@@ -144,11 +144,7 @@ SYSTEM_MOS_COLUMNS = (
 DISTRIBUTION_COLUMNS = ("scale", "score", "count", "proportion")
 """Columns of :func:`score_distribution` (``system`` after ``scale`` when by system)."""
 
-CORRELATION_COLUMNS = (
-    "level",
-    "x",
-    "y",
-    "n",
+_CORRELATION_STATS = (
     "pearson_r",
     "pearson_ci_low",
     "pearson_ci_high",
@@ -156,6 +152,9 @@ CORRELATION_COLUMNS = (
     "spearman_rho",
     "spearman_p",
 )
+"""The statistics of one correlation, the last columns of both correlation tables."""
+
+CORRELATION_COLUMNS = ("level", "x", "y", "n", *_CORRELATION_STATS)
 """Columns of :func:`scale_correlation`."""
 
 AGREEMENT_COLUMNS = (
@@ -186,18 +185,7 @@ RATER_EFFECT_COLUMNS = (
 )
 """Columns of :func:`rater_effects`."""
 
-EMOTION_CORRELATION_COLUMNS = (
-    "system",
-    "n",
-    "mean_quality",
-    "mean_distance",
-    "pearson_r",
-    "pearson_ci_low",
-    "pearson_ci_high",
-    "pearson_p",
-    "spearman_rho",
-    "spearman_p",
-)
+EMOTION_CORRELATION_COLUMNS = ("system", "n", "mean_quality", "mean_distance", *_CORRELATION_STATS)
 """Columns of :func:`mos_emotion_correlation`."""
 
 PAIRWISE_COLUMNS = (
@@ -531,7 +519,7 @@ def _corr_row(level: str, x_name: str, y_name: str, x: np.ndarray, y: np.ndarray
             "the correlation is NaN",
             stacklevel=4,
         )
-        return row | dict.fromkeys(CORRELATION_COLUMNS[4:], np.nan)
+        return row | dict.fromkeys(_CORRELATION_STATS, np.nan)
     r, p = stats.pearsonr(x, y)
     z = np.arctanh(r)
     half = stats.norm.ppf(0.975) / np.sqrt(n - 3)

@@ -60,7 +60,7 @@ from emoconvey._validation import (
     require_numeric,
     require_rows,
 )
-from emoconvey.analysis.common import listed, require_keys
+from emoconvey.analysis.common import group_moments, listed, require_keys
 from emoconvey.errors import DegenerateDataWarning
 
 __all__ = ["NEUTRALITY_COLUMNS", "neutrality_bias"]
@@ -89,27 +89,16 @@ def _one_axis(clips: pd.DataFrame, axis: str, confidence: float) -> pd.DataFrame
     y = clips[axis].to_numpy(dtype=float)
     x = clips[f"norm_{axis}"].to_numpy(dtype=float)
     frame = pd.DataFrame({"system": clips["system"].to_numpy(), "x": x, "y": y})
-    grouped = frame.groupby("system", sort=False)
-    mx = grouped["x"].transform("mean").to_numpy()
-    my = grouped["y"].transform("mean").to_numpy()
-    dx, dy = x - mx, y - my
-    frame["dxx"] = dx * dx
-    frame["dyy"] = dy * dy
-    frame["dxy"] = dx * dy
     frame["norm_dist"] = np.abs(x - SCALE_CENTRE)
     frame["rating_dist"] = np.abs(y - SCALE_CENTRE)
-    agg = frame.groupby("system", sort=False).agg(
-        n=("x", "size"),
-        mean_x=("x", "mean"),
-        mean_y=("y", "mean"),
+    spread = frame.groupby("system", sort=False).agg(
         x_min=("x", "min"),
         x_max=("x", "max"),
-        sxx=("dxx", "sum"),
-        syy=("dyy", "sum"),
-        sxy=("dxy", "sum"),
         norm_distance=("norm_dist", "mean"),
         rating_distance=("rating_dist", "mean"),
     )
+    # n, mean_x, mean_y and the centred sums of squares and products sxx, syy, sxy
+    agg = group_moments(frame, ["system"], "x", "y").set_index("system").join(spread)
     n = agg["n"].to_numpy(dtype=float)
     sxx = agg["sxx"].to_numpy()
     syy = agg["syy"].to_numpy()

@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emoconvey._validation import require_first_seen
 from emoconvey.data.musiceval_compat import (
     DEMO_SYSTEMS,
     OFFICIAL_PREFIX,
@@ -389,21 +390,18 @@ def _read_prompt_table(path: Path, *, per_clip: bool) -> list[dict]:
                 parse_clip_id(key)
             except EmoconveyError as exc:
                 raise DataValidationError(str(exc), file=path, row=i, column="id") from None
-        elif not _NAME_RE.match(key):
-            raise DataValidationError(
-                f"expected a prompt id of letters, digits and dots (e.g. 'P044'), found {key!r}",
-                file=path,
-                row=i,
-                column="id",
-            )
-        if key in seen:
-            raise DataValidationError(
-                f"duplicated id {key!r} (first on line {seen[key]}); expected each id once",
-                file=path,
-                row=i,
-                column="id",
-            )
-        seen[key] = i
+        else:
+            _require_name(key, "a prompt id of letters, digits and dots (e.g. 'P044')",
+                          path=path, line=i, column="id")
+        require_first_seen(
+            seen,
+            key,
+            i,
+            f"duplicated id {key!r}",
+            expected="expected each id once",
+            name=path,
+            column="id",
+        )
         source = fields[2] if has_source else None
         rows.append(
             {
@@ -415,6 +413,14 @@ def _read_prompt_table(path: Path, *, per_clip: bool) -> list[dict]:
             }
         )
     return rows
+
+
+def _require_name(value: str, expected: str, *, path: Path, line: int, column: str) -> None:
+    """Raise unless ``value`` is a name of letters, digits and dots."""
+    if not _NAME_RE.match(value):
+        raise DataValidationError(
+            f"expected {expected}, found {value!r}", file=path, row=line, column=column
+        )
 
 
 def _read_system_mos(path: Path, set_name: str) -> list[dict]:
@@ -432,21 +438,15 @@ def _read_system_mos(path: Path, set_name: str) -> list[dict]:
                 row=i,
             )
         system = fields[0]
-        if not _NAME_RE.match(system):
-            raise DataValidationError(
-                f"expected a system id (e.g. 'S002'), found {system!r}",
-                file=path,
-                row=i,
-                column="system",
-            )
-        if system in seen:
-            raise DataValidationError(
-                f"duplicated system {system!r} (first on line {seen[system]})",
-                file=path,
-                row=i,
-                column="system",
-            )
-        seen[system] = i
+        _require_name(system, "a system id (e.g. 'S002')", path=path, line=i, column="system")
+        require_first_seen(
+            seen,
+            system,
+            i,
+            f"duplicated system {system!r}",
+            name=path,
+            column="system",
+        )
         rows.append(
             {
                 "system": system,
@@ -496,16 +496,15 @@ def _read_ratings(path: Path, known: set[str]) -> pd.DataFrame:
                 row=i,
                 column="clip_id",
             )
-        key = (rater, clip, scale)
-        if key in seen:
-            raise DataValidationError(
-                f"rater {rater!r} scored clip {clip!r} on {scale!r} twice (first on line "
-                f"{seen[key]}); expected one score per rater, clip and scale",
-                file=path,
-                row=i,
-                column="score",
-            )
-        seen[key] = i
+        require_first_seen(
+            seen,
+            (rater, clip, scale),
+            i,
+            f"rater {rater!r} scored clip {clip!r} on {scale!r} twice",
+            expected="expected one score per rater, clip and scale",
+            name=path,
+            column="score",
+        )
         raters.append(rater)
         clips.append(clip)
         scales.append(scale)
@@ -542,13 +541,15 @@ def _read_person_mos(path: Path, known: set[str]) -> list[dict]:
             )
         if not rater:
             raise DataValidationError("expected a rater id", file=path, row=i, column="rater_id")
-        if (rater, clip) in seen:
-            raise DataValidationError(
-                f"rater {rater!r} scored clip {clip!r} twice (first on line "
-                f"{seen[(rater, clip)]}); expected one line per rater and clip",
-                file=path, row=i, column="rater_id",
-            )
-        seen[(rater, clip)] = i
+        require_first_seen(
+            seen,
+            (rater, clip),
+            i,
+            f"rater {rater!r} scored clip {clip!r} twice",
+            expected="expected one line per rater and clip",
+            name=path,
+            column="rater_id",
+        )
         for scale, text in zip(MOS_SCALES, fields[2:], strict=True):
             score = _score(text, path=path, line=i, column=scale, integer=True)
             rows.append({"rater": rater, "clip_id": clip, "scale": scale, "score": int(score)})
@@ -1005,9 +1006,14 @@ def _write_lists(dataset: MusicEvalDataset, root: Path, splits: pd.Series) -> li
         order = [c for c in dataset.total_order if c in by_id]
         order += [c for c in by_id if c not in set(order)]
         lines["total"] = [by_id[c] for c in order]
+    return _write_parts(root / SETS_DIR, lines, MOS_LIST_SUFFIX)
+
+
+def _write_parts(folder: Path, parts: Mapping[str, list[str]], suffix: str) -> list[Path]:
+    """Write each part's lines to ``folder/<name><suffix>``; return the paths."""
     written = []
-    for name, body in lines.items():
-        path = root / SETS_DIR / f"{name}{MOS_LIST_SUFFIX}"
+    for name, body in parts.items():
+        path = folder / f"{name}{suffix}"
         path.write_text("".join(body), encoding="utf-8", newline="")
         written.append(path)
     return written
@@ -1077,12 +1083,7 @@ def _write_ratings(r: pd.DataFrame, root: Path, split_of: Mapping[str, str]) -> 
                 f"{_check_field(cid, what='clip id', sep=',')}.wav,"
                 f"{_check_field(rater, what='rater', sep=',')},{sc['MI']},{sc['TA']}\n"
             )
-        written = []
-        for name, body in files.items():
-            path = root / PERSON_MOS_DIR / f"{name}{PERSON_MOS_SUFFIX}"
-            path.write_text("".join(body), encoding="utf-8", newline="")
-            written.append(path)
-        return written
+        return _write_parts(root / PERSON_MOS_DIR, files, PERSON_MOS_SUFFIX)
     body = [",".join(RATING_COLUMNS) + "\n"]
     for rater, cid, scale, score in zip(r["rater"], r["clip_id"], r["scale"], r["score"],
                                         strict=True):

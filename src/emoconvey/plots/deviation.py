@@ -209,6 +209,15 @@ def _rotate_if_crowded(ax: Axes, labels: Sequence[str], *, fontsize: float = 10.
             t.set_rotation_mode("anchor")
 
 
+def _label_groups(ax: Axes, x: np.ndarray, group: str, groups: Sequence[str]) -> None:
+    """Tick labels of ``groups`` at ``x`` (slanted when crowded) and the x-axis title."""
+    ticks = [_tick_label(group, g) for g in groups]
+    ax.set_xticks(x, ticks)
+    _rotate_if_crowded(ax, ticks)
+    ax.set_xlabel({"quadrant": "Intended quadrant", "system": "System",
+                   "intent": "Intended emotion"}.get(group, group.capitalize()))
+
+
 def _colors(
     group: str, groups: Sequence[str], colors: Mapping[str, str] | None
 ) -> dict[str, str]:
@@ -387,11 +396,7 @@ def plot_group_deviation(
             error_kw=dict(ecolor="#222222", elinewidth=1.1, capsize=3), zorder=2,
         )
     ax.axhline(0.0, color=REFERENCE_COLOR, linewidth=1.0, zorder=3, gid="zero-line")
-    ticks = [_tick_label(group, g) for g in order]
-    ax.set_xticks(x, ticks)
-    _rotate_if_crowded(ax, ticks)
-    ax.set_xlabel({"quadrant": "Intended quadrant", "system": "System",
-                   "intent": "Intended emotion"}.get(group, group.capitalize()))
+    _label_groups(ax, x, group, order)
     ax.set_ylabel(f"Mean {_MEASURE_TEXT[measure]}\n(scale points, 1–9 scale)")
     ax.legend(frameon=False, fontsize=9, ncols=len(axes_present), loc="best")
     ax.grid(axis="y", color=GRID_COLOR, linewidth=0.6)
@@ -710,11 +715,7 @@ def plot_ci(
     ax.set_ylim(y_min - 0.06 * span, top_needed)
     ax.set_xlim(-0.6, len(groups) - 0.4)
 
-    ticks = [_tick_label(group, g) for g in groups]
-    ax.set_xticks(x, ticks)
-    _rotate_if_crowded(ax, ticks)
-    ax.set_xlabel({"quadrant": "Intended quadrant", "system": "System",
-                   "intent": "Intended emotion"}.get(group, group.capitalize()))
+    _label_groups(ax, x, group, groups)
     ax.set_ylabel(f"Mean {axis} {_MEASURE_TEXT[measure]}\n(scale points, mean ± CI)")
     ax.grid(axis="y", color=GRID_COLOR, linewidth=0.6)
     finish_axes(ax, title=title)

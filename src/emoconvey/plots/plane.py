@@ -42,11 +42,11 @@ from emoconvey._validation import (
 from emoconvey.errors import DataValidationError, EmoconveyError
 from emoconvey.plots.style import (
     GRID_COLOR,
-    QUADRANT_COLORS,
     QUADRANT_DESCRIPTIONS,
     RASTERIZE_ABOVE,
     REFERENCE_COLOR,
     finish_axes,
+    group_colors,
     new_axes,
     place_labels,
     point_size,
@@ -88,19 +88,6 @@ def _check_quadrants(df: pd.DataFrame, *, name: str) -> np.ndarray:
             column="quadrant",
         )
     return q
-
-
-def _quadrant_colors(colors: Mapping[str, str] | None) -> dict[str, str]:
-    if colors is None:
-        return dict(QUADRANT_COLORS)
-    if not isinstance(colors, Mapping):
-        raise EmoconveyError(
-            f"colors: expected a mapping {{quadrant: colour}}, got {type(colors).__name__}"
-        )
-    missing = [q for q in QUADRANTS if q not in colors]
-    if missing:
-        raise EmoconveyError(f"colors: no colour for quadrant {', '.join(map(repr, missing))}")
-    return {q: colors[q] for q in QUADRANTS}
 
 
 class _Inputs:
@@ -305,7 +292,7 @@ def plot_va_plane(
     """
     data = _Inputs(clips, plane, intents)
     system = data.check_system(system)
-    qcolors = _quadrant_colors(colors)
+    qcolors = group_colors("quadrant", QUADRANTS, colors)
     ax = new_axes(ax, figsize=(8.2, 5.0))
     _draw_plane(ax, data, system, qcolors)
     ax.set_xlabel("Valence (1–9)")
@@ -380,7 +367,7 @@ def plot_va_planes(
         raise EmoconveyError(
             f"label_intents: expected True, False or 'first', got {label_intents!r}"
         )
-    qcolors = _quadrant_colors(colors)
+    qcolors = group_colors("quadrant", QUADRANTS, colors)
     n = len(systems)
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)

@@ -232,7 +232,8 @@ def group_colors(
     if colors is not None:
         if not isinstance(colors, Mapping):
             raise EmoconveyError(
-                f"colors: expected a mapping {{group: colour}}, got {type(colors).__name__}"
+                f"colors: expected a mapping {{{group_column}: colour}}, got "
+                f"{type(colors).__name__}"
             )
         missing = [g for g in names if g not in colors]
         if missing:

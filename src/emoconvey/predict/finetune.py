@@ -38,7 +38,7 @@ from emoconvey.predict.baseline import (
     dev_mask,
 )
 from emoconvey.predict.datasets import RatedClips
-from emoconvey.predict.extractors.base import load_audio
+from emoconvey.predict.extractors.base import load_audio, load_pretrained
 from emoconvey.predict.model import HeadGroup, Predictor
 
 __all__ = ["finetune_baseline"]
@@ -47,20 +47,10 @@ log = logging.getLogger(__name__)
 
 
 def _load_clap(name: str):
-    try:
-        from transformers import ClapModel, ClapProcessor
-    except ImportError as exc:
-        raise EmoconveyError(
-            f"--finetune-encoder needs {exc.name}: pip install 'emoconvey[predict]'"
-        ) from None
-    try:
-        return ClapModel.from_pretrained(name, use_safetensors=True), ClapProcessor.from_pretrained(
-            name)
-    except (OSError, ValueError) as exc:
-        raise EmoconveyError(
-            f"cannot load the CLAP model {name!r} ({exc.__class__.__name__}): give a local "
-            "folder saved with save_pretrained, or a model id that can be downloaded"
-        ) from None
+    processor, model = load_pretrained(
+        "ClapProcessor", "ClapModel", name, what="CLAP", needs="--finetune-encoder needs"
+    )
+    return model, processor
 
 
 def _pooled(out):

@@ -71,6 +71,17 @@ def _standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
+def _training_arrays(
+    X: np.ndarray, Y: np.ndarray, *, kind: str, minimum: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` and ``Y`` as float64 arrays; raise unless there are ``minimum`` clips."""
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    if len(X) < minimum:
+        raise EmoconveyError(f"{kind}: expected at least {minimum} training clips, got {len(X)}")
+    return X, Y
+
+
 class Head(ABC):
     """A fitted or unfitted multi-target regressor (scikit-learn conventions).
 
@@ -177,10 +188,7 @@ class RidgeHead(Head):
             return self._fit(X, Y)
 
     def _fit(self, X: np.ndarray, Y: np.ndarray) -> RidgeHead:
-        X = np.asarray(X, dtype=np.float64)
-        Y = np.asarray(Y, dtype=np.float64)
-        if len(X) < 3:
-            raise EmoconveyError(f"ridge: expected at least 3 training clips, got {len(X)}")
+        X, Y = _training_arrays(X, Y, kind=self.kind, minimum=3)
         mean, scale = _standardise(X)
         Z = (X - mean) / scale
         k = min(5, len(X))
@@ -265,10 +273,7 @@ class MLPHead(Head):
     def _fit(self, X: np.ndarray, Y: np.ndarray) -> MLPHead:
         import torch
 
-        X = np.asarray(X, dtype=np.float64)
-        Y = np.asarray(Y, dtype=np.float64)
-        if len(X) < 4:
-            raise EmoconveyError(f"mlp: expected at least 4 training clips, got {len(X)}")
+        X, Y = _training_arrays(X, Y, kind=self.kind, minimum=4)
         x_mean, x_scale = _standardise(X)
         y_mean, y_scale = _standardise(Y)
         Z = ((X - x_mean) / x_scale).astype(np.float32)

@@ -31,6 +31,35 @@ _MAJOR = ((0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7))
 _MINOR = ((0, 3, 7), (5, 8, 12), (7, 10, 14), (0, 3, 7))
 
 
+def _with_noise_floor(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``y`` plus a -80 dB noise floor (no digital silence), as float32."""
+    y += rng.normal(0, 1e-4, len(y))
+    return y.astype(np.float32)
+
+
+def _system_folder(folder: Path, s: int) -> str:
+    """Name of system number ``s`` (0-based), its folder under ``folder`` made."""
+    system = f"Sys{s + 1:02d}"
+    (folder / system).mkdir(parents=True, exist_ok=True)
+    return system
+
+
+def _write_clip(folder: Path, system: str, k: int, clip: np.ndarray, sr: int) -> str:
+    """Write clip ``k`` (0-based) of ``system`` as 16-bit WAV; return its relative path."""
+    import soundfile as sf
+
+    rel = f"{system}/{system}_{k + 1}.wav"
+    sf.write(folder / rel, clip, sr, subtype="PCM_16")
+    return rel
+
+
+def _write_ratings(folder: Path, rows: list[dict]) -> pd.DataFrame:
+    """Write ``rows`` to ``<folder>/ratings.csv`` and return them as a table."""
+    table = pd.DataFrame(rows)
+    table.to_csv(folder / "ratings.csv", index=False)
+    return table
+
+
 def synthesize_clip(
     valence: float, arousal: float, *, seed: int = 0, sr: int = 22050, duration: float = 3.0,
     rolloff: float = 1.0, root: int = 0,
@@ -77,8 +106,7 @@ def synthesize_clip(
     y /= np.max(np.abs(y)) + 1e-9
     gain_db = -32.0 + 24.0 * a
     y *= 10 ** (gain_db / 20)
-    y += rng.normal(0, 1e-4, n)
-    return y.astype(np.float32)
+    return _with_noise_floor(y, rng)
 
 
 def write_synthetic_set(
@@ -97,14 +125,11 @@ def write_synthetic_set(
     ``system``, ``valence``, ``arousal`` (1-9 clip means) and the latent ``true_valence``
     / ``true_arousal`` are not included (the scores are what a predictor should learn).
     """
-    import soundfile as sf
-
     folder = Path(folder)
     rng = np.random.default_rng(seed)
     rows = []
     for s in range(n_systems):
-        system = f"Sys{s + 1:02d}"
-        (folder / system).mkdir(parents=True, exist_ok=True)
+        system = _system_folder(folder, s)
         bias_v, bias_a = rng.normal(0, 0.8, 2)
         rolloff = rng.uniform(0.6, 1.6)
         root = int(rng.integers(0, 5))
@@ -113,16 +138,13 @@ def write_synthetic_set(
             ar = float(np.clip(rng.uniform(1.5, 8.5) + bias_a, 1, 9))
             clip = synthesize_clip(v, ar, seed=int(rng.integers(2**31)), sr=sr,
                                    duration=duration, rolloff=rolloff, root=root)
-            rel = f"{system}/{system}_{k + 1}.wav"
-            sf.write(folder / rel, clip, sr, subtype="PCM_16")
+            rel = _write_clip(folder, system, k, clip, sr)
             rows.append({
                 "audio_file": rel, "system": system,
                 "valence": round(float(np.clip(v + rng.normal(0, noise), 1, 9)), 1),
                 "arousal": round(float(np.clip(ar + rng.normal(0, noise), 1, 9)), 1),
             })
-    table = pd.DataFrame(rows)
-    table.to_csv(folder / "ratings.csv", index=False)
-    return table
+    return _write_ratings(folder, rows)
 
 
 def synthesize_temporal_clip(
@@ -154,8 +176,7 @@ def synthesize_temporal_clip(
                         2 * np.pi * f0 * h * tt + rng.uniform(0, 6.3))
         seg /= np.max(np.abs(seg)) + 1e-9
         y[i0:i1] = seg * fade * 10 ** (float(level) / 20)
-    y += rng.normal(0, 1e-4, n)
-    return y.astype(np.float32)
+    return _with_noise_floor(y, rng)
 
 
 def write_temporal_set(
@@ -180,15 +201,13 @@ def write_temporal_set(
     towards build-ups or fades. Writes ``<folder>/<system>/<system>_<k>.wav`` and
     ``<folder>/ratings.csv`` (``audio_file``, ``system``, ``buildup``).
     """
-    import soundfile as sf
     from scipy.stats import spearmanr
 
     folder = Path(folder)
     rng = np.random.default_rng(seed)
     rows = []
     for s in range(n_systems):
-        system = f"Sys{s + 1:02d}"
-        (folder / system).mkdir(parents=True, exist_ok=True)
+        system = _system_folder(folder, s)
         bias = rng.uniform(-0.5, 0.5)
         rolloff, root = rng.uniform(0.6, 1.6), int(rng.integers(0, 7))
         for k in range(clips_per_system):
@@ -199,10 +218,7 @@ def write_temporal_set(
             rho = float(spearmanr(np.arange(segments), ordered).statistic)
             clip = synthesize_temporal_clip(ordered, seed=int(rng.integers(2**31)), sr=sr,
                                             duration=duration, rolloff=rolloff, root=root)
-            rel = f"{system}/{system}_{k + 1}.wav"
-            sf.write(folder / rel, clip, sr, subtype="PCM_16")
+            rel = _write_clip(folder, system, k, clip, sr)
             score = float(np.clip(5 + 4 * rho + rng.normal(0, noise), 1, 9))
             rows.append({"audio_file": rel, "system": system, "buildup": round(score, 1)})
-    table = pd.DataFrame(rows)
-    table.to_csv(folder / "ratings.csv", index=False)
-    return table
+    return _write_ratings(folder, rows)

@@ -10,10 +10,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from emoconvey._files import sha256_file
+from emoconvey._files import replace_atomically, sha256_file
 from emoconvey.errors import DataValidationError, EmoconveyError
 
 __all__ = [
@@ -24,7 +25,9 @@ __all__ = [
     "extract_features",
     "file_hash",
     "load_audio",
+    "load_pretrained",
     "model_load_error",
+    "torch_device",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,10 +51,14 @@ class Extractor(ABC):
         """JSON-serialisable options that change the features (part of the cache key)."""
         return {}
 
+    def cache_options(self) -> dict[str, object]:
+        """The options that key the feature cache (default: all of :meth:`options`)."""
+        return self.options()
+
     @property
     def cache_key(self) -> str:
-        """``<id>-v<version>-<hash of options>``: the cache folder name."""
-        opts = json.dumps(self.options(), sort_keys=True, default=str)
+        """``<id>-v<version>-<hash of cache_options()>``: the cache folder name."""
+        opts = json.dumps(self.cache_options(), sort_keys=True, default=str)
         digest = hashlib.sha256(opts.encode()).hexdigest()[:12]
         return f"{self.id}-v{self.version}-{digest}"
 
@@ -71,6 +78,54 @@ def model_load_error(what: str, name: str, exc: Exception) -> EmoconveyError:
         f"cannot load the {what} model {name!r} ({exc.__class__.__name__}): give a local "
         "folder saved with save_pretrained, or a model id that can be downloaded"
     )
+
+
+def torch_device(device: str | None) -> str:
+    """``device``, else CUDA when available, else CPU."""
+    import torch
+
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_pretrained(
+    processor: str, model: str, name: str, *, what: str, needs: str
+) -> tuple[Any, Any]:
+    """A transformers processor and model, both loaded from ``name``, in training mode.
+
+    Parameters
+    ----------
+    processor, model : str
+        Names of the transformers classes (e.g. ``"ClapProcessor"``, ``"ClapModel"``);
+        the model's weights are read from safetensors only (never pickle).
+    name : str
+        A model id or a local folder saved with ``save_pretrained``.
+    what : str
+        The model named in the load error (e.g. ``"CLAP"``).
+    needs : str
+        Who needs the missing package, as the start of the import error
+        (e.g. ``"the clap extractor needs"``).
+
+    Raises
+    ------
+    EmoconveyError
+        When transformers (or torch) is missing, or the model cannot be loaded
+        (:func:`model_load_error`).
+    """
+    try:
+        import transformers
+
+        processor_cls = getattr(transformers, processor)
+        model_cls = getattr(transformers, model)
+    except ImportError as exc:
+        raise EmoconveyError(f"{needs} {exc.name}: pip install 'emoconvey[predict]'") from None
+    try:
+        loaded = processor_cls.from_pretrained(name)
+        net = model_cls.from_pretrained(name, use_safetensors=True)
+    except (OSError, ValueError) as exc:  # missing files, bad repo id, no network
+        raise model_load_error(what, name, exc) from None
+    return loaded, net
 
 
 def load_audio(path: str | Path, sr: int) -> np.ndarray:
@@ -177,9 +232,10 @@ def _read_npy(stem: Path) -> np.ndarray:
 
 
 def _write_npy(stem: Path, value: np.ndarray) -> None:
-    tmp = stem.with_name(f"{stem.name}.{os.getpid()}.tmp.npy")
-    np.save(tmp, value, allow_pickle=False)
-    os.replace(tmp, stem.with_suffix(".npy"))
+    def save(tmp: Path) -> None:
+        np.save(tmp, value, allow_pickle=False)
+
+    replace_atomically(stem.with_suffix(".npy"), save)
 
 
 def extract_features(

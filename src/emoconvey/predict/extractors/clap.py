@@ -26,7 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from emoconvey.errors import EmoconveyError
-from emoconvey.predict.extractors.base import Extractor, load_audio, model_load_error
+from emoconvey.predict.extractors.base import (
+    Extractor,
+    load_audio,
+    load_pretrained,
+    torch_device,
+)
 
 __all__ = ["DEFAULT_CLAP_MODEL", "ClapExtractor"]
 
@@ -37,14 +42,6 @@ LAION_WINDOW_S = 10.0
 
 DEFAULT_CLAP_MODEL = "laion/larger_clap_music"
 """The transformers CLAP checkpoint used by default (LAION, trained with music)."""
-
-
-def _device(device: str | None) -> str:
-    import torch
-
-    if device:
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class ClapExtractor(Extractor):
@@ -127,18 +124,11 @@ class ClapExtractor(Extractor):
             module.load_ckpt(self.checkpoint)
             self._laion = module
             return
-        try:
-            from transformers import ClapModel, ClapProcessor
-        except ImportError as exc:
-            raise EmoconveyError(
-                f"the clap extractor needs {exc.name}: pip install 'emoconvey[predict]'"
-            ) from None
-        try:
-            self._processor = ClapProcessor.from_pretrained(self.model_name)
-            model = ClapModel.from_pretrained(self.model_name, use_safetensors=True)
-        except (OSError, ValueError) as exc:  # missing files, bad repo id, no network
-            raise model_load_error("CLAP", self.model_name, exc) from None
-        self._model = model.eval().to(_device(self.device))
+        self._processor, model = load_pretrained(
+            "ClapProcessor", "ClapModel", self.model_name, what="CLAP",
+            needs="the clap extractor needs",
+        )
+        self._model = model.eval().to(torch_device(self.device))
 
     @property
     def sample_rate(self) -> int:

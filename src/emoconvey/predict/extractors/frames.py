@@ -22,22 +22,21 @@ Built in here: ``mel-frames``, log-mel energies (weight-free, for tests and benc
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from emoconvey._files import replace_atomically
 from emoconvey.errors import EmoconveyError
 from emoconvey.predict.extractors.base import (
     Extractor,
     cached_arrays,
     load_audio,
-    model_load_error,
+    load_pretrained,
+    torch_device,
 )
 from emoconvey.predict.sequences import Sequences, pool_frames
 
@@ -47,19 +46,9 @@ __all__ = [
     "TokenTextEncoder",
     "average_frames",
     "extract_frame_features",
-    "torch_device",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def torch_device(device: str | None) -> str:
-    """``device``, else CUDA when available, else CPU."""
-    import torch
-
-    if device:
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def average_frames(frames: np.ndarray, rate: float, hop_s: float) -> np.ndarray:
@@ -97,17 +86,10 @@ class TokenTextEncoder:
     def _load(self) -> None:
         if self._model is not None:
             return
-        try:
-            from transformers import AutoModel, AutoTokenizer
-        except ImportError as exc:
-            raise EmoconveyError(
-                f"text features need {exc.name}: pip install 'emoconvey[predict]'"
-            ) from None
-        try:
-            self._tokenizer = AutoTokenizer.from_pretrained(self.model_name)
-            model = AutoModel.from_pretrained(self.model_name, use_safetensors=True)
-        except (OSError, ValueError) as exc:
-            raise model_load_error("text", self.model_name, exc) from None
+        self._tokenizer, model = load_pretrained(
+            "AutoTokenizer", "AutoModel", self.model_name, what="text",
+            needs="text features need",
+        )
         self._model = model.eval().to(torch_device(self.device))
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
@@ -156,12 +138,9 @@ class FrameExtractor(Extractor):
             opts["text_model"] = self.text_model
         return opts
 
-    @property
-    def cache_key(self) -> str:
-        """As :attr:`Extractor.cache_key`, without the text model (audio only)."""
-        opts = {k: v for k, v in self.options().items() if k != "text_model"}
-        digest = hashlib.sha256(json.dumps(opts, sort_keys=True, default=str).encode())
-        return f"{self.id}-v{self.version}-{digest.hexdigest()[:12]}"
+    def cache_options(self) -> dict[str, object]:
+        """The options without the text model: frames are audio only."""
+        return {k: v for k, v in self.options().items() if k != "text_model"}
 
     @abstractmethod
     def extract_frames(self, paths: Sequence[str], *,
@@ -204,9 +183,8 @@ def _read_frames(stem: Path) -> np.ndarray:
 def _write_frames(stem: Path, frames: np.ndarray) -> None:
     from safetensors.numpy import save_file
 
-    tmp = stem.with_name(f"{stem.name}.{os.getpid()}.tmp")
-    save_file({"frames": np.ascontiguousarray(frames, dtype=np.float32)}, str(tmp))
-    os.replace(tmp, stem.with_suffix(".safetensors"))
+    arrays = {"frames": np.ascontiguousarray(frames, dtype=np.float32)}
+    replace_atomically(stem.with_suffix(".safetensors"), lambda tmp: save_file(arrays, str(tmp)))
 
 
 def extract_frame_features(

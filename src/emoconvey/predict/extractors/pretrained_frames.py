@@ -24,12 +24,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from emoconvey.errors import EmoconveyError
-from emoconvey.predict.extractors.base import load_audio, model_load_error
+from emoconvey.predict.extractors.base import (
+    load_audio,
+    load_pretrained,
+    model_load_error,
+    torch_device,
+)
 from emoconvey.predict.extractors.frames import (
     FrameExtractor,
     TokenTextEncoder,
     average_frames,
-    torch_device,
 )
 
 __all__ = ["DEFAULT_MERT_MODEL", "DEFAULT_MUQ_MODEL", "ClapFramesExtractor", "MertExtractor",
@@ -70,13 +74,10 @@ class ClapFramesExtractor(FrameExtractor):
     def _load(self) -> None:
         if self._model is not None:
             return
-        from transformers import ClapModel, ClapProcessor
-
-        try:
-            self._processor = ClapProcessor.from_pretrained(self.model_name)
-            model = ClapModel.from_pretrained(self.model_name, use_safetensors=True)
-        except (OSError, ValueError) as exc:
-            raise model_load_error("CLAP", self.model_name, exc) from None
+        self._processor, model = load_pretrained(
+            "ClapProcessor", "ClapModel", self.model_name, what="CLAP",
+            needs="the clap-frames extractor needs",
+        )
         self._model = model.eval().to(torch_device(self.device))
 
     def extract_frames(self, paths: Sequence[str], *,
