@@ -67,12 +67,16 @@ def crossed_study(
     ratings_per_clip: int = 6,
     variances: dict[str, float] = AIMOCLIPS_VARIANCES,
     rng: np.random.Generator,
+    shuffle: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One simulated study: (clips table, ratings table) as in ``Dataset``.
 
     In every cell the ``N*R`` listeners are shuffled and split into the cell's ``N``
     clips, R distinct listeners each (a listener rates one clip of every cell, and
     shares each clip with different co-raters, as under the survey's assignment).
+    ``shuffle=False``: blocks instead; listener ``l`` of group ``g = l // R`` rates
+    clip ``(g + offset) mod N`` of every cell (random offsets), so a group's listeners
+    always rate together.
     """
     k, m, _ = means.shape
     n, r = clips_per_cell, ratings_per_clip
@@ -81,9 +85,14 @@ def crossed_study(
     cells = k * m
     cell = np.repeat(np.arange(cells), n)  # clip -> cell
     clip_sys, clip_int = cell // m, cell % m
-    lis = np.argsort(rng.random((cells, n_lis)), axis=1).ravel()  # a shuffle per cell
     rat_cell = np.repeat(np.arange(cells), n_lis)
-    rat_clip = rat_cell * n + np.tile(np.arange(n_lis) // r, cells)
+    if shuffle:
+        lis = np.argsort(rng.random((cells, n_lis)), axis=1).ravel()  # a shuffle per cell
+        rat_clip = rat_cell * n + np.tile(np.arange(n_lis) // r, cells)
+    else:
+        offset = rng.integers(0, n, cells)
+        lis = np.tile(np.arange(n_lis), cells)
+        rat_clip = rat_cell * n + (lis // r + offset[rat_cell]) % n
     u = rng.normal(0.0, np.sqrt(variances["listener"]), (n_lis, 2))
     v = rng.normal(0.0, np.sqrt(variances["clip"]), (cells * n, 2))
     eps = rng.normal(0.0, np.sqrt(variances["residual"]), (len(lis), 2))
