@@ -114,9 +114,9 @@ def test_interior_optimum_is_converged_whatever_start_ends_lowest(seed, axis):
     # issue 17: on these simulated studies one L-BFGS-B start ends "ABNORMAL" at the
     # same interior optimum as the other (criteria 1e-10 apart, theta 1e-6 apart); the
     # fit used to keep the lower one and report converged=False
-    from crossed_study import crossed_study, scenario_means
     from scipy import optimize
 
+    from crossed_study import crossed_study, scenario_means
     from emoconvey.analysis.mixed import _THETA_MAX, _design, _Profile
 
     rng = np.random.default_rng(seed)

@@ -190,10 +190,12 @@ def test_components_come_from_the_axis_that_needs_most_participants(aimoclips):
     adj = variance_components(aimoclips, posthoc="adjusted")
     assert one.axis == "valence" and adj.axis == "arousal"
     assert one.intent > 4.0 > 1.5 > adj.intent
+
+    def err(v: VarianceComponents, r: float, oneway: bool) -> float:
+        return v.clip + (v.listener + v.residual) / r + (v.intent if oneway else 0.0)
+
     for c in (one, adj):
         other = variance_components(aimoclips, axis="arousal" if c.axis == "valence"
                                     else "valence")
-        err = (lambda v, r, ow: v.clip + (v.listener + v.residual) / r
-               + (v.intent if ow else 0.0))
         ow = c is one
         assert err(c, 4, ow) > err(other, 4, ow) and err(c, 1e9, ow) > err(other, 1e9, ow)
