@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +14,7 @@ from emoconvey.analysis.bootstrap import (
     BOOTSTRAP_COLUMNS,
     bootstrap_ranking,
     holm,
+    listener_effects,
     pairwise_bootstrap_p,
     rank_intervals,
     tie_groups,
@@ -128,3 +132,55 @@ def test_bootstrap_ranking_rejects_bad_options(aimoclips):
         bootstrap_ranking(aimoclips.clips, confidence=1.5)
     with pytest.raises(EmoconveyError, match="replicates"):
         rank_intervals(np.ones(3))
+
+
+def _reference_study() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    doc = json.loads((Path(__file__).parents[1] / "reference" /
+                      "crossed_bootstrap.json").read_text())
+    ratings = pd.DataFrame(doc["ratings"])
+    clips = ratings.groupby("clip", sort=False).agg(
+        system=("system", "first"), intent=("intent", "first"),
+        valence=("valence", "mean"), arousal=("arousal", "mean")).reset_index()
+    clips["quadrant"] = "hv_ha"
+    clips["norm_valence"] = clips["norm_arousal"] = 5.0
+    return clips, ratings, doc
+
+
+def test_crossed_bootstrap_variance_matches_the_exact_formula():
+    # scripts/reference/crossed_bootstrap.py: Var* of a linear metric, computed by an
+    # independent route (pandas loops, explicit weight covariance)
+    from emoconvey.analysis.bootstrap import _cells, _metric_table, _replicates
+
+    clips, ratings, doc = _reference_study()
+    le = listener_effects(ratings, clips["clip"])
+    assert le.variance[0] == pytest.approx(doc["listener_variance"], rel=1e-10)
+    table = _metric_table(clips)
+    sys_codes, systems, cell = _cells(table)
+    dev = table[["dev_valence", "dev_arousal"]].to_numpy() - le.matrix @ le.effects
+    reps = _replicates(dev, table[["sign_v", "sign_a"]].to_numpy(),
+                       table[["edge_v", "edge_a"]].to_numpy(), cell, sys_codes,
+                       len(systems), listeners=le, n_boot=40_000,
+                       rng=np.random.default_rng(0))
+    got = reps[:, :, 1].var(axis=0)  # mae_valence, linear here
+    want = np.array([doc["variance"][s] for s in systems])
+    # 40,000 replicates: relative s.e. of a variance about sqrt(2/B) = 0.7 %
+    np.testing.assert_allclose(got, want, rtol=0.04)
+
+
+def test_listener_variance_agrees_with_reml():
+    # moment estimate vs the REML fit of the crossed model on one larger simulated study
+    from crossed_study import crossed_study, scenario_means
+    from emoconvey.analysis.mixed import _design, fit_crossed
+
+    rng = np.random.default_rng(8)
+    clips, ratings = crossed_study(scenario_means("additive", rng=rng), clips_per_cell=16,
+                                   rng=rng)
+    le = listener_effects(ratings, clips["clip"])
+    x, *_ = _design(ratings["system"], ratings["intent"])
+    lis = pd.factorize(ratings["listener"])[0]
+    clip = pd.factorize(ratings["clip"])[0]
+    for j, axis in enumerate(("valence", "arousal")):
+        fit = fit_crossed(ratings[axis].to_numpy(), x, lis, clip)
+        # 96 listeners: the s.e. of either estimate of sigma_L^2 = 0.67 is about 0.12
+        assert le.variance[j] == pytest.approx(fit.var_a, abs=0.15)
+        assert le.within[j] == pytest.approx(fit.var_a + fit.var_resid, rel=0.05)
