@@ -11,12 +11,15 @@ weights; no emoconvey code):
 .. math::
 
     \\mathrm{Var}^*(T^*_s) = \\tilde y^\\top C \\tilde y / N_s^2
-        + \\hat\\sigma_L^2 \\sum_l \\big[(\\textstyle\\sum_c a_{lc})^2 + a_l^\\top C a_l\\big],
+        + \\rho\\,\\hat\\sigma_L^2 \\sum_l \\big[(\\textstyle\\sum_c a_{lc})^2
+        + a_l^\\top C a_l\\big],
 
 with :math:`\\tilde y_c` the listener-adjusted clip deviations of system *s*, :math:`C`
 the covariance of the draw weights (1 on the diagonal, :math:`-1/(n_h-1)` between
 clips of one cell, 0 across cells), and :math:`a_{lc} = 1/(N_s n_c)` when listener
-*l* rated clip *c*. The moment estimates follow the formulas of
+*l* rated clip *c*; :math:`\\rho = \\sum_{s,l} (\\sum_c a_{lc})^2 / \\sum_{s,l}
+[(\\sum_c a_{lc})^2 + a_l^\\top C a_l]` is the share of the listener variance given to the
+redrawn shifts (the clip draws carry the rest). The moment estimates follow the formulas of
 ``emoconvey.analysis.bootstrap.listener_effects``; they are recomputed here with
 ``groupby`` loops.
 
@@ -82,7 +85,7 @@ def reference_variance(ratings: pd.DataFrame) -> dict[str, float]:
     clip_shift = ratings.groupby("clip")["listener"].apply(
         lambda ls: float(np.mean([u_hat[x] for x in ls])))
     meta = ratings.drop_duplicates("clip").set_index("clip")
-    out = {}
+    parts = {}
     for s, clips_s in meta.groupby("system"):
         names = list(clips_s.index)
         n_s = len(names)
@@ -95,16 +98,20 @@ def reference_variance(ratings: pd.DataFrame) -> dict[str, float]:
                     cov[a, b] = 1.0 if a == b else -1.0 / (size[cell[a]] - 1)
         y = np.array([clip_mean[c] - clip_shift[c] for c in names])
         v_clip = float(y @ cov @ y) / n_s**2
-        v_lis = 0.0
+        g2 = extra = 0.0
         for lis in ratings["listener"].unique():
             a = np.array([
                 1.0 / (n_s * len(ratings[ratings["clip"] == c]))
                 if ((ratings["clip"] == c) & (ratings["listener"] == lis)).any() else 0.0
                 for c in names
             ])
-            v_lis += a.sum() ** 2 + float(a @ cov @ a)
-        out[str(s)] = v_clip + var_l * v_lis
-    return out
+            g2 += a.sum() ** 2
+            extra += float(a @ cov @ a)
+        parts[str(s)] = (v_clip, g2, extra)
+    # the shifts are redrawn with variance rho * sigma_L^2, so that the listener part
+    # (both terms) totals sigma_L^2 * sum g^2 over the systems
+    rho = sum(p[1] for p in parts.values()) / sum(p[1] + p[2] for p in parts.values())
+    return {s: v + rho * var_l * (g2 + extra) for s, (v, g2, extra) in parts.items()}
 
 
 def main() -> None:

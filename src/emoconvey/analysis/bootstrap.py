@@ -86,6 +86,7 @@ from emoconvey.intents import QUADRANT_SPLIT, quadrant_of
 __all__ = [
     "BOOTSTRAP_COLUMNS",
     "DEFAULT_N_BOOT",
+    "INTERVALS",
     "RANKING_METRICS",
     "ListenerEffects",
     "bootstrap_ranking",
@@ -124,6 +125,9 @@ BOOTSTRAP_COLUMNS: tuple[str, ...] = (
     "n_boot",
 )
 """Columns of :func:`bootstrap_ranking`."""
+
+INTERVALS: tuple[str, ...] = ("centred", "percentile", "bca")
+"""Interval methods of :func:`bootstrap_ranking` (default first)."""
 
 MAX_DRAWS = 20_000_000
 """Most clip draws (replicates x clips) :func:`bootstrap_ranking` makes."""
@@ -382,6 +386,39 @@ def listener_effects(ratings: pd.DataFrame, clips: pd.Series) -> ListenerEffects
     return ListenerEffects(matrix=matrix, effects=effects, variance=variance, within=within)
 
 
+def _redraw_share(
+    matrix: sparse.csr_matrix, cell: np.ndarray, system: np.ndarray, k: int
+) -> float:
+    """Share of the listener variance that the redrawn shifts must carry.
+
+    A drawn clip carries its raters' shifts with its draw weight :math:`W_c`
+    (:math:`E W_c = 1`, :math:`\\mathrm{Var}\\,W_c = 1`, :math:`\\mathrm{Cov} =
+    -1/(n_h-1)` within a cell), so shifts of variance :math:`s^2` add
+    :math:`s^2 \\sum_l [g_l^2 + a_l^\\top C a_l]` to a system mean, with
+    :math:`a_{lc} = 1/(N_s n_c)` for the clips *l* rated, :math:`g_l = \\sum_c a_{lc}`
+    and *C* the covariance of the weights, where the study's listeners contribute
+    :math:`\\sigma_L^2 \\sum_l g_l^2`. The second term counts the listener part of the
+    clip means a second time, through the clip draws; the shifts are therefore drawn with
+    variance :math:`\\rho\\,\\hat\\sigma_L^2`,
+    :math:`\\rho = \\sum g^2 / \\sum (g^2 + a^\\top C a)` over systems and listeners
+    (exact for a metric linear in the deviations, e.g. one-signed absolute deviations;
+    pinned to ``scripts/reference/crossed_bootstrap.py``).
+    """
+    n_sys = np.bincount(system, minlength=k).astype(float)
+    a = sparse.diags(1.0 / n_sys[system]) @ matrix
+    rows = np.arange(len(cell))
+    by_system = sparse.csr_matrix((np.ones(len(cell)), (system, rows)), shape=(k, len(cell)))
+    n_cells = int(cell.max()) + 1
+    by_cell = sparse.csr_matrix((np.ones(len(cell)), (cell, rows)), shape=(n_cells, len(cell)))
+    g2 = float((by_system @ a).power(2).sum())
+    s1 = (by_cell @ a).power(2).sum(axis=1).A1  # sum over listeners of (sum_c a)^2
+    s2 = (by_cell @ a.power(2)).sum(axis=1).A1  # sum over listeners of sum_c a^2
+    size = np.bincount(cell, minlength=n_cells).astype(float)
+    multi = size > 1
+    extra = float((s2[multi] - (s1[multi] - s2[multi]) / (size[multi] - 1.0)).sum())
+    return g2 / (g2 + extra) if g2 + extra > 0 else 0.0
+
+
 def _replicates(
     dev: np.ndarray,
     hit_sign: np.ndarray,
@@ -424,8 +461,8 @@ def _replicates(
     out = np.empty((n_boot, k, len(RANKING_METRICS)))
     pool = matrix = None
     if listeners is not None:
-        pool = listeners.pool()
         matrix = listeners.matrix[order]
+        pool = listeners.pool() * np.sqrt(_redraw_share(matrix, cell, cell_system[cell], k))
     chunk = max(1, _CHUNK_ELEMENTS // max(n, len(dev), 1))
     columns = [np.ascontiguousarray(dev[:, j]) for j in range(2)]
     for b0 in range(0, n_boot, chunk):
@@ -450,20 +487,23 @@ def _replicates(
 def _interval(
     reps: np.ndarray, est: np.ndarray, accel: np.ndarray, *, conf: float, method: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile or BCa interval of each column of ``reps`` (Efron, 1987).
+    """Centred-percentile, percentile or BCa interval of each column of ``reps``.
 
-    BCa: :math:`z_0 = \\Phi^{-1}(\\Pr^*(T^* < \\hat T) + \\tfrac12\\Pr^*(T^* = \\hat T))`,
-    ends at the :math:`\\Phi(z_0 + (z_0 + z_\\alpha)/(1 - a(z_0 + z_\\alpha)))`
-    quantiles; a column whose :math:`z_0` is infinite (all replicates on one side)
-    falls back to the percentile interval.
+    ``"centred"``: percentiles of :math:`T^* - \\bar T^* + \\hat T`, the replicates
+    moved so that their mean is the estimate. ``"bca"`` (Efron, 1987):
+    :math:`z_0 = \\Phi^{-1}(\\Pr^*(T^* < \\hat T) + \\tfrac12\\Pr^*(T^* = \\hat T))`,
+    ends at the :math:`\\Phi(z_0 + (z_0 + z_\\alpha)/(1 - a(z_0 + z_\\alpha)))` quantiles;
+    a column whose :math:`z_0` is infinite (all replicates on one side) falls back to
+    the percentile interval.
     """
     tail = (1.0 - conf) / 2.0
-    if method == "percentile":
-        low, high = np.quantile(reps, [tail, 1.0 - tail], axis=0)
+    if method == "centred":
+        reps = reps - reps.mean(axis=0) + est
+    low, high = np.quantile(reps, [tail, 1.0 - tail], axis=0)
+    if method != "bca":
         return low, high
     below = (reps < est).mean(axis=0) + 0.5 * (reps == est).mean(axis=0)
     z0 = stats.norm.ppf(below)
-    low, high = np.quantile(reps, [tail, 1.0 - tail], axis=0)
     for s in np.flatnonzero(np.isfinite(z0)):
         q = []
         for za in stats.norm.ppf([tail, 1.0 - tail]):
@@ -595,7 +635,7 @@ def bootstrap_ranking(
     confidence: float = 0.95,
     seed: int = 0,
     order: list[str] | None = None,
-    interval: str = "bca",
+    interval: str = "centred",
     p_best: str = "posterior",
 ) -> pd.DataFrame:
     """Bootstrap confidence intervals, rank intervals and tie groups of every metric.
@@ -622,8 +662,9 @@ def bootstrap_ranking(
     order : list of str, optional
         Order of the rows within a metric. Default: by the point estimate, best first
         (ties by name).
-    interval : {"bca", "percentile"}, default "bca"
-        Bias-corrected and accelerated (default) or plain percentile intervals.
+    interval : {"centred", "percentile", "bca"}, default "centred"
+        Percentile interval of the replicates centred on the estimate (default; see
+        the module docstring), plain percentile, or bias-corrected and accelerated.
     p_best : {"posterior", "bootstrap"}, default "posterior"
         :func:`posterior_p_best` (default; calibrated) or the share of replicates in
         which the system ranks first (overconfident; for comparison).
@@ -645,7 +686,7 @@ def bootstrap_ranking(
     """
     n_boot = check_positive_int(n_boot, name="n_boot")
     conf = check_confidence(confidence)
-    interval = check_choice(interval, ("bca", "percentile"), name="interval")
+    interval = check_choice(interval, INTERVALS, name="interval")
     p_best = check_choice(p_best, ("posterior", "bootstrap"), name="p_best")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise EmoconveyError(f"seed: expected an integer, got {seed!r}")

@@ -189,7 +189,7 @@ def analyse(
     def uncertainty() -> pd.DataFrame:
         if "table" not in boot:
             boot["table"] = bootstrap_ranking(
-                clips, n_boot=n_boot, confidence=confidence, seed=seed
+                clips, ratings=ratings, n_boot=n_boot, confidence=confidence, seed=seed
             )
         return boot["table"]
 
