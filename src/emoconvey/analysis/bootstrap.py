@@ -9,42 +9,81 @@ a system's clips of a per-clip quantity :math:`m_c`:
 
 Resampling scheme
 -----------------
-Clips are resampled with replacement **within each (system, intent) cell**, keeping the
-listeners' ratings of each drawn clip (so listener noise travels with its clip mean);
-listeners are not resampled separately. The reasons:
+Clips are resampled with replacement **within each (system, intent) cell**, and, when
+the ratings are given, every replicate also **redraws every listener's shift** (a
+crossed bootstrap of the two random factors of a listening test):
 
-* the design fixes the systems and the intents (they are the experimenter's choice, not
-  a sample), while clips are a sample from each system's output for an intent. Drawing
-  within cells keeps every replicate's intent mix equal to the study's, so a system is
-  never favoured by a replicate that happens to draw more of its easy intents;
-* listeners are crossed with systems: a listener rates clips of every system, so a
-  listener's scale use shifts all systems alike and cancels in the comparisons a ranking
-  makes. Ignoring that positive correlation makes the intervals of *differences* (and
-  therefore the rank intervals and the tie groups) slightly conservative, never
-  anti-conservative. Resampling listeners as well (the two-way "pigeonhole" bootstrap)
-  overstates the variance of a crossed design further (McCullagh, 2000), and costs a
-  pass over every rating per replicate, which the 10^6-rating report cannot afford;
-* drawing clip indices is vectorised over replicates in memory-bounded chunks: the cost
-  is ``n_boot x n_clips`` gathers, about a second for 2 x 10^7 (:data:`MAX_DRAWS`).
+1. each listener's shift :math:`\\hat u_l` (valence, arousal) and the listener variance
+   :math:`\\hat\\sigma_L^2` are estimated by moments (:func:`listener_effects`), and
+   each clip's deviation is adjusted to :math:`\\tilde d_c = d_c - \\bar{\\hat u}_c`,
+   the mean shift of its raters removed;
+2. a replicate draws clips within cells (below) and a new shift for every listener,
+   with replacement from the centred shifts rescaled to variance
+   :math:`\\rho\\,\\hat\\sigma_L^2`; a drawn clip's deviation is
+   :math:`\\tilde d_c` plus the mean new shift of its raters, and the metric is
+   computed from it. A listener's new shift is shared by all the clips they rated, in
+   every system, so the replicates carry the correlation between clips that share
+   listeners, and between systems. :math:`\\rho` (:func:`_redraw_share`) removes the
+   part of the listener variance that the clip draws already carry.
 
-Within a cell of :math:`n_h` clips, :math:`n_h - 1` clips are drawn and weighted
-:math:`n_h/(n_h-1)` (McCarthy & Snowden, 1985): the plain stratified bootstrap shrinks the
-variance by :math:`(n_h-1)/n_h`, a quarter with four clips per cell.
+Why: a listener's shift is shared by all their clips. Resampling clips alone treats
+the clips of a system as independent and misses that shared part: on simulated
+AImoclips-like studies (4 systems x 6 intents x 8 clips, 6 ratings per clip,
+listener/clip/residual variances 0.67/0.45/2.71) its intervals covered 0.91-0.93
+instead of 0.95, with bootstrap s.e. / true s.d. = 0.86-0.89 (issue 17). Resampling
+whole listeners and clips (Owen's, 2007, pigeonhole bootstrap) counts the residual and
+the listener variance twice in a design with a few ratings per clip and is conservative
+(McCullagh, 2000); redrawing the *shifts* counts each source once, and its variance is
+exact for a metric linear in the deviations (``scripts/reference/crossed_bootstrap.py``).
+It costs one sparse product (ratings x replicates) per axis: about 2 s for the 10^6
+ratings of ``benchmarks/analysis_scale.py``. Without ratings (a clip table alone) only
+clips are resampled.
 
-Intervals are percentile intervals of the replicate means. In each replicate the systems
-are ranked (ties share the lower rank); ``rank_low`` and ``rank_high`` are the
-:math:`(1-\\gamma)/2` and :math:`(1+\\gamma)/2` quantiles of a system's rank over the
-replicates (lower and higher quantile, so the interval is made of attained ranks), and
-``p_best`` the share of replicates in which it ranks first (shared first places count for
-each system that shares them). Two systems *differ* when the two-sided bootstrap p-value
-of their difference, :math:`2 \\min(\\Pr^*(\\Delta \\le 0), \\Pr^*(\\Delta \\ge 0))`,
-is below :math:`1-\\gamma` after Holm's (1979) step-down adjustment over all pairs;
-``group`` is the compact letter display of those decisions (Piepho, 2004): systems that
-share a letter are not distinguishable.
+Cells: the design fixes the systems and the intents (the experimenter's choice, not a
+sample), while clips are a sample from each system's output for an intent; drawing
+within cells keeps every replicate's intent mix equal to the study's. Within a cell of
+:math:`n_h` clips, :math:`n_h - 1` clips are drawn and weighted :math:`n_h/(n_h-1)`
+(McCarthy & Snowden, 1985): the plain stratified bootstrap shrinks the variance by
+:math:`(n_h-1)/n_h`, a quarter with four clips per cell. Drawing is vectorised over
+replicates in memory-bounded chunks (at most :data:`MAX_DRAWS` clip draws).
+
+Intervals are percentile intervals of the replicates **centred on the estimate**
+(:math:`T^* - \\bar T^* + \\hat T`): the metrics are convex in the deviations
+(absolute values, distances), so replicates whose clip deviations carry slightly more
+variance than the study's (the estimated shifts are noisy) sit above the estimate,
+while the estimate itself is unbiased for the expected metric. Plain percentile
+intervals then miss low; BCa's bias correction moves them by twice the offset (it
+assumes a median-biased estimator) and misses high. Chosen by simulation
+(``benchmarks/ranking_calibration.py``; coverage table in the README).
+
+In each replicate the systems are ranked (ties share the lower rank); ``rank_low`` and
+``rank_high`` are the :math:`(1-\\gamma)/2` and :math:`(1+\\gamma)/2` quantiles of a
+system's rank over the replicates (lower and higher quantile, so the interval is made of
+attained ranks). ``p_best`` is the posterior probability of being best under a
+hierarchical model fitted to the estimates and their bootstrap covariance
+(:func:`posterior_p_best`), not the share of replicates in which a system ranks first,
+which is overconfident over studies with random truth. Two systems *differ* when the
+two-sided bootstrap p-value of their difference,
+:math:`2 \\min(\\Pr^*(\\Delta \\le 0), \\Pr^*(\\Delta \\ge 0))`, is below
+:math:`1-\\gamma` after Holm's (1979) step-down adjustment over all pairs; ``group``
+is the compact letter display of those decisions (Piepho, 2004): systems that share a
+letter are not distinguishable.
 
 References
 ----------
+Efron, B. (1987). Better bootstrap confidence intervals. *Journal of the American
+Statistical Association*, 82(397), 171-185.
+
 Efron, B., & Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*. Chapman & Hall.
+
+Gelman, A. (2006). Prior distributions for variance parameters in hierarchical models.
+*Bayesian Analysis*, 1(3), 515-534.
+
+Gelman, A., Carlin, J. B., Stern, H. S., Dunson, D. B., Vehtari, A., & Rubin, D. B.
+(2013). *Bayesian Data Analysis* (3rd ed.). CRC Press.
+
+Owen, A. B. (2007). The pigeonhole bootstrap. *The Annals of Applied Statistics*, 1(2),
+386-411.
 
 McCullagh, P. (2000). Resampling and exchangeable arrays. *Bernoulli*, 6(2), 285-301.
 
@@ -464,19 +503,23 @@ def _replicates(
         matrix = listeners.matrix[order]
         pool = listeners.pool() * np.sqrt(_redraw_share(matrix, cell, cell_system[cell], k))
     chunk = max(1, _CHUNK_ELEMENTS // max(n, len(dev), 1))
-    columns = [np.ascontiguousarray(dev[:, j]) for j in range(2)]
+    # in signed coordinates sign * d a hit is sign * d > edge on both axes; |d| and the
+    # distance are unchanged, so one gather per axis serves every metric
+    columns = [np.ascontiguousarray(hit_sign[:, j] * dev[:, j]) for j in range(2)]
+    edges = [np.ascontiguousarray(hit_edge[:, j]) for j in range(2)]
+    signed = ([sparse.diags(hit_sign[:, j]) @ matrix for j in range(2)]
+              if matrix is not None else [])
     for b0 in range(0, n_boot, chunk):
         b1 = min(n_boot, b0 + chunk)
         idx = rng.integers(0, width, size=(b1 - b0, n))
         idx += base
         d = [col[idx] for col in columns]  # 2-D gathers: far faster than one 3-D gather
-        if pool is not None and matrix is not None:
+        if pool is not None:
             draw = rng.integers(0, len(pool), size=(b1 - b0, len(pool)))
             for j in range(2):
-                shift = np.ascontiguousarray((matrix @ pool[draw, j].T).T)
+                shift = np.ascontiguousarray((signed[j] @ pool[draw, j].T).T)
                 d[j] += np.take_along_axis(shift, idx, axis=1)
-        hit = (hit_sign[idx, 0] * d[0] > hit_edge[idx, 0]) & (
-            hit_sign[idx, 1] * d[1] > hit_edge[idx, 1])
+        hit = (d[0] > edges[0][idx]) & (d[1] > edges[1][idx])
         per_clip = (np.hypot(d[0], d[1]), np.abs(d[0]), np.abs(d[1]), hit.astype(float))
         for m, vals in enumerate(per_clip):
             vals *= weight
