@@ -102,7 +102,9 @@ def coverage(studies: int, n_boot: int, intervals: list[str]) -> list[dict[str, 
                 "miss_high": int((1 - h_a).sum()) - below[(name, metric)],
                 "intervals": len(h_a),
             })
-        print(f"# coverage {scen} (listener variance {var_l}) done", file=sys.stderr)
+        for r in rows[-len(hit):]:
+            print(f"# {scen} {var_l} {r['method']:>18s} {r['metric']:>13s} "
+                  f"{r['coverage']:.3f} ± {r['se']:.3f}", file=sys.stderr, flush=True)
     return rows
 
 
