@@ -62,7 +62,8 @@ TABLES: dict[str, str] = {
     "valence-arousal plane, with bootstrap CI, rank interval, probability of being best "
     "and tie group.",
     "ranking_uncertainty": "Every ranking metric (mean distance, MAE per axis, hit rate) "
-    "per system: bootstrap CI, rank interval, probability of being best, tie groups.",
+    "per system: listener-and-clip bootstrap CI, rank interval, posterior probability of "
+    "being best, tie groups.",
     "clip_deviations": "Every clip: mean ratings, intent norms, deviation (mean - norm).",
     "deviation_by_system": "Mean deviation per system and axis with 95 % CI.",
     "deviation_by_quadrant": "Mean deviation per intended quadrant and axis with 95 % CI.",
@@ -168,12 +169,11 @@ def analyse(
     mixed_max_levels : int, default :data:`~emoconvey.analysis.mixed.MAX_DENSE_LEVELS`
         The mixed model is skipped (with a warning, empty tables) when the listeners and
         the clips both exceed this number.
-    posthoc : {"adjusted", "oneway"}, default "adjusted"
-        Model of the Tukey comparisons (:data:`POSTHOC_MODELS`; default
-        :data:`DEFAULT_POSTHOC`, the planner's): ``"adjusted"`` (deviation ~ system +
-        intent, systems compared on marginal means; |deviation| ~ quadrant + system for
-        the quadrants) or ``"oneway"`` (deviation ~ system, as R's
-        ``TukeyHSD(aov(dev ~ system))``; reproduces the AImoclips paper).
+    posthoc : {"adjusted", "oneway"}, default :data:`DEFAULT_POSTHOC` (the planner's)
+        Tukey model (:data:`POSTHOC_MODELS`): ``"adjusted"`` (deviation ~ system + intent,
+        marginal means; |deviation| ~ quadrant + system for the quadrants) or
+        ``"oneway"`` (deviation ~ system, R's ``TukeyHSD(aov(dev ~ system))``; reproduces
+        the AImoclips paper).
 
     Returns
     -------
