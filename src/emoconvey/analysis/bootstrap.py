@@ -503,6 +503,7 @@ def _replicates(
         matrix = listeners.matrix[order]
         pool = listeners.pool() * np.sqrt(_redraw_share(matrix, cell, cell_system[cell], k))
     chunk = max(1, _CHUNK_ELEMENTS // max(n, len(dev), 1))
+    width32, base32 = width.astype(np.int32), base.astype(np.int32)
     # in signed coordinates sign * d a hit is sign * d > edge on both axes; |d| and the
     # distance are unchanged, so one gather per axis serves every metric
     columns = [np.ascontiguousarray(hit_sign[:, j] * dev[:, j]) for j in range(2)]
@@ -511,8 +512,8 @@ def _replicates(
               if matrix is not None else [])
     for b0 in range(0, n_boot, chunk):
         b1 = min(n_boot, b0 + chunk)
-        idx = rng.integers(0, width, size=(b1 - b0, n))
-        idx += base
+        idx = rng.integers(0, width32, size=(b1 - b0, n), dtype=np.int32)
+        idx += base32  # int32 indices: a fifth less memory traffic in the gathers
         d = [col[idx] for col in columns]  # 2-D gathers: far faster than one 3-D gather
         if pool is not None:
             draw = rng.integers(0, len(pool), size=(b1 - b0, len(pool)))
