@@ -272,3 +272,17 @@ def test_p_best_is_calibrated_over_studies_with_random_truth():
         # each band holds 60-200 systems: 3.5 binomial s.e. (0.04-0.18)
         assert abs(p[sel].mean() - t[sel].mean()) < 3.5 * se, (lo, p[sel].mean(),
                                                                t[sel].mean(), se)
+
+
+def test_listeners_without_shared_clips_fall_back_to_clip_resampling():
+    # every listener rated one clip: shifts are not identifiable, variance 0, and the
+    # table equals the clip-only bootstrap
+    clips, ratings, _ = _reference_study()
+    ratings = ratings.assign(listener=[f"P{i}" for i in range(len(ratings))])
+    le = listener_effects(ratings, clips["clip"])
+    assert le.variance.tolist() == [0.0, 0.0]
+    a = bootstrap_ranking(clips, ratings=ratings, n_boot=200, seed=2)
+    b = bootstrap_ranking(clips, n_boot=200, seed=2)
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(EmoconveyError, match="listener"):
+        listener_effects(ratings.drop(columns="listener"), clips["clip"])

@@ -746,7 +746,10 @@ def bootstrap_ranking(
     listeners = None
     if ratings is not None:
         listeners = listener_effects(ratings, clips["clip"])
-        dev = dev - np.asarray(listeners.matrix @ listeners.effects)
+        if np.any(listeners.variance > 0):
+            dev = dev - np.asarray(listeners.matrix @ listeners.effects)
+        else:  # no listener variance to redraw (e.g. every listener rated one clip)
+            listeners = None
     rng = np.random.default_rng(seed)
     reps = _replicates(dev, table[["sign_v", "sign_a"]].to_numpy(),
                        table[["edge_v", "edge_a"]].to_numpy(), cell, sys_codes, k,
