@@ -115,6 +115,8 @@ def test_plan_json_small_design(tmp_path):
     doc = json.loads(result.stdout)
     assert {"participants", "ratings_per_clip", "power_curve"} <= set(doc)
     assert all({"participants", "power"} <= set(r) for r in doc["power_curve"])
+    # the plan names the analysis it planned for: the report's default
+    assert "posthoc='adjusted'" in doc["analysis"] and doc["design"]["posthoc"] == "adjusted"
     assert (tmp_path / "power.png").stat().st_size > 0
 
 

@@ -275,10 +275,11 @@ def report(
     posthoc: Annotated[
         str,
         typer.Option(
-            help="Tukey model: 'oneway' (dev ~ system, as the AImoclips paper) or "
-            "'adjusted' (dev ~ system + intent).",
+            help="Tukey model: 'adjusted' (dev ~ system + intent; the default, and the "
+            "analysis 'emoconvey plan' plans for) or 'oneway' (dev ~ system, as the "
+            "AImoclips paper).",
         ),
-    ] = "oneway",
+    ] = "adjusted",
     seed: Annotated[int, typer.Option(help="Seed of the ranking bootstrap.")] = 0,
     system_order: Annotated[
         str | None,

@@ -45,11 +45,12 @@ def plan(
     ] = None,
     axis: Annotated[
         str | None, typer.Option("--axis", help="valence or arousal (default: the axis "
-                                 "with the larger variance).")
+                                 "that needs more participants under --posthoc).")
     ] = None,
     posthoc: Annotated[
-        str, typer.Option("--posthoc", help="Analysis: 'adjusted' (dev ~ system + intent) "
-                          "or 'oneway' (dev ~ system).")
+        str, typer.Option("--posthoc", help="Analysis planned for: 'adjusted' (dev ~ "
+                          "system + intent; the report's default too) or 'oneway' "
+                          "(dev ~ system).")
     ] = "adjusted",
     sims: Annotated[int, typer.Option("--sims", help="Simulated studies.")] = 300,
     seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 0,
@@ -80,9 +81,9 @@ def plan(
             intents_file = folder / "emotion_intents_metadata.csv"
             ds = load_dataset(ratings, clips=clips if clips.is_file() else None,
                               intents=intents_file if intents_file.is_file() else None)
-            comp = variance_components(ds, axis=axis)
+            comp = variance_components(ds, axis=axis, posthoc=posthoc)
         else:
-            comp = variance_components(axis=axis)
+            comp = variance_components(axis=axis, posthoc=posthoc)
         with Progress(TextColumn("[bold]simulating studies"), BarColumn(),
                       TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                       console=console, transient=True,
@@ -119,6 +120,8 @@ def plan(
         f"{comp.listener:.3f}, clip {comp.clip:.3f}, residual {comp.residual:.3f}, intent "
         f"{comp.intent:.3f}."
     )
+    out.print(f"Planned for the report's analysis: {result.analysis} "
+              f"('emoconvey report --posthoc {posthoc}').")
     if result.participants is None:
         out.print(f"[bold red]Power {power:g} not reached[/] within the simulated range; "
                   "add clips per pair, or relax the effect or the power.")

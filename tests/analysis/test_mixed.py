@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from emoconvey import DegenerateDataWarning
@@ -106,3 +107,42 @@ def test_errors(aimoclips):
     with pytest.warns(DegenerateDataWarning, match="full rank"):
         systems, _ = mixed_model(confounded, aimoclips.intents)
     assert systems.empty
+
+
+@pytest.mark.parametrize(("seed", "axis"), [(43, "arousal"), (112, "arousal")])
+def test_interior_optimum_is_converged_whatever_start_ends_lowest(seed, axis):
+    # issue 17: on these simulated studies one L-BFGS-B start ends "ABNORMAL" at the
+    # same interior optimum as the other (criteria 1e-10 apart, theta 1e-6 apart); the
+    # fit used to keep the lower one and report converged=False
+    from scipy import optimize
+
+    from crossed_study import crossed_study, scenario_means
+    from emoconvey.analysis.mixed import _THETA_MAX, _design, _Profile
+
+    rng = np.random.default_rng(seed)
+    _, r = crossed_study(scenario_means("additive", rng=rng), rng=rng, shuffle=False)
+    x, *_ = _design(r["system"], r["intent"])
+    lis, clip = pd.factorize(r["listener"])[0], pd.factorize(r["clip"])[0]
+    y = r[axis].to_numpy()
+    prof = _Profile(y, x, lis, clip)
+    ends = [optimize.minimize(prof.criterion, np.array(s), method="L-BFGS-B",
+                              bounds=[(0.0, _THETA_MAX)] * 2,
+                              options={"ftol": 1e-12, "gtol": 1e-9})
+            for s in ((0.5, 0.5), (0.1, 1.0))]
+    assert sorted(e.success for e in ends) == [False, True]  # the case reproduces
+    assert abs(ends[0].fun - ends[1].fun) < 1e-6
+    fit = fit_crossed(y, x, lis, clip)
+    assert fit.converged
+    assert fit.reml_criterion == pytest.approx(min(e.fun for e in ends), abs=1e-6)
+    assert fit.var_a > 0.1 and fit.var_b > 0.1  # interior
+
+
+def test_stationarity_check():
+    from emoconvey.analysis.mixed import _stationary
+
+    def f(t):
+        return float((t[0] - 1.0) ** 2 + (t[1] + 1.0) ** 2)  # optimum on t1 = 0 bound
+
+    assert _stationary(f, np.array([1.0, 0.0]))
+    assert not _stationary(f, np.array([1.5, 0.0]))
+    assert not _stationary(f, np.array([1.0, 0.5]))

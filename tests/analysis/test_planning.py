@@ -17,8 +17,9 @@ from emoconvey.analysis.planning import (
     choose_pairs,
     plan_study,
     simulate_power,
+    variance_components,
 )
-from emoconvey.analysis.posthoc import tukey_hsd
+from emoconvey.analysis.posthoc import DEFAULT_POSTHOC, tukey_hsd
 from emoconvey.errors import EmoconveyError
 
 COMP = VarianceComponents(listener=0.3, clip=0.2, residual=1.0, intent=0.5)
@@ -137,6 +138,9 @@ def test_plan_study_is_seeded_monotone_and_parallel():
     d = a.to_dict()
     assert set(d) >= {"participants", "ratings_per_clip", "power_curve"}
     assert set(d["power_curve"][0]) >= {"participants", "power"}
+    # the answer names the analysis it planned for: the report's default
+    assert d["design"]["posthoc"] == DEFAULT_POSTHOC == "adjusted"
+    assert "posthoc='adjusted'" in d["analysis"] and "valence" in d["analysis"]
     if a.participants is not None:
         assert a.power_curve.set_index("participants").loc[a.participants,
                                                           "power_monotone"] >= 0.8
@@ -163,3 +167,35 @@ def test_isotonic_against_a_hand_computed_fit():
     np.testing.assert_allclose(isotonic(np.array([0.1, 0.5, 0.4, 0.6, 0.55, 0.5, 0.9])),
                                [0.1, 0.45, 0.45, 0.55, 0.55, 0.55, 0.9])
     np.testing.assert_allclose(isotonic(np.array([0.3, 0.2, 0.1])), [0.2, 0.2, 0.2])
+
+
+def test_one_default_analysis_for_planner_and_report():
+    import inspect
+
+    from emoconvey.analysis.pipeline import analyse
+    from emoconvey.cli import report
+    from emoconvey.report import build_report
+
+    for fn in (plan_study, simulate_power, analyse, build_report, variance_components):
+        assert inspect.signature(fn).parameters["posthoc"].default == DEFAULT_POSTHOC, fn
+    assert inspect.signature(report).parameters["posthoc"].default == DEFAULT_POSTHOC
+
+
+@pytest.mark.slow
+def test_components_come_from_the_axis_that_needs_most_participants(aimoclips):
+    # AImoclips: valence has the larger intent spread (4.22 vs 1.31), arousal the larger
+    # listener + clip + residual variance; the one-way analysis keeps the intent spread
+    # in its error term, the adjusted analysis removes it
+    one = variance_components(aimoclips, posthoc="oneway")
+    adj = variance_components(aimoclips, posthoc="adjusted")
+    assert one.axis == "valence" and adj.axis == "arousal"
+    assert one.intent > 4.0 > 1.5 > adj.intent
+
+    def err(v: VarianceComponents, r: float, oneway: bool) -> float:
+        return v.clip + (v.listener + v.residual) / r + (v.intent if oneway else 0.0)
+
+    for c in (one, adj):
+        other = variance_components(aimoclips, axis="arousal" if c.axis == "valence"
+                                    else "valence")
+        ow = c is one
+        assert err(c, 4, ow) > err(other, 4, ow) and err(c, 1e9, ow) > err(other, 1e9, ow)

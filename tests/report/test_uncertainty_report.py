@@ -54,3 +54,15 @@ def test_bad_options(tmp_path, aimoclips):
         build_report(aimoclips, out=tmp_path / "a", figures=False, system_order=["Nope"])
     with pytest.raises(EmoconveyError, match="posthoc"):
         build_report(aimoclips, out=tmp_path / "b", figures=False, posthoc="twoway")
+
+
+def test_report_names_its_analysis_against_the_planners_default(adjusted):
+    from emoconvey.analysis.posthoc import DEFAULT_POSTHOC
+    from emoconvey.report.build import posthoc_note
+
+    html = adjusted.index.read_text()
+    assert "the one &#39;emoconvey plan&#39; plans for by default" in html
+    assert json.loads(adjusted.results.read_text())["posthoc"] == "adjusted"
+    note = posthoc_note("oneway")
+    assert DEFAULT_POSTHOC == "adjusted"
+    assert "'oneway' analysis" in note and "plans for 'adjusted' by default" in note

@@ -28,12 +28,13 @@ from emoconvey.analysis.hit_rate import quadrant_hit_rate
 from emoconvey.analysis.mixed import MAX_DENSE_LEVELS, mixed_model
 from emoconvey.analysis.neutrality import neutrality_bias
 from emoconvey.analysis.plane import va_plane
-from emoconvey.analysis.posthoc import tukey_hsd
+from emoconvey.analysis.posthoc import DEFAULT_POSTHOC, tukey_hsd
 from emoconvey.analysis.ranking import system_ranking
 from emoconvey.analysis.summary import dataset_summary, ratings_per_clip, system_summary
 from emoconvey.data.dataset import Dataset
 
 __all__ = [
+    "DEFAULT_POSTHOC",
     "POSTHOC_MODELS",
     "TABLES",
     "AnalysisResults",
@@ -49,6 +50,7 @@ POSTHOC_MODELS: dict[str, str] = {
 }
 """Models of the Tukey comparisons (``analyse(posthoc=...)``)."""
 
+
 log = logging.getLogger(__name__)
 
 TABLES: dict[str, str] = {
@@ -60,7 +62,8 @@ TABLES: dict[str, str] = {
     "valence-arousal plane, with bootstrap CI, rank interval, probability of being best "
     "and tie group.",
     "ranking_uncertainty": "Every ranking metric (mean distance, MAE per axis, hit rate) "
-    "per system: bootstrap CI, rank interval, probability of being best, tie groups.",
+    "per system: listener-and-clip bootstrap CI, rank interval, posterior probability of "
+    "being best, tie groups.",
     "clip_deviations": "Every clip: mean ratings, intent norms, deviation (mean - norm).",
     "deviation_by_system": "Mean deviation per system and axis with 95 % CI.",
     "deviation_by_quadrant": "Mean deviation per intended quadrant and axis with 95 % CI.",
@@ -115,7 +118,7 @@ class AnalysisResults:
     tables: dict[str, pd.DataFrame]
     warnings: list[str] = field(default_factory=list)
     confidence: float = 0.95
-    posthoc: str = "oneway"
+    posthoc: str = DEFAULT_POSTHOC
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -167,7 +170,7 @@ def analyse(
     n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
     mixed_max_levels: int = MAX_DENSE_LEVELS,
-    posthoc: str = "oneway",
+    posthoc: str = DEFAULT_POSTHOC,
 ) -> AnalysisResults:
     """Run the complete emotion-conveyance analysis.
 
@@ -186,11 +189,11 @@ def analyse(
     mixed_max_levels : int, default :data:`~emoconvey.analysis.mixed.MAX_DENSE_LEVELS`
         The mixed model is skipped (with a warning, empty tables) when the listeners and
         the clips both exceed this number.
-    posthoc : {"oneway", "adjusted"}, default "oneway"
-        Model of the Tukey comparisons (:data:`POSTHOC_MODELS`): ``"oneway"``
-        (deviation ~ system, as R's ``TukeyHSD(aov(dev ~ system))``; reproduces the
-        AImoclips paper) or ``"adjusted"`` (deviation ~ system + intent, systems compared
-        on marginal means; |deviation| ~ quadrant + system for the quadrants).
+    posthoc : {"adjusted", "oneway"}, default :data:`DEFAULT_POSTHOC` (the planner's)
+        Tukey model (:data:`POSTHOC_MODELS`): ``"adjusted"`` (deviation ~ system + intent,
+        marginal means; |deviation| ~ quadrant + system for the quadrants) or
+        ``"oneway"`` (deviation ~ system, R's ``TukeyHSD(aov(dev ~ system))``; reproduces
+        the AImoclips paper).
 
     Returns
     -------
@@ -206,7 +209,7 @@ def analyse(
     def uncertainty() -> pd.DataFrame:
         if "table" not in boot:
             boot["table"] = bootstrap_ranking(
-                clips, n_boot=n_boot, confidence=confidence, seed=seed
+                clips, ratings=ratings, n_boot=n_boot, confidence=confidence, seed=seed
             )
         return boot["table"]
 

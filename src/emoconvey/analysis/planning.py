@@ -24,9 +24,10 @@ recruited participants *P*, each replicate simulates a whole study:
    bundled AImoclips data (or of a pilot study), on the axis with the larger total
    variance. Ratings are Gaussian, not rounded to the 9-point scale.
 3. **Analysis** as in the report: clips with fewer than ``min_ratings`` ratings are
-   excluded, clip means compared by Tukey HSD (``posthoc="oneway"``: deviation ~
-   system, as the report's default and the AImoclips paper; ``"adjusted"``: deviation ~
-   system + intent, marginal means). The replicate *detects* the effect when the pair
+   excluded, clip means compared by Tukey HSD (``posthoc="adjusted"``, the default of
+   both the planner and the report, :data:`~emoconvey.analysis.posthoc.DEFAULT_POSTHOC`:
+   deviation ~ system + intent, marginal means; ``"oneway"``: deviation ~ system, as the
+   AImoclips paper). The replicate *detects* the effect when the pair
    (first system, second system) is significant at family-wise ``alpha``: the
    statistic of :func:`emoconvey.analysis.posthoc.tukey_hsd` exceeds the studentized
    range quantile (equivalent to ``p_adj < alpha``; the tests check the decisions
@@ -54,7 +55,7 @@ import pandas as pd
 from scipy.stats import studentized_range
 
 from emoconvey._validation import check_choice, check_positive_int
-from emoconvey.analysis.posthoc import studentized_range_df
+from emoconvey.analysis.posthoc import DEFAULT_POSTHOC, studentized_range_df
 from emoconvey.errors import EmoconveyError
 
 __all__ = [
@@ -119,11 +120,19 @@ class StudyPlan:
     design: dict[str, object]
     components: VarianceComponents = field(repr=False, default=None)  # type: ignore[assignment]
 
+    @property
+    def analysis(self) -> str:
+        """The analysis planned for, in words: Tukey model and axis of the components."""
+        posthoc = str(self.design.get("posthoc", DEFAULT_POSTHOC))
+        model = {"adjusted": "deviation ~ system + intent, marginal means",
+                 "oneway": "deviation ~ system"}.get(posthoc, posthoc)
+        axis = self.components.axis if self.components is not None else "?"
+        return f"Tukey HSD, posthoc={posthoc!r} ({model}), {axis} variance components"
+
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready dict (``participants``, ``ratings_per_clip``, ``power_curve``
         as a list of ``{participants, ratings_per_clip, power, se, power_monotone}``,
-        ``design``,
-        ``components``)."""
+        ``design``, ``analysis`` (:attr:`analysis`), ``components``)."""
         return {
             "participants": self.participants,
             "ratings_per_clip": self.ratings_per_clip,
@@ -135,11 +144,15 @@ class StudyPlan:
                 for r in self.power_curve.itertuples(index=False)
             ],
             "design": dict(self.design),
+            "analysis": self.analysis,
             "components": asdict(self.components) if self.components is not None else None,
         }
 
 
-def variance_components(dataset: object = None, *, axis: str | None = None) -> VarianceComponents:
+def variance_components(
+    dataset: object = None, *, axis: str | None = None, posthoc: str = DEFAULT_POSTHOC,
+    min_ratings: int = 4,
+) -> VarianceComponents:
     """Variance components of a pilot study (default: the bundled AImoclips data).
 
     Parameters
@@ -147,7 +160,21 @@ def variance_components(dataset: object = None, *, axis: str | None = None) -> V
     dataset : Dataset, optional
         Pilot data; default :func:`emoconvey.data.load_aimoclips`.
     axis : {"valence", "arousal"}, optional
-        Default: the axis with the larger total variance (the conservative choice).
+        Default: the axis that needs the most participants under ``posthoc``, i.e. whose
+        clip means have the larger error variance in that analysis,
+
+        .. math:: \\sigma_C^2 + (\\sigma_L^2 + \\sigma^2)/r + [\\text{oneway}]\\,
+            \\sigma_I^2,
+
+        at :math:`r` = ``min_ratings`` ratings per clip and as :math:`r \\to \\infty`
+        (it is linear in :math:`1/r`, so an axis larger at both is larger at every
+        :math:`r`; if the order flips, the one larger at ``min_ratings``). The intents'
+        spread :math:`\\sigma_I^2` counts only for ``"oneway"``, whose error term keeps
+        it: on AImoclips that is valence (4.22) for ``"oneway"`` and arousal for
+        ``"adjusted"``.
+    posthoc : {"adjusted", "oneway"}, default "adjusted"
+        The analysis being planned for.
+    min_ratings : int, default 4
 
     Returns
     -------
@@ -156,6 +183,7 @@ def variance_components(dataset: object = None, *, axis: str | None = None) -> V
     from emoconvey.analysis.mixed import mixed_model
     from emoconvey.data import load_aimoclips
 
+    posthoc = check_choice(posthoc, ("adjusted", "oneway"), name="posthoc")
     ds = load_aimoclips() if dataset is None else dataset
     _, var = mixed_model(
         ds.ratings, ds.intents, max_levels=10**9  # type: ignore[attr-defined]
@@ -163,18 +191,21 @@ def variance_components(dataset: object = None, *, axis: str | None = None) -> V
     if var.empty:
         raise EmoconveyError("pilot: the mixed model could not be fitted to the pilot data")
     var = var.set_index("axis")
+    clips = ds.clips  # type: ignore[attr-defined]
+    intent_var = {}
+    for a in var.index:
+        # intent effects: spread of the intents' mean deviations in the pilot (clip level)
+        means = (clips[a] - clips[f"norm_{a}"]).groupby(clips["intent"]).mean()
+        intent_var[a] = float(means.var(ddof=1)) if len(means) > 1 else 0.0
     if axis is None:
-        axis = str((var["listener"] + var["clip"] + var["residual"]).idxmax())
+        fixed = var["clip"] + (pd.Series(intent_var) if posthoc == "oneway" else 0.0)
+        at_min = fixed + (var["listener"] + var["residual"]) / max(min_ratings, 1)
+        axis = str(at_min.idxmax())
     axis = check_choice(axis, tuple(var.index), name="axis")
     row = var.loc[axis]
-    # intent effects: spread of the intents' mean deviations in the pilot (clip level)
-    clips = ds.clips  # type: ignore[attr-defined]
-    dev = clips[axis] - clips[f"norm_{axis}"]
-    intent_means = dev.groupby(clips["intent"]).mean()
-    intent_var = float(intent_means.var(ddof=1)) if len(intent_means) > 1 else 0.0
     return VarianceComponents(
         listener=float(row["listener"]), clip=float(row["clip"]),
-        residual=float(row["residual"]), intent=intent_var, axis=axis,
+        residual=float(row["residual"]), intent=intent_var[axis], axis=axis,
         source=str(getattr(ds, "source", "")),
     )
 
@@ -341,7 +372,7 @@ def simulate_power(
     n_sims: int = 300,
     seed: int = 0,
     min_ratings: int = 4,
-    posthoc: str = "oneway",
+    posthoc: str = DEFAULT_POSTHOC,
     workers: int | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
@@ -444,7 +475,7 @@ def plan_study(
     n_sims: int = 300,
     seed: int = 0,
     min_ratings: int = 4,
-    posthoc: str = "oneway",
+    posthoc: str = DEFAULT_POSTHOC,
     max_ratings_per_clip: float = 60.0,
     points: int = 24,
     workers: int | None = None,
@@ -474,8 +505,10 @@ def plan_study(
     seed : int, default 0
     min_ratings : int, default 4
         Clips with fewer ratings are excluded, as in the report.
-    posthoc : {"oneway", "adjusted"}, default "oneway"
-        The report's Tukey model.
+    posthoc : {"adjusted", "oneway"}, default "adjusted"
+        The report's Tukey model; the default is the report's default
+        (:data:`~emoconvey.analysis.posthoc.DEFAULT_POSTHOC`). The answer's ``design``
+        records it.
     max_ratings_per_clip : float, default 60
         Largest study simulated, in mean ratings per clip.
     points : int, default 24

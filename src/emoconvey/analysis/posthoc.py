@@ -65,9 +65,21 @@ from emoconvey.analysis.common import (
 from emoconvey.analysis.studentized import studentized_range_sf
 from emoconvey.errors import EmoconveyError
 
-__all__ = ["LARGE_DF", "TUKEY_COLUMNS", "studentized_range_df", "tukey_hsd"]
+__all__ = [
+    "DEFAULT_POSTHOC", "LARGE_DF", "TUKEY_COLUMNS", "studentized_range_df", "tukey_hsd",
+]
 
 log = logging.getLogger(__name__)
+
+DEFAULT_POSTHOC = "adjusted"
+"""The one default analysis of the report and of the study planner.
+
+Systems are compared on intent-adjusted marginal means: a ranking study asks how systems
+differ at equal intents, and removing the intents' spread from the error term is what
+gives a planned study its power (at the 105 participants the planner recommends for the
+AImoclips design, the one-way Tukey has power of about 0.31, not 0.8; issue 17).
+:func:`emoconvey.analysis.planning.plan_study` plans for it by default.
+"""
 
 TUKEY_COLUMNS: tuple[str, ...] = (
     "axis",

@@ -22,7 +22,13 @@ from markupsafe import Markup
 from emoconvey import __version__
 from emoconvey._validation import check_confidence
 from emoconvey.analysis.bootstrap import DEFAULT_N_BOOT
-from emoconvey.analysis.pipeline import POSTHOC_MODELS, TABLES, AnalysisResults, analyse
+from emoconvey.analysis.pipeline import (
+    DEFAULT_POSTHOC,
+    POSTHOC_MODELS,
+    TABLES,
+    AnalysisResults,
+    analyse,
+)
 from emoconvey.data.dataset import Dataset
 from emoconvey.errors import EmoconveyError
 from emoconvey.report.figures import figure_specs
@@ -31,7 +37,14 @@ from emoconvey.report.formatting import fmt_num, fmt_p
 from emoconvey.report.narrative import summarise
 from emoconvey.report.results_json import results_document
 
-__all__ = ["ReportPaths", "ReportSection", "build_report", "render_table", "reorder_systems"]
+__all__ = [
+    "ReportPaths",
+    "ReportSection",
+    "build_report",
+    "posthoc_note",
+    "render_table",
+    "reorder_systems",
+]
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +197,7 @@ def build_report(
     reference_systems: Sequence[str] = (),
     title: str = "Emotion conveyance report",
     progress: bool = False,
-    posthoc: str = "oneway",
+    posthoc: str = DEFAULT_POSTHOC,
     seed: int = 0,
     n_boot: int = DEFAULT_N_BOOT,
     system_order: Sequence[str] | None = None,
@@ -214,10 +227,12 @@ def build_report(
     title : str
     progress : bool, default False
         Show a rich progress bar on the terminal.
-    posthoc : {"oneway", "adjusted"}, default "oneway"
+    posthoc : {"adjusted", "oneway"}, default "adjusted"
         Model of the Tukey comparisons (see
-        :data:`~emoconvey.analysis.pipeline.POSTHOC_MODELS`); ``"oneway"`` reproduces
-        the AImoclips paper.
+        :data:`~emoconvey.analysis.pipeline.POSTHOC_MODELS`); the default is the one the
+        study planner plans for (:data:`~emoconvey.analysis.posthoc.DEFAULT_POSTHOC`);
+        ``"oneway"`` reproduces the AImoclips paper, and the report then says that the
+        planner's power does not apply to it.
     seed : int, default 0
         Seed of the ranking bootstrap.
     n_boot : int, default 2000
@@ -421,11 +436,23 @@ def _render_html(
         banner=Markup(banner),
         predicted=predicted,
         suffix=PREDICTED_SUFFIX if predicted else "",
+        posthoc_note=posthoc_note(results.posthoc),
     )
 
 
 def _markup_section(section: ReportSection) -> dict[str, Any]:
     return {"id": section.id, "title": section.title, "html": Markup(section.html)}
+
+
+def posthoc_note(posthoc: str) -> str:
+    """What the report says about its Tukey model relative to the planner's default."""
+    if posthoc == DEFAULT_POSTHOC:
+        return (f"This is the '{DEFAULT_POSTHOC}' analysis, the one 'emoconvey plan' "
+                "plans for by default.")
+    return (f"This report uses the '{posthoc}' analysis; 'emoconvey plan' plans for "
+            f"'{DEFAULT_POSTHOC}' by default, so a study sized with the planner's default "
+            f"does not have its planned power here (plan with --posthoc {posthoc}, or "
+            f"report with --posthoc {DEFAULT_POSTHOC}).")
 
 
 def _mixed_skipped(results: AnalysisResults) -> str:

@@ -98,7 +98,8 @@ def figure_specs(
         FigureSpec(
             "ranking",
             f"Every ranking metric per system with its {level} % bootstrap interval (clips "
-            "resampled within system \u00d7 intent); labels give the bootstrap rank interval, "
+            "resampled within system \u00d7 intent, listener shifts redrawn); labels give "
+            "the bootstrap rank interval, "
             "letters the tie groups (systems sharing a letter do not differ, Holm-adjusted).",
             lambda: _ranking_figure(t["ranking_uncertainty"], colors, hl, order),
         )

@@ -68,7 +68,7 @@ def _ranking_sentence(rank: pd.DataFrame, *, level: int) -> str:
             f"Closest to the intended emotions overall: {best['system']} ({point(best)}); "
             f"farthest: {worst['system']} ({point(worst)}); but no system differs "
             f"significantly from another, so all {len(rank)} are tied (bootstrap over "
-            "clips, Holm-adjusted)."
+            "clips and listeners, Holm-adjusted)."
         )
     text = f"Closest to the intended emotions overall: {best['system']} ({point(best)}"
     text += (
@@ -79,7 +79,7 @@ def _ranking_sentence(rank: pd.DataFrame, *, level: int) -> str:
     text += f"; farthest: {worst['system']} ({point(worst)})"
     if low_ties:
         text += f", not significantly different from {_list([str(t) for t in low_ties])}"
-    return text + " (tie groups from a bootstrap over clips, Holm-adjusted)."
+    return text + " (tie groups from a bootstrap over clips and listeners, Holm-adjusted)."
 
 
 def summarise(

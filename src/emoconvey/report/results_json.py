@@ -10,6 +10,9 @@ Schema (version 1). Numbers are plain JSON numbers, unrounded; missing values ar
     Where the data came from.
 ``confidence`` : float
     Level of the confidence intervals (0.95).
+``posthoc`` : str
+    Model of the Tukey comparisons (``adjusted``, the default that ``emoconvey plan``
+    plans for, or ``oneway``).
 ``dataset`` : object
     ``clips``, ``ratings``, ``listeners`` (int counts of the analysed data),
     ``systems`` (list of system names), ``n_systems``, ``intents`` (list of intent
@@ -102,6 +105,7 @@ def results_document(
         "emoconvey_version": __version__,
         "source": ds.source,
         "confidence": results.confidence,
+        "posthoc": results.posthoc,
         "dataset": {
             "clips": int(s["clips"]),
             "ratings": int(s["ratings"]),
