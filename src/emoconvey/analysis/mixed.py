@@ -424,29 +424,8 @@ def mixed_model(
             "axis": axis, "system": systems, "estimate": est, "se": se,
             "ci_low": est - z * se, "ci_high": est + z * se,
         }))
-        b_sys = fit.beta[1:k]
-        try:
-            chi2 = float(b_sys @ np.linalg.solve(fit.cov_beta[1:k, 1:k], b_sys))
-            p_sys = float(stats.chi2.sf(chi2, k - 1))
-        except np.linalg.LinAlgError:
-            warn_degenerate(f"mixed_model: the {axis} system coefficients have a singular "
-                            "covariance; their test is NaN")
-            chi2 = p_sys = float("nan")
-        if k < 2:
-            chi2 = p_sys = float("nan")
-        total = fit.var_a + fit.var_b + fit.var_resid
-        if not fit.converged:
-            warn_degenerate(f"mixed_model: the {axis} fit did not report convergence")
-        var_rows.append({
-            "axis": axis, "n_ratings": len(y), "n_listeners": len(lis_levels),
-            "n_clips": len(clip_levels), "listener": fit.var_a, "clip": fit.var_b,
-            "residual": fit.var_resid,
-            "icc_listener": fit.var_a / total if total > 0 else float("nan"),
-            "icc_clip": fit.var_b / total if total > 0 else float("nan"),
-            "chi2_system": chi2, "df_system": k - 1,
-            "p_system": p_sys, "reml_criterion": fit.reml_criterion,
-            "converged": fit.converged,
-        })
+        var_rows.append(_variance_row(fit, axis=axis, k=k, n_ratings=len(y),
+                                      n_listeners=len(lis_levels), n_clips=len(clip_levels)))
     log.debug("mixed_model: %d ratings, %d listeners, %d clips", len(lis), len(lis_levels),
               len(clip_levels))
     if not sys_rows:
@@ -455,3 +434,33 @@ def mixed_model(
         pd.concat(sys_rows, ignore_index=True).loc[:, list(MIXED_SYSTEM_COLUMNS)],
         pd.DataFrame(var_rows).loc[:, list(MIXED_VARIANCE_COLUMNS)],
     )
+
+
+def _variance_row(fit: CrossedFit, *, axis: str, k: int, n_ratings: int, n_listeners: int,
+                  n_clips: int) -> dict[str, object]:
+    """One row of the variance table: components, ICCs and the Wald test of the
+    ``k - 1`` system coefficients (NaN, with a warning, when their covariance is
+    singular)."""
+    b_sys = fit.beta[1:k]
+    try:
+        chi2 = float(b_sys @ np.linalg.solve(fit.cov_beta[1:k, 1:k], b_sys))
+        p_sys = float(stats.chi2.sf(chi2, k - 1))
+    except np.linalg.LinAlgError:
+        warn_degenerate(f"mixed_model: the {axis} system coefficients have a singular "
+                        "covariance; their test is NaN")
+        chi2 = p_sys = float("nan")
+    if k < 2:
+        chi2 = p_sys = float("nan")
+    total = fit.var_a + fit.var_b + fit.var_resid
+    if not fit.converged:
+        warn_degenerate(f"mixed_model: the {axis} fit did not report convergence")
+    return {
+        "axis": axis, "n_ratings": n_ratings, "n_listeners": n_listeners,
+        "n_clips": n_clips, "listener": fit.var_a, "clip": fit.var_b,
+        "residual": fit.var_resid,
+        "icc_listener": fit.var_a / total if total > 0 else float("nan"),
+        "icc_clip": fit.var_b / total if total > 0 else float("nan"),
+        "chi2_system": chi2, "df_system": k - 1,
+        "p_system": p_sys, "reml_criterion": fit.reml_criterion,
+        "converged": fit.converged,
+    }

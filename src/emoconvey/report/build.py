@@ -281,13 +281,10 @@ def build_report(
         figure_paths: dict[str, list[Path]] = {}
         embedded: list[dict[str, Any]] = []
         if figures:
-            own_systems = (
-                [x for x in dataset.systems if x not in reference_systems]
-                if reference_systems else []
-            )
+            own = [x for x in dataset.systems if x not in reference_systems]
             figure_paths, embedded = _write_figures(
-                results, folder, own_systems=own_systems, order=order, formats=formats,
-                smallest_pairs=smallest_pairs, suffix=suffix, step=step,
+                results, folder, own_systems=own if reference_systems else [], order=order,
+                formats=formats, smallest_pairs=smallest_pairs, suffix=suffix, step=step,
             )
 
         step("results.json")
