@@ -285,7 +285,7 @@ def test_train_run_temporal_ensemble(temporal_folder: Path, feature_cache: Path,
         "--ensemble", "2", "--folds", "2", "--n-boot", "0", "--cache-dir", str(feature_cache),
         *fast,
     ])
-    assert "held-out agreement (by-system)" in output
+    assert "held-out agreement (by-system, 2 folds)" in output
     card = json.loads((model / "card.json").read_text())
     assert card["head"] == "temporal" and card["extractor"]["id"] == "mel-frames"
     (group,) = card["groups"]
@@ -299,7 +299,10 @@ def test_train_run_temporal_ensemble(temporal_folder: Path, feature_cache: Path,
     _ok(["predict", "run", "--model", str(model), "--audio", str(temporal_folder), "--out",
          str(pred), "--cache-dir", str(feature_cache)])
     table = pd.read_csv(pred)
-    assert list(table.columns) == ["audio_file", "system", "intent", "buildup", "buildup_sd"]
+    from emoconvey.predict.cli import PREDICTION_FLAG_COLUMNS
+
+    assert list(table.columns) == ["audio_file", "system", "intent", "buildup", "buildup_sd",
+                                   "raw_buildup", *PREDICTION_FLAG_COLUMNS, "model"]
     assert len(table) == 24 and (table["buildup_sd"] >= 0).all()
     assert table["buildup"].between(1, 9).all()
 
