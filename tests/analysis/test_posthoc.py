@@ -324,3 +324,13 @@ def test_adjust_for_errors(aimoclips):
 def test_oneway_p_values_are_never_zero(aimoclips):
     out = tukey_hsd(aimoclips.clips, by="system")
     assert (out["p_adj"] > 0).all()
+
+
+def test_one_residual_degree_of_freedom_warns_and_gives_nan():
+    """Degenerate but legal (a tiny study under the default adjusted model): NaN and a
+    warning, never the studentized range's df error."""
+    clips = _tiny([6.0, 3.0, 7.0, 2.5, 5.0], ["A", "A", "B", "B", "C"])
+    clips["intent"] = ["happy", "sad", "happy", "sad", "happy"]
+    with pytest.warns(DegenerateDataWarning, match="1 residual degree"):
+        out = tukey_hsd(clips, by="system", adjust_for="intent", axes="valence")
+    assert out["p_adj"].isna().all() and len(out) == 3

@@ -273,8 +273,10 @@ def _tukey_oneway(
         resid = y - means[codes]
         sse = float(resid @ resid)
         tss = float(((y - y.mean()) ** 2).sum())
-        if df_within <= 0 or sse <= 1e-24 * max(tss, 1.0):
-            why = ("no within-group degrees of freedom" if df_within <= 0
+        if df_within <= 1 or sse <= 1e-24 * max(tss, 1.0):
+            # the studentized range needs more than one residual degree of freedom
+            why = ("no within-group degrees of freedom" if df_within <= 0 else
+                   "1 within-group degree of freedom (at least 2 needed)" if df_within == 1
                    else "zero within-group variance")
             _warn(f"tukey_hsd: {axis} {measure} by {by!r} has {why}; "
                   "confidence intervals and p-values are NaN")
@@ -322,10 +324,11 @@ def _tukey_adjusted(
     frames = []
     for axis in axes:
         y = data[f"{MEASURE_PREFIX[measure]}_{axis}"].to_numpy(dtype=float)
-        if rank < x.shape[1] or df_resid <= 0:
-            _warn(f"tukey_hsd: {axis} {measure} by {by!r} adjusted for {adjust_for!r}: the "
-                  "additive model is not estimable; confidence intervals and p-values "
-                  "are NaN")
+        if rank < x.shape[1] or df_resid <= 1:
+            why = ("the additive model is not estimable" if rank < x.shape[1] else
+                   f"{df_resid} residual degree(s) of freedom (at least 2 needed)")
+            _warn(f"tukey_hsd: {axis} {measure} by {by!r} adjusted for {adjust_for!r}: "
+                  f"{why}; confidence intervals and p-values are NaN")
             diff = low = high = p_adj = np.full(len(idx[0]), np.nan)
         else:
             xtx_inv = np.linalg.inv(xtx)
