@@ -131,10 +131,11 @@ def test_pipeline_text_target_through_cross_attention(tmp_path: Path) -> None:
     model = load_predictor(tmp_path / "model")
     assert model.sequence_input and model.extractor["options"]["text_model"] == str(roberta)
     manifest = folder / "manifest.csv"
-    pd.DataFrame({"audio_file": table["audio_file"], "text": table["text"]}).to_csv(
-        manifest, index=False)
+    pd.DataFrame({"audio_file": table["audio_file"], "system": table["system"],
+                  "text": table["text"]}).to_csv(manifest, index=False)
     pred = run_predictor(model, manifest, cache_dir=tmp_path / "c")
-    assert list(pred.columns)[-2:] == ["buildup", "TA"] and len(pred) == 16
+    assert list(pred.columns)[4:6] == ["buildup", "TA"] and len(pred) == 16
+    assert {"raw_buildup", "raw_TA", "ood", "ood_score"} <= set(pred.columns)
     np.testing.assert_allclose(
         pred["TA"], result.model.predict(*_features(ext, folder, table))["TA"], rtol=1e-5)
 
