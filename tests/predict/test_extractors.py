@@ -181,7 +181,8 @@ def test_entry_point_extractors_are_found(monkeypatch: pytest.MonkeyPatch) -> No
         def load(self) -> type[CountingExtractor]:
             return CountingExtractor
 
-    monkeypatch.setattr(registry, "_entry_points", lambda: {"thirdparty-test": FakeEntryPoint()})
+    monkeypatch.setattr(registry.REGISTRY, "entry_points",
+                        lambda: {"thirdparty-test": FakeEntryPoint()})
     assert "thirdparty-test" in available_extractors()
     assert isinstance(get_extractor("thirdparty-test", scale=3.0), CountingExtractor)
 
