@@ -16,12 +16,14 @@ built-in kept).
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import logging
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from emoconvey.errors import EmoconveyError
+
+if TYPE_CHECKING:
+    import importlib.metadata
 
 __all__ = ["Registry", "import_target"]
 
@@ -88,6 +90,8 @@ class Registry(Generic[T]):
 
     def entry_points(self) -> dict[str, importlib.metadata.EntryPoint]:
         """Third-party ``{name: entry point}``; never raises (a broken install is logged)."""
+        import importlib.metadata  # only when plug-ins are looked up (start-up stays light)
+
         try:
             eps = importlib.metadata.entry_points(group=self.entry_point_group)
         except Exception as exc:  # a broken installed distribution must not break listing
