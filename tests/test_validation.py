@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from emoconvey._validation import check_output_file, check_output_folder
-from emoconvey.errors import EmoconveyError
+from emoconvey._validation import check_output_file, check_output_folder, require_columns
+from emoconvey.errors import DataValidationError, EmoconveyError
 
 
 def test_check_output_file(tmp_path):
@@ -78,3 +79,15 @@ def test_require_first_seen_records_keys_and_names_the_first_line():
     )
     with pytest.raises(DataValidationError, match=r"line 9: twice \(first on line 3\)$"):
         require_first_seen(seen, ("b", 1), 9, "twice", name="f.txt")
+
+
+def test_require_columns_names_the_missing_and_the_argument() -> None:
+    df = pd.DataFrame({"a": [1], "b": [2]})
+    require_columns(df, ["a", "b"], name="t.csv")
+    with pytest.raises(DataValidationError, match=r"missing column\(s\) 'x', 'y'; found 'a', 'b'"):
+        require_columns(df, ["a", "x", "y"], name="t.csv")
+    with pytest.raises(DataValidationError,
+                       match=r"factors: column\(s\) 'x' not found; found 'a', 'b'"):
+        require_columns(df, ("a", "x"), name="t.csv", argument="factors")
+    with pytest.raises(DataValidationError, match="found no columns"):
+        require_columns(pd.DataFrame(), ["a"], name="t.csv")

@@ -142,14 +142,20 @@ def require_dataframe(df: object, *, name: str) -> pd.DataFrame:
     return df
 
 
-def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str) -> None:
-    """Raise :class:`DataValidationError` naming the missing columns of ``df``."""
+def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str,
+                    argument: str | None = None) -> None:
+    """Raise :class:`DataValidationError` naming the missing columns of ``df``.
+
+    With ``argument``, the columns are those an argument names and the message starts
+    with it (``"factors: column(s) 'x' not found; found ..."``).
+    """
     require_dataframe(df, name=name)
-    missing = [c for c in columns if c not in df.columns]
+    missing = ", ".join(repr(c) for c in columns if c not in df.columns)
     if missing:
+        found = ", ".join(map(repr, map(str, df.columns))) or "no columns"
         raise DataValidationError(
-            f"missing column(s) {', '.join(map(repr, missing))}; "
-            f"found {', '.join(map(repr, map(str, df.columns))) or 'no columns'}",
+            f"{argument}: column(s) {missing} not found; found {found}" if argument
+            else f"missing column(s) {missing}; found {found}",
             file=name,
         )
 

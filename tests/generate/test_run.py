@@ -67,7 +67,8 @@ def test_crash_then_resume_equals_uninterrupted(tmp_path):
     # what a kill -9 mid-write leaves: a temp file and a finished-looking file of a clip
     # the manifest does not have yet, and a manifest line cut short
     crops = out / "music_clips" / "Tone"
-    (crops / ".Tone_relaxed_1.wav.tmp").write_bytes(b"RIFF partial")
+    (crops / ".Tone_relaxed_1.4242.tmp.wav").write_bytes(b"RIFF partial")
+    (crops / ".Tone_relaxed_1.wav.tmp").write_bytes(b"RIFF partial")  # an older run's name
     victim = sorted(set(folder_digest(ref)) - set(folder_digest(out)))[0]
     (out / victim).parent.mkdir(parents=True, exist_ok=True)
     (out / victim).write_bytes(b"RIFF half")

@@ -141,6 +141,12 @@ def test_clap_extractor_on_a_tiny_local_model(tiny_clap: Path, tmp_path: Path) -
     feats = extract_features(ext, paths, cache_dir=tmp_path / "cache")
     np.testing.assert_allclose(feats.matrix, X, rtol=1e-5, atol=1e-6)
     assert ext.options() == {"model": str(tiny_clap)}
+    assert not ext._model.training  # loaded for inference
+    from emoconvey.predict.extractors.base import load_pretrained
+
+    _, net = load_pretrained("ClapProcessor", "ClapModel", str(tiny_clap), what="CLAP",
+                             needs="x", inference=True, device="cpu")
+    assert not net.training and next(net.parameters()).device.type == "cpu"
 
 
 def test_clap_errors(tmp_path: Path) -> None:
@@ -181,7 +187,8 @@ def test_entry_point_extractors_are_found(monkeypatch: pytest.MonkeyPatch) -> No
         def load(self) -> type[CountingExtractor]:
             return CountingExtractor
 
-    monkeypatch.setattr(registry, "_entry_points", lambda: {"thirdparty-test": FakeEntryPoint()})
+    monkeypatch.setattr(registry.REGISTRY, "entry_points",
+                        lambda: {"thirdparty-test": FakeEntryPoint()})
     assert "thirdparty-test" in available_extractors()
     assert isinstance(get_extractor("thirdparty-test", scale=3.0), CountingExtractor)
 

@@ -193,7 +193,7 @@ def test_heads_from_the_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> No
         def load(self) -> type:
             return ThirdParty
 
-    monkeypatch.setattr(heads, "_entry_points", lambda: {"third-party": EntryPoint()})
+    monkeypatch.setattr(heads.REGISTRY, "entry_points", lambda: {"third-party": EntryPoint()})
     monkeypatch.delitem(heads.HEADS, "third-party", raising=False)
     assert "third-party" in heads.available_heads()
     X, Y = _data(40)

@@ -73,7 +73,7 @@ from emoconvey.analysis.common import (
     require_group_labels,
 )
 from emoconvey.analysis.deviation import CLIP_TABLE_COLUMNS
-from emoconvey.errors import DataValidationError, EmoconveyError
+from emoconvey.errors import EmoconveyError
 
 __all__ = [
     "ANOVA_COLUMNS",
@@ -112,16 +112,6 @@ def _check_factors(factors: object, *, dv: str | None = None) -> tuple[str, str]
     if dv is not None and dv in factors:
         raise EmoconveyError(f"factors: the dependent variable {dv!r} cannot be a factor")
     return str(factors[0]), str(factors[1])
-
-
-def _require_factor_columns(df: pd.DataFrame, factors: tuple[str, str], *, name: str) -> None:
-    missing = [f for f in factors if f not in df.columns]
-    if missing:
-        raise DataValidationError(
-            f"factors: column(s) {', '.join(map(repr, missing))} not found; found "
-            f"{', '.join(map(repr, map(str, df.columns)))}",
-            file=name,
-        )
 
 
 def _additive_fit_rss(
@@ -226,7 +216,7 @@ def two_way_anova(
     fa, fb = _check_factors(factors, dv=dv)
     require_dataframe(data, name="data")
     require_columns(data, [dv], name="data")
-    _require_factor_columns(data, (fa, fb), name="data")
+    require_columns(data, (fa, fb), name="data", argument="factors")
     require_rows(data, name="data")
     require_numeric(data, [dv], name="data")
     require_group_labels(data, [fa, fb], name="data")
@@ -339,7 +329,7 @@ def anova(
     measure = check_measure(measure)
     axes_t = check_axes(axes)
     require_columns(clips, CLIP_TABLE_COLUMNS, name="clips")
-    _require_factor_columns(clips, (fa, fb), name="clips")
+    require_columns(clips, (fa, fb), name="clips", argument="factors")
     data = deviation_table(clips, axes_t, name="clips")
     frames = []
     for axis in axes_t:

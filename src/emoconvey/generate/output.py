@@ -7,7 +7,7 @@ Layout (the AImoclips release layout plus the full-length clips)::
     OUT/manifest.csv                                     one row per clip (MANIFEST_COLUMNS)
 
 Files are written as 16-bit PCM WAV at the native rate and channel count, first under a
-temporary name (``.<name>.tmp``) and then renamed, so a crash never leaves a file that
+temporary name (``.<stem>.<pid>.tmp.wav``) and then renamed, so a crash never leaves a file that
 looks finished. Rows are appended to the manifest as clips are finished, and the
 manifest is rewritten sorted (system, intent, index) at the end of a run. Several
 systems share one ``OUT`` and one manifest.
@@ -15,12 +15,10 @@ systems share one ``OUT`` and one manifest.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
 import logging
-import os
 import struct
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emoconvey._files import sha256_file
+from emoconvey._files import replace_atomically, sha256_file
+from emoconvey._json import json_value
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.protocol import (
     CLIP_LEVEL,
@@ -129,23 +128,21 @@ def _write_wav(path: Path, pcm: np.ndarray, sample_rate: int) -> str:
 def _atomic_write(path: Path, *chunks: Any) -> None:
     """Write ``chunks`` (bytes-like) under a temporary name, then rename it to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+
+    def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
             for chunk in chunks:
                 fh.write(chunk)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+
+    replace_atomically(path, write)
 
 
 def remove_temp_files(out: Path, system: str) -> int:
     """Delete temporary files a crashed run left in ``system``'s folders."""
     n = 0
     for top in ("music_clips", "full"):
-        for tmp in (out / top / system).glob(".*.tmp"):
+        # ".<stem>.<pid>.tmp.wav" (replace_atomically), ".<name>.tmp" (older runs)
+        for tmp in (out / top / system).glob(".*.tmp*"):
             tmp.unlink()
             n += 1
     if n:
@@ -315,7 +312,7 @@ def to_json(value: Any) -> str:
     """Compact, key-sorted JSON (numpy scalars turned into Python numbers)."""
     def default(o: Any) -> Any:
         if isinstance(o, np.generic):
-            return o.item()
+            return json_value(o)
         if isinstance(o, np.ndarray):
             return o.tolist()
         return str(o)

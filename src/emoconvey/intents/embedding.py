@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from emoconvey._files import replace_atomically
 from emoconvey.errors import EmoconveyError
 
 __all__ = [
@@ -164,9 +165,7 @@ class Encoder:
             return load_file(str(path))["x"]
         x = self.embed(texts, progress=progress)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        save_file({"x": x}, str(tmp))
-        tmp.replace(path)
+        replace_atomically(path, lambda tmp: save_file({"x": x}, str(tmp)))
         return x
 
 

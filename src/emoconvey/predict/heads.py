@@ -35,13 +35,13 @@ wraps K members trained with seeds ``seed, seed+1, ...`` (:class:`EnsembleHead`)
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 from abc import ABC, abstractmethod
 
 import numpy as np
 
+from emoconvey._registry import Registry
 from emoconvey.errors import EmoconveyError, NotFittedError
 from emoconvey.predict._threads import single_threaded
 
@@ -442,53 +442,38 @@ ENTRY_POINT_GROUP = "emoconvey.heads"
 """Entry-point group under which third-party packages register heads."""
 
 _BUILTIN: dict[str, str] = {
-    "ridge": "emoconvey.predict.heads:RidgeHead",
-    "mlp": "emoconvey.predict.heads:MLPHead",
     "temporal": "emoconvey.predict.temporal:TemporalHead",
-    "musiceval-baseline": "emoconvey.predict.baseline:MusicEvalBaselineHead",
-}
-"""Built-in heads, imported when first asked for (torch only when a torch head is used)."""
+    "musiceval-baseline": "emoconvey.predict.baseline:MusicEvalBaselineHead"}
+"""Built-in torch heads, imported when first asked for (``ridge``, ``mlp``: :data:`HEADS`)."""
 
 HEADS: dict[str, type[Head]] = {"ridge": RidgeHead, "mlp": MLPHead}
 """Heads registered in this process by name (the registry :func:`register_head` fills)."""
 
 
-def register_head(name: str, cls: type[Head]) -> None:
-    """Make ``make_head(name, ...)`` build ``cls`` (a :class:`Head` subclass)."""
-    if not name or not isinstance(name, str):
-        raise EmoconveyError(f"head name: expected a non-empty string, got {name!r}")
+def _check_head(name: str, cls: object) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Head)):
         raise EmoconveyError(f"head {name!r}: expected a Head subclass, got {cls!r}")
-    HEADS[name] = cls
 
 
-def _entry_points() -> dict[str, object]:
-    from importlib.metadata import entry_points
+REGISTRY: Registry[type[Head]] = Registry(
+    "head", ENTRY_POINT_GROUP, _BUILTIN, registered=HEADS, check=_check_head,
+    unknown="--head: unknown head {name!r}; expected one of {choices}")
+"""Built-in, registered and entry-point heads (:class:`emoconvey._registry.Registry`)."""
 
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+def register_head(name: str, cls: type[Head]) -> None:
+    """Make ``make_head(name, ...)`` build ``cls`` (a :class:`Head` subclass)."""
+    REGISTRY.register(name, cls)
 
 
 def available_heads() -> list[str]:
     """Names of the built-in, registered and entry-point heads."""
-    return sorted(set(HEADS) | set(_BUILTIN) | set(_entry_points()))
+    return sorted(REGISTRY.names())
 
 
 def get_head_class(kind: str) -> type[Head]:
     """The head class registered as ``kind`` (an unknown name is an error naming them all)."""
-    if kind in HEADS:
-        return HEADS[kind]
-    if kind in _BUILTIN:
-        module, _, attr = _BUILTIN[kind].partition(":")
-        cls = getattr(importlib.import_module(module), attr)
-    else:
-        ep = _entry_points().get(kind)
-        if ep is None:
-            raise EmoconveyError(
-                f"--head: unknown head {kind!r}; expected one of {', '.join(available_heads())}"
-            )
-        cls = ep.load()  # type: ignore[attr-defined]
-    register_head(kind, cls)
-    return cls
+    return REGISTRY.get(kind)
 
 
 def make_head(kind: str, *, seed: int = 0, ensemble: int = 1, **params: object) -> Head:

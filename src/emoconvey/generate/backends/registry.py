@@ -14,12 +14,11 @@ built-in kept). :func:`get_backend` also accepts a direct ``"package.module:Clas
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import importlib.util
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from emoconvey._registry import Registry
 from emoconvey.errors import EmoconveyError
 from emoconvey.generate.backends.base import Backend, BackendUnavailableError
 
@@ -32,7 +31,6 @@ __all__ = [
     "get_backend",
 ]
 
-log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "emoconvey.backends"
 
@@ -92,29 +90,13 @@ class BackendSpec:
         return self.status == "ready"
 
 
-def _entry_points() -> dict[str, tuple[str, str]]:
-    """Third-party backends: ``{name: (target, distribution)}``."""
-    found: dict[str, tuple[str, str]] = {}
-    try:
-        eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    except Exception as exc:  # a broken installed distribution must not break listing
-        log.warning("cannot read entry points %s: %s", ENTRY_POINT_GROUP, exc)
-        return found
-    for ep in eps:
-        if ep.name in BUILTIN_BACKENDS:
-            log.warning("entry point %s=%s ignored: %r is a built-in backend",
-                        ep.name, ep.value, ep.name)
-            continue
-        dist = getattr(getattr(ep, "dist", None), "name", None) or "entry point"
-        found[ep.name] = (ep.value, dist)
-    return found
+REGISTRY: Registry[type[Backend]] = Registry("backend", ENTRY_POINT_GROUP, BUILTIN_BACKENDS)
+"""Built-in and entry-point backends (:class:`emoconvey._registry.Registry`)."""
 
 
 def backend_targets() -> dict[str, tuple[str, str]]:
     """Every registered backend: ``{name: (target, source)}``, built-ins first."""
-    out = {name: (target, "built-in") for name, target in BUILTIN_BACKENDS.items()}
-    out.update(dict(sorted(_entry_points().items())))
-    return out
+    return REGISTRY.targets()
 
 
 def _load_target(name: str, target: str) -> type[Backend]:

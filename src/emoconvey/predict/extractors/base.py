@@ -90,9 +90,13 @@ def torch_device(device: str | None) -> str:
 
 
 def load_pretrained(
-    processor: str, model: str, name: str, *, what: str, needs: str
+    processor: str, model: str, name: str, *, what: str, needs: str,
+    inference: bool = False, device: str | None = None,
 ) -> tuple[Any, Any]:
-    """A transformers processor and model, both loaded from ``name``, in training mode.
+    """A transformers processor and model, both loaded from ``name``.
+
+    The model is as ``from_pretrained`` returns it, or with ``inference`` in evaluation
+    mode on ``torch_device(device)``.
 
     Parameters
     ----------
@@ -106,6 +110,10 @@ def load_pretrained(
     needs : str
         Who needs the missing package, as the start of the import error
         (e.g. ``"the clap extractor needs"``).
+    inference : bool, default False
+        Put the model in evaluation mode on ``device``.
+    device : str, optional
+        With ``inference``: the torch device (default :func:`torch_device`'s choice).
 
     Raises
     ------
@@ -125,6 +133,8 @@ def load_pretrained(
         net = model_cls.from_pretrained(name, use_safetensors=True)
     except (OSError, ValueError) as exc:  # missing files, bad repo id, no network
         raise model_load_error(what, name, exc) from None
+    if inference:
+        net = net.eval().to(torch_device(device))
     return loaded, net
 
 

@@ -30,7 +30,6 @@ from emoconvey.predict.extractors.base import (
     Extractor,
     load_audio,
     load_pretrained,
-    torch_device,
 )
 
 __all__ = ["DEFAULT_CLAP_MODEL", "ClapExtractor"]
@@ -124,11 +123,10 @@ class ClapExtractor(Extractor):
             module.load_ckpt(self.checkpoint)
             self._laion = module
             return
-        self._processor, model = load_pretrained(
+        self._processor, self._model = load_pretrained(
             "ClapProcessor", "ClapModel", self.model_name, what="CLAP",
-            needs="the clap extractor needs",
-        )
-        self._model = model.eval().to(torch_device(self.device))
+            needs="the clap extractor needs", inference=True,
+            device=self.device)
 
     @property
     def sample_rate(self) -> int:

@@ -36,7 +36,6 @@ from emoconvey.predict.extractors.base import (
     cached_arrays,
     load_audio,
     load_pretrained,
-    torch_device,
 )
 from emoconvey.predict.sequences import Sequences, pool_frames
 
@@ -84,13 +83,10 @@ class TokenTextEncoder:
         self._tokenizer = None
 
     def _load(self) -> None:
-        if self._model is not None:
-            return
-        self._tokenizer, model = load_pretrained(
-            "AutoTokenizer", "AutoModel", self.model_name, what="text",
-            needs="text features need",
-        )
-        self._model = model.eval().to(torch_device(self.device))
+        if self._model is None:
+            self._tokenizer, self._model = load_pretrained(
+                "AutoTokenizer", "AutoModel", self.model_name, what="text",
+                needs="text features need", inference=True, device=self.device)
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
         """One ``(tokens, dim)`` array per text: the last hidden states of its tokens."""

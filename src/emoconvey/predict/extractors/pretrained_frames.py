@@ -72,13 +72,11 @@ class ClapFramesExtractor(FrameExtractor):
         return {**super().options(), "model": self.model_name}
 
     def _load(self) -> None:
-        if self._model is not None:
-            return
-        self._processor, model = load_pretrained(
-            "ClapProcessor", "ClapModel", self.model_name, what="CLAP",
-            needs="the clap-frames extractor needs",
-        )
-        self._model = model.eval().to(torch_device(self.device))
+        if self._model is None:
+            self._processor, self._model = load_pretrained(
+                "ClapProcessor", "ClapModel", self.model_name, what="CLAP",
+                needs="the clap-frames extractor needs", inference=True,
+                device=self.device)
 
     def extract_frames(self, paths: Sequence[str], *,
                        progress: Callable[[int], None] | None = None) -> list[np.ndarray]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from emoconvey._registry import Registry
 from emoconvey.errors import EmoconveyError
 from emoconvey.predict.extractors.base import Extractor
 
@@ -21,61 +22,35 @@ __all__ = [
 ENTRY_POINT_GROUP = "emoconvey.extractors"
 """Entry-point group under which third-party packages register extractors."""
 
-_REGISTRY: dict[str, Callable[..., Extractor]] = {}
-
-
-def register_extractor(name: str, factory: Callable[..., Extractor]) -> None:
-    """Make ``get_extractor(name, **options)`` call ``factory(**options)``."""
-    if not name or not isinstance(name, str):
-        raise EmoconveyError(f"extractor name: expected a non-empty string, got {name!r}")
-    _REGISTRY[name] = factory
-
-
-def _builtin() -> None:
-    from emoconvey.predict.extractors import clap, handcrafted
-
-    _REGISTRY.setdefault("handcrafted", handcrafted.HandcraftedExtractor)
-    _REGISTRY.setdefault("clap", clap.ClapExtractor)
-
-
-_LAZY: dict[str, str] = {
+_BUILTIN: dict[str, str] = {
+    "handcrafted": "emoconvey.predict.extractors.handcrafted:HandcraftedExtractor",
+    "clap": "emoconvey.predict.extractors.clap:ClapExtractor",
     "mel-frames": "emoconvey.predict.extractors.frames:MelFramesExtractor",
     "clap-frames": "emoconvey.predict.extractors.pretrained_frames:ClapFramesExtractor",
     "mert": "emoconvey.predict.extractors.pretrained_frames:MertExtractor",
     "muq": "emoconvey.predict.extractors.pretrained_frames:MuqExtractor",
 }
-"""Built-in frame-level extractors, imported when first asked for."""
+"""Built-in extractors, imported when first asked for."""
+
+REGISTRY: Registry[Callable[..., Extractor]] = Registry(
+    "extractor", ENTRY_POINT_GROUP, _BUILTIN,
+    unknown="--extractor: unknown extractor {name!r}; available: {choices}")
+"""Built-in, registered and entry-point extractors (:class:`emoconvey._registry.Registry`)."""
 
 
-def _entry_points() -> dict[str, object]:
-    from importlib.metadata import entry_points
-
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def register_extractor(name: str, factory: Callable[..., Extractor]) -> None:
+    """Make ``get_extractor(name, **options)`` call ``factory(**options)``."""
+    REGISTRY.register(name, factory)
 
 
 def available_extractors() -> list[str]:
     """Names of the built-in, registered and entry-point extractors."""
-    _builtin()
-    return sorted(set(_REGISTRY) | set(_LAZY) | set(_entry_points()))
+    return sorted(REGISTRY.names())
 
 
 def get_extractor(name: str, **options: object) -> Extractor:
     """The extractor registered as ``name``, built with ``options``."""
-    _builtin()
-    factory = _REGISTRY.get(name)
-    if factory is None and name in _LAZY:
-        import importlib
-
-        module, _, attr = _LAZY[name].partition(":")
-        factory = _REGISTRY[name] = getattr(importlib.import_module(module), attr)
-    if factory is None:
-        ep = _entry_points().get(name)
-        if ep is None:
-            raise EmoconveyError(
-                f"--extractor: unknown extractor {name!r}; available: "
-                + ", ".join(available_extractors())
-            )
-        factory = ep.load()  # type: ignore[attr-defined]
+    factory = REGISTRY.get(name)
     extractor = factory(**options)
     if not isinstance(extractor, Extractor):
         raise EmoconveyError(f"extractor {name!r}: the factory did not return an Extractor")

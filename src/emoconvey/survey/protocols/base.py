@@ -13,13 +13,12 @@ Third parties register more under the entry-point group ``emoconvey.survey_proto
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from emoconvey._registry import Registry, import_target
 from emoconvey.errors import EmoconveyError
 
 __all__ = ["ENTRY_POINT_GROUP", "Protocol", "get_protocol", "protocol_names",
@@ -27,8 +26,8 @@ __all__ = ["ENTRY_POINT_GROUP", "Protocol", "get_protocol", "protocol_names",
 
 ENTRY_POINT_GROUP = "emoconvey.survey_protocols"
 BUILTIN = {
-    "aimoclips": "emoconvey.survey.protocols.aimoclips",
-    "musiceval": "emoconvey.survey.protocols.musiceval",
+    "aimoclips": "emoconvey.survey.protocols.aimoclips:PROTOCOL",
+    "musiceval": "emoconvey.survey.protocols.musiceval:PROTOCOL",
 }
 
 
@@ -62,15 +61,19 @@ class Protocol:
     def create_app(self, study: Any, *, admin_token: str | None,
                    secure_cookies: bool = False) -> Any:
         """The FastAPI application serving ``study``."""
-        module, _, func = self.app_factory.partition(":")
-        factory = getattr(importlib.import_module(module), func)
+        factory = import_target(self.app_factory)
         return factory(study, admin_token=admin_token, secure_cookies=secure_cookies)
+
+
+REGISTRY: Registry[Protocol] = Registry(
+    "protocol", ENTRY_POINT_GROUP, BUILTIN,
+    unknown="protocol: expected one of {names}, got {name!r}")
+"""Built-in and entry-point protocols (:class:`emoconvey._registry.Registry`)."""
 
 
 def protocol_names() -> list[str]:
     """Built-in protocols, then those registered through entry points."""
-    extra = [ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN]
-    return [*BUILTIN, *sorted(extra)]
+    return REGISTRY.names()
 
 
 def get_protocol(name: str) -> Protocol:
@@ -81,12 +84,7 @@ def get_protocol(name: str) -> Protocol:
     EmoconveyError
         When no protocol has that name.
     """
-    if name in BUILTIN:
-        return importlib.import_module(BUILTIN[name]).PROTOCOL
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == name:
-            return ep.load()
-    raise EmoconveyError(f"protocol: expected one of {protocol_names()}, got {name!r}")
+    return REGISTRY.get(name)
 
 
 def protocol_of_db(db: str | Path) -> Protocol:
