@@ -3,8 +3,12 @@
 ``emoconvey survey export STUDY --out DIR --format musiceval [--split train=0.8,...]``
 writes the study's MOS ratings as a MusicEval-layout folder
 (:mod:`emoconvey.data.musiceval`): ``sets/<split>_mos_list.txt`` (clip means),
-``prompt_info.txt``, ``system_mos/system_mos_all.csv`` and the individual ratings
-``individual_ratings.csv``, plus the study's ``qc_flags.csv`` and ``study_report.md``.
+``prompt_info.txt``, ``demo_prompt_info.txt``, ``system_mos/system_mos_phase1.csv`` and
+the individual ratings (``person_mos/<split>_person_mos.txt`` when every rater gave both
+MI and TA, else ``individual_ratings.csv``), plus the study's ``qc_flags.csv`` and
+``study_report.md``; ``--ids audiomos`` renames systems and prompts to ``S…``/``P…`` ids
+(``sets/systems.csv``), and the folder is checked against the official tools' parsing
+rules (:func:`emoconvey.data.musiceval.check_compatibility`) before it ships.
 The MOS scales are the survey scales ``overall_impression`` (written as ``MI``) and
 ``text_alignment`` (``TA``); scales already named ``MI``/``TA`` are kept.
 
