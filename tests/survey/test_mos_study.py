@@ -294,6 +294,14 @@ def test_init_and_config_errors(tmp_path):
                               str(files["root"] / "bad.csv"), "--prompts", str(files["prompts"])])
     assert res.exit_code == 2 and "audio file 'nope.wav' not found" in res.output
     assert not (tmp_path / "s2").exists()
+    # every clip is decoded at init: a broken file is refused by name (issue 15, defect 9)
+    broken = files["root"] / "clips" / "S02_P003.wav"
+    good = broken.read_bytes()
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    with pytest.raises(EmoconveyError, match="'clips/S02_P003.wav': cannot be decoded"):
+        init_mos_study(tmp_path / "d.db", files["root"], manifest=files["manifest"],
+                       prompts=files["prompts"])
+    broken.write_bytes(good)
     init_mos_study(
         tmp_path / "c.db", files["root"], manifest=files["manifest"], prompts=files["prompts"]
     )

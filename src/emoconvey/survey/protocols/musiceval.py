@@ -78,6 +78,7 @@ from emoconvey.survey.storage import (
     mos_raters,
     mos_study,
 )
+from emoconvey.survey.study import check_audio_files
 
 __all__ = [
     "MOS_DB_FILE",
@@ -680,6 +681,7 @@ def init_mos_study(
             }
         )
         anchor_prompts.append({"prompt_id": f"anchor{i}", "text": text, "source": "anchor"})
+    check_audio_files(root, [r["path"] for r in rows])  # a file raters could not play
     engine = make_engine(db)
     migrate(engine)
     store = Store(engine)
