@@ -65,3 +65,9 @@ def test_ray_option_errors(tmp_path: Path) -> None:
     res = runner.invoke(app, ["predict", "run", "--model", "m", "--audio", ".", "--out",
                               str(tmp_path / "p.csv"), "--ray-address", "auto"])
     assert res.exit_code == 2 and "--ray-address needs --ray" in res.output
+    res = runner.invoke(app, ["predict", "train", "--table", "t.csv", "--out",
+                              str(tmp_path / "m"), "--ray-address", "auto"])
+    assert res.exit_code == 2 and "--ray-address needs --ray" in res.output
+    res = runner.invoke(app, ["predict", "run", "--zero-shot", "clap", "--norms", "n.csv",
+                              "--audio", ".", "--out", str(tmp_path / "p.csv"), "--ray"])
+    assert res.exit_code == 2 and "--ray: not available with --zero-shot" in res.output

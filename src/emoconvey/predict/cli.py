@@ -324,15 +324,15 @@ def train_cmd(
     ray_address: _RayAddress = None,
 ) -> None:
     """Train a predictor of listener ratings and report held-out agreement."""
-    if finetune_encoder:
-        _finetune(out_dir, musiceval, table, audio_root, extractor, head, clap_model,
-                  clap_checkpoint, seed, max_epochs)
-        return
+    if finetune_encoder:  # the baseline's end-to-end route (its own checks and loop)
+        return _finetune(out_dir, musiceval, table, audio_root, extractor, head, clap_model,
+                         clap_checkpoint, seed, max_epochs)
     from emoconvey.predict.extractors import get_extractor
     from emoconvey.predict.model import DEFAULT_TEXT_TARGETS
     from emoconvey.predict.pipeline import train_predictor
 
     with friendly_errors():
+        _check_ray(ray, ray_address)
         check_output_folder(out_dir, name="--out")
         data = _load_training_data(audio_root, ratings, clips, intents, musiceval, table,
                                    targets)
@@ -455,8 +455,7 @@ def run_cmd(
     with friendly_errors():
         if fmt not in ("csv", "audiomos"):
             raise EmoconveyError(f"--format: expected csv or audiomos, got {fmt!r}")
-        if ray_address is not None and not ray:
-            raise EmoconveyError("--ray-address needs --ray")
+        _check_ray(ray, ray_address, zero_shot=zero_shot)
         if (model is None) == (zero_shot is None):
             raise EmoconveyError("give either --model (a trained predictor) or --zero-shot "
                                  "clap --norms FILE")
@@ -485,12 +484,19 @@ def run_cmd(
                    ood_alpha=ood_alpha, extractor=ext)
 
 
+def _check_ray(ray: bool, address: str | None, *, zero_shot: str | None = None) -> None:
+    """The Ray options, checked before any work: ``--ray-address`` needs ``--ray``, and
+    zero-shot scoring has no Ray route (so ``--ray`` is refused, not ignored)."""
+    if address is not None and not ray:
+        raise EmoconveyError("--ray-address needs --ray")
+    if ray and zero_shot is not None:
+        raise EmoconveyError("--ray: not available with --zero-shot; leave out --ray")
+
+
 def _maybe_ray(ext: Extractor, *, ray: bool, address: str | None,
                workers: int | None) -> Extractor:
     """``ext``, or ``ext`` on Ray actors with ``--ray`` (same features and cache)."""
     if not ray:
-        if address is not None:
-            raise EmoconveyError("--ray-address needs --ray")
         return ext
     from emoconvey.predict.ray_extract import RayExtractor
 
